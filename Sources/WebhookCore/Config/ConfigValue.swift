@@ -1,0 +1,73 @@
+/// A parsed config value with the place it came from.
+///
+/// Both syntaxes (HOCON and the legacy `web.hook.*` lines) parse into this tree,
+/// so one resolver turns either into `WebhookSettings`.
+public struct ConfigNode: Sendable {
+    public var value: ConfigValue
+    public var location: SourceLocation
+
+    public init(_ value: ConfigValue, at location: SourceLocation) {
+        self.value = value
+        self.location = location
+    }
+}
+
+public enum ConfigValue: Sendable {
+    /// A scalar as written. `quoted` tells `"true"` (a string) from `true`;
+    /// typed reads (bool, size, duration) interpret the text.
+    case scalar(String, quoted: Bool)
+    case null
+    case array([ConfigNode])
+    case object(ConfigObject)
+}
+
+/// An object whose keys keep the order they were first written in.
+public struct ConfigObject: Sendable {
+    public private(set) var keys: [String] = []
+    private var entries: [String: ConfigNode] = [:]
+
+    public init() {}
+
+    public subscript(key: String) -> ConfigNode? { entries[key] }
+
+    public var isEmpty: Bool { keys.isEmpty }
+
+    /// HOCON assignment: an object merges into an existing object,
+    /// anything else replaces what was there (the later value wins).
+    public mutating func assign(_ key: String, _ node: ConfigNode) {
+        if let existing = entries[key] {
+            if case .object(var old) = existing.value, case .object(let new) = node.value {
+                old.merge(new)
+                entries[key] = ConfigNode(.object(old), at: existing.location)
+            } else {
+                entries[key] = node
+            }
+        } else {
+            keys.append(key)
+            entries[key] = node
+        }
+    }
+
+    /// Assigns `node` at a dotted path, creating intermediate objects.
+    public mutating func assign(path: ArraySlice<String>, _ node: ConfigNode) {
+        guard let first = path.first else { return }
+        if path.count == 1 {
+            assign(first, node)
+            return
+        }
+        var child = ConfigObject()
+        child.assign(path: path.dropFirst(), node)
+        assign(first, ConfigNode(.object(child), at: node.location))
+    }
+
+    public mutating func merge(_ other: ConfigObject) {
+        for key in other.keys {
+            assign(key, other.entries[key]!)
+        }
+    }
+
+    public mutating func remove(_ key: String) {
+        guard entries.removeValue(forKey: key) != nil else { return }
+        keys.removeAll { $0 == key }
+    }
+}

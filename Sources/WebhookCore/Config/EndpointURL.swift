@@ -1,0 +1,74 @@
+/// The webhook endpoint: `http(s)://host[:port]/path?query`.
+public struct EndpointURL: Equatable, Sendable, CustomStringConvertible {
+    public var scheme: String
+    /// Host as written, without brackets for IPv6.
+    public var host: String
+    public var port: Int
+    /// Path and query as sent in the request line; `/` when the URL has none.
+    public var target: String
+
+    public var isTLS: Bool { scheme == "https" }
+
+    /// The URL handed to nng (brackets restored for IPv6).
+    public var description: String {
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        return "\(scheme)://\(hostPart):\(port)\(target)"
+    }
+
+    /// Parses a URL, or says what is wrong with it.
+    public static func parse(_ text: String) -> Result<EndpointURL, URLProblem> {
+        let separator = Array("://".utf8)
+        let utf8 = Array(text.utf8)
+        guard let split = (0..<max(0, utf8.count - 2)).first(where: { Array(utf8[$0..<$0 + 3]) == separator }) else {
+            return .failure(.init("expected http://host[:port][/path] or https://..."))
+        }
+        let scheme = String(decoding: utf8[..<split], as: UTF8.self).lowercased()
+        guard scheme == "http" || scheme == "https" else {
+            return .failure(.init("scheme must be http or https, got \"\(scheme)\""))
+        }
+        if utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) {
+            return .failure(.init("URL contains whitespace or control characters"))
+        }
+        let rest = Substring(String(decoding: utf8[(split + 3)...], as: UTF8.self))
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        var target = String(rest[authorityEnd...])
+        if let hash = target.firstIndex(of: "#") { target = String(target[..<hash]) }
+        if target.isEmpty { target = "/" } else if target.hasPrefix("?") { target = "/" + target }
+
+        if authority.contains("@") {
+            return .failure(.init("user:password@ in the URL is not supported; set headers.authorization instead"))
+        }
+        var host: Substring
+        var portText: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return .failure(.init("unterminated '[' in IPv6 host")) }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let after = authority[authority.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { return .failure(.init("unexpected text after IPv6 host")) }
+                portText = after.dropFirst()
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = authority[..<colon]
+            portText = authority[authority.index(after: colon)...]
+        } else {
+            host = authority
+        }
+        if host.isEmpty { return .failure(.init("URL has no host")) }
+        let defaultPort = scheme == "https" ? 443 : 80
+        var port = defaultPort
+        if let portText {
+            guard let value = Int(portText), (1...65535).contains(value), portText.allSatisfy(\.isNumber) else {
+                return .failure(.init("port must be 1-65535, got \"\(portText)\""))
+            }
+            port = value
+        }
+        return .success(EndpointURL(scheme: scheme, host: String(host), port: port, target: target))
+    }
+}
+
+public struct URLProblem: Error, Equatable {
+    public var message: String
+    init(_ message: String) { self.message = message }
+}

@@ -1,0 +1,326 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Turns the `webhook` section of a loaded config into `WebhookSettings`,
+/// checking every key and naming file, line, column and key in each error.
+public struct SettingsResolver {
+    /// The CA bundle used when TLS verifies peers and no `cacertfile` is given.
+    public static let systemCABundle = "/etc/ssl/certs/ca-certificates.crt"
+
+    private let prefix: String
+    private let legacy: Bool
+
+    public init(sectionName: String = "webhook") {
+        self.prefix = sectionName
+        self.legacy = sectionName == "web.hook"
+    }
+
+    /// Resolves a loaded config's section; a config without one is an error
+    /// (a library whose only job is the webhook was surely meant to have one).
+    public static func settings(from config: LoadedConfig) throws -> WebhookSettings {
+        guard let section = config.section else {
+            throw ConfigError("no webhook section: expected 'webhook { ... }' or 'web.hook.*' keys", at: config.documentStart)
+        }
+        return try SettingsResolver(sectionName: config.sectionName).resolve(section)
+    }
+
+    public func resolve(_ section: ConfigNode) throws -> WebhookSettings {
+        guard case .object(let object) = section.value else {
+            throw ConfigError("expected an object { ... }", at: section.location, key: prefix)
+        }
+        let known: Set<String> = [
+            "enable", "url", "headers", "body", "pool_size", "cancel_timeout", "tls", "ssl", "events",
+            "retry", "queue", "ordering", "drain_timeout",
+        ]
+        var warnings: [String] = []
+        for key in object.keys where !known.contains(key) {
+            warnings.append("\(object[key]!.location): \(prefix).\(key): unknown key, ignored")
+        }
+
+        let enabled = try bool(object, "enable") ?? true
+        let urlNode = object["url"]
+        guard let urlNode else {
+            if enabled { throw ConfigError("url is required", at: section.location, key: "\(prefix).url") }
+            var settings = WebhookSettings(url: EndpointURL(scheme: "http", host: "127.0.0.1", port: 80, target: "/"))
+            settings.enabled = false
+            settings.warnings = warnings
+            return settings
+        }
+        let urlText = try string(urlNode, key: "url")
+        let url: EndpointURL
+        switch EndpointURL.parse(urlText) {
+        case .success(let parsed): url = parsed
+        case .failure(let problem):
+            throw ConfigError("\(problem.message) (got \"\(urlText)\")", at: urlNode.location, key: "\(prefix).url")
+        }
+
+        var settings = WebhookSettings(url: url)
+        settings.enabled = enabled
+        settings.headers = try headers(object["headers"])
+        if let body = object["body"] {
+            guard case .object(let bodyObject) = body.value else {
+                throw ConfigError("expected an object with 'encoding'", at: body.location, key: "\(prefix).body")
+            }
+            settings.encoding = try encoding(bodyObject) ?? .plain
+        }
+        settings.poolSize = try integer(object, "pool_size", in: 1...1024) ?? 32
+        settings.cancelTimeoutMs = try duration(object, "cancel_timeout", in: 1...3_600_000) ?? 5000
+        settings.tls = try tls(object, url: url)
+        settings.rules = try rules(object["events"], warnings: &warnings)
+        settings.retry = try retry(object["retry"])
+        settings.queue = try queue(object["queue"])
+        settings.ordering = try choice(object, "ordering", Ordering.self) ?? .perClient
+        settings.drainTimeoutMs = try duration(object, "drain_timeout", in: 0...3_600_000) ?? 5000
+        settings.warnings = warnings
+        return settings
+    }
+
+    // MARK: Sections
+
+    private func headers(_ node: ConfigNode?) throws -> [HTTPHeader] {
+        var headers: [HTTPHeader] = []
+        if let node {
+            guard case .object(let object) = node.value else {
+                throw ConfigError("expected an object of header names and values", at: node.location, key: "\(prefix).headers")
+            }
+            try flattenHeaders(object, namePrefix: "", into: &headers)
+        }
+        if !headers.contains(where: { $0.name.lowercased() == "content-type" }) {
+            headers.insert(HTTPHeader(name: "content-type", value: "application/json"), at: 0)
+        }
+        return headers
+    }
+
+    /// `headers.x.api.key = v` written without quotes nests objects; the
+    /// header is still called `x.api.key`.
+    private func flattenHeaders(_ object: ConfigObject, namePrefix: String, into headers: inout [HTTPHeader]) throws {
+        for name in object.keys {
+            let node = object[name]!
+            let fullName = namePrefix + name
+            let key = "\(prefix).headers.\(fullName)"
+            if case .object(let nested) = node.value {
+                try flattenHeaders(nested, namePrefix: fullName + ".", into: &headers)
+                continue
+            }
+            guard !fullName.isEmpty, fullName.utf8.allSatisfy(Self.isTokenByte) else {
+                throw ConfigError("invalid header name: use letters, digits and !#$%&'*+-.^_`|~", at: node.location, key: key)
+            }
+            let lower = fullName.lowercased()
+            if ["content-length", "transfer-encoding", "connection"].contains(lower) {
+                throw ConfigError("this header is set by the library and cannot be configured", at: node.location, key: key)
+            }
+            let value = try string(node, key: "headers.\(fullName)")
+            if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) {
+                throw ConfigError("header value contains CR, LF or NUL (header injection)", at: node.location, key: key)
+            }
+            headers.removeAll { $0.name.lowercased() == lower }
+            headers.append(HTTPHeader(name: fullName, value: value))
+        }
+    }
+
+    private func encoding(_ body: ConfigObject) throws -> PayloadEncoding? {
+        guard let node = body["encoding"] else { return nil }
+        let text = try string(node, key: "body.encoding")
+        guard let value = PayloadEncoding(rawValue: text.lowercased()) else {
+            throw ConfigError("expected plain, base64 or base62, got \"\(text)\"", at: node.location, key: "\(prefix).body.encoding")
+        }
+        return value
+    }
+
+    private func tls(_ object: ConfigObject, url: EndpointURL) throws -> TLSSettings? {
+        if object["tls"] != nil && object["ssl"] != nil {
+            throw ConfigError("both 'tls' and 'ssl' are set; they are the same block, keep one", at: object["ssl"]!.location, key: "\(prefix).ssl")
+        }
+        let blockName = object["ssl"] != nil ? "ssl" : "tls"
+        var block = ConfigObject()
+        if let node = object[blockName] {
+            guard case .object(let value) = node.value else {
+                throw ConfigError("expected an object { ... }", at: node.location, key: "\(prefix).\(blockName)")
+            }
+            block = value
+        }
+        let section = "\(blockName)."
+        let enable = try bool(block, "enable", keyPrefix: section)
+        if enable == true && !url.isTLS {
+            throw ConfigError("TLS is enabled but the url is http://; use an https:// url", at: block["enable"]!.location, key: "\(prefix).\(section)enable")
+        }
+        if enable == false && url.isTLS {
+            throw ConfigError("TLS is disabled but the url is https://", at: block["enable"]!.location, key: "\(prefix).\(section)enable")
+        }
+        guard url.isTLS else { return nil }
+
+        var tls = TLSSettings(serverName: url.host)
+        tls.caFile = try readableFile(block, "cacertfile", keyPrefix: section)
+        tls.certFile = try readableFile(block, "certfile", keyPrefix: section)
+        tls.keyFile = try readableFile(block, "keyfile", keyPrefix: section)
+        if let node = block["key_password"] {
+            tls.keyPassword = try string(node, key: "\(section)key_password")
+        }
+        if let node = block["server_name"] {
+            tls.serverName = try string(node, key: "\(section)server_name")
+        }
+        tls.verifyPeer = try bool(block, "verify_peer", keyPrefix: section) ?? true
+        if (tls.certFile == nil) != (tls.keyFile == nil) {
+            let node = block["certfile"] ?? block["keyfile"]!
+            throw ConfigError("certfile and keyfile go together: give both for a client certificate, or neither", at: node.location, key: "\(prefix).\(section)certfile")
+        }
+        if tls.verifyPeer && tls.caFile == nil {
+            guard access(Self.systemCABundle, R_OK) == 0 else {
+                throw ConfigError("verify_peer is on but no cacertfile is given and the system bundle \(Self.systemCABundle) is missing; set cacertfile, or verify_peer = false",
+                                  at: object[blockName]?.location ?? object["url"]?.location, key: "\(prefix).\(section)cacertfile")
+            }
+            tls.caFile = Self.systemCABundle
+        }
+        return tls
+    }
+
+    private func rules(_ node: ConfigNode?, warnings: inout [String]) throws -> RuleTable {
+        guard let node else { return RuleTable() }
+        let key = "\(prefix).events"
+        guard case .array(let elements) = node.value else {
+            throw ConfigError("expected an array of { event = \"...\", topic = \"...\" }", at: node.location, key: key)
+        }
+        var table = RuleTable()
+        for (index, element) in elements.enumerated() {
+            let elementKey = legacy ? "\(prefix).rule" : "\(key)[\(index)]"
+            guard case .object(let rule) = element.value else {
+                throw ConfigError("expected an object { event = \"...\" }", at: element.location, key: elementKey)
+            }
+            guard let eventNode = rule["event"] else {
+                throw ConfigError(legacy ? "rule has no \"action\"" : "rule has no 'event'", at: element.location, key: elementKey)
+            }
+            let name = try string(eventNode, key: "events[\(index)].event")
+            guard let kind = EventKind(configName: name) else {
+                let names = EventKind.allCases.map(\.configName).joined(separator: ", ")
+                throw ConfigError("unknown event \"\(name)\"; expected one of \(names)", at: eventNode.location, key: "\(elementKey).event")
+            }
+            var filter: TopicFilter?
+            if let topicNode = rule["topic"] {
+                let text = try string(topicNode, key: "events[\(index)].topic")
+                switch TopicFilter.parse(text) {
+                case .success(let parsed): filter = parsed
+                case .failure(let problem): throw ConfigError(problem.message, at: topicNode.location, key: "\(elementKey).topic")
+                }
+                if !kind.hasTopic {
+                    warnings.append("\(topicNode.location): \(elementKey).topic: \(name) has no topic; the filter is ignored")
+                }
+            }
+            for extra in rule.keys where extra != "event" && extra != "topic" {
+                warnings.append("\(rule[extra]!.location): \(elementKey).\(extra): unknown key, ignored")
+            }
+            table.add(Rule(kind: kind, topic: filter))
+        }
+        return table
+    }
+
+    private func retry(_ node: ConfigNode?) throws -> RetryPolicy {
+        var policy = RetryPolicy()
+        guard let object = try object(node, key: "retry") else { return policy }
+        policy.maxAttempts = try integer(object, "max_attempts", in: 1...100, keyPrefix: "retry.") ?? policy.maxAttempts
+        policy.initialBackoffMs = try duration(object, "initial_backoff", in: 1...3_600_000, keyPrefix: "retry.") ?? policy.initialBackoffMs
+        policy.maxBackoffMs = try duration(object, "max_backoff", in: 1...86_400_000, keyPrefix: "retry.") ?? policy.maxBackoffMs
+        if policy.maxBackoffMs < policy.initialBackoffMs {
+            throw ConfigError("max_backoff (\(policy.maxBackoffMs) ms) is below initial_backoff (\(policy.initialBackoffMs) ms)",
+                              at: object["max_backoff"]?.location ?? node?.location, key: "\(prefix).retry.max_backoff")
+        }
+        return policy
+    }
+
+    private func queue(_ node: ConfigNode?) throws -> QueueLimits {
+        var limits = QueueLimits()
+        guard let object = try object(node, key: "queue") else { return limits }
+        limits.maxEvents = try integer(object, "max_events", in: 1...100_000_000, keyPrefix: "queue.") ?? limits.maxEvents
+        if let sizeNode = object["max_bytes"] {
+            let text = try string(sizeNode, key: "queue.max_bytes")
+            guard let bytes = Units.sizeBytes(text), bytes >= 1024, bytes <= 1 << 40 else {
+                throw ConfigError("expected a size from 1KB to 1TB such as 64MB, got \"\(text)\"", at: sizeNode.location, key: "\(prefix).queue.max_bytes")
+            }
+            limits.maxBytes = bytes
+        }
+        limits.overflow = try choice(object, "overflow", OverflowPolicy.self, keyPrefix: "queue.") ?? limits.overflow
+        return limits
+    }
+
+    // MARK: Typed reads
+
+    private func object(_ node: ConfigNode?, key: String) throws -> ConfigObject? {
+        guard let node else { return nil }
+        guard case .object(let object) = node.value else {
+            throw ConfigError("expected an object { ... }", at: node.location, key: "\(prefix).\(key)")
+        }
+        return object
+    }
+
+    /// Never quotes the value in its errors, so secrets stay out of logs.
+    private func string(_ node: ConfigNode, key: String) throws -> String {
+        switch node.value {
+        case .scalar(let text, _): return text
+        case .null: throw ConfigError("expected a string, got null", at: node.location, key: "\(prefix).\(key)")
+        case .array: throw ConfigError("expected a string, got an array", at: node.location, key: "\(prefix).\(key)")
+        case .object: throw ConfigError("expected a string, got an object", at: node.location, key: "\(prefix).\(key)")
+        }
+    }
+
+    private func bool(_ object: ConfigObject, _ name: String, keyPrefix: String = "") throws -> Bool? {
+        guard let node = object[name] else { return nil }
+        let text = try string(node, key: keyPrefix + name)
+        guard let value = Units.boolean(text) else {
+            throw ConfigError("expected true or false (or on/off, yes/no), got \"\(text)\"", at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
+        }
+        return value
+    }
+
+    private func integer(_ object: ConfigObject, _ name: String, in range: ClosedRange<Int>, keyPrefix: String = "") throws -> Int? {
+        guard let node = object[name] else { return nil }
+        let text = try string(node, key: keyPrefix + name)
+        guard let value = Units.integer(text), range.contains(value) else {
+            throw ConfigError("expected a whole number from \(range.lowerBound) to \(range.upperBound), got \"\(text)\"", at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
+        }
+        return value
+    }
+
+    private func duration(_ object: ConfigObject, _ name: String, in range: ClosedRange<Int>, keyPrefix: String = "") throws -> Int? {
+        guard let node = object[name] else { return nil }
+        let text = try string(node, key: keyPrefix + name)
+        guard let value = Units.durationMilliseconds(text), range.contains(value) else {
+            throw ConfigError("expected a duration such as 5000, 500ms, 5s or 1m (from \(range.lowerBound) to \(range.upperBound) ms), got \"\(text)\"",
+                              at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
+        }
+        return value
+    }
+
+    private func choice<T: RawRepresentable & CaseIterable>(_ object: ConfigObject, _ name: String, _ type: T.Type, keyPrefix: String = "") throws -> T? where T.RawValue == String {
+        guard let node = object[name] else { return nil }
+        let text = try string(node, key: keyPrefix + name)
+        guard let value = T(rawValue: text.lowercased()) else {
+            let options = T.allCases.map(\.rawValue).joined(separator: " or ")
+            throw ConfigError("expected \(options), got \"\(text)\"", at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
+        }
+        return value
+    }
+
+    private func readableFile(_ object: ConfigObject, _ name: String, keyPrefix: String) throws -> String? {
+        guard let node = object[name] else { return nil }
+        let path = try string(node, key: keyPrefix + name)
+        if path.isEmpty { return nil }
+        guard access(path, R_OK) == 0 else {
+            let reason = String(cString: strerror(errno))
+            throw ConfigError("cannot read \(path): \(reason)", at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
+        }
+        return path
+    }
+
+    private static func isTokenByte(_ c: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return Array("!#$%&'*+-.^_`|~".utf8).contains(c)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+/// Reads the typed scalars of a config: integers, booleans, durations, sizes.
+/// Each returns nil for text it does not accept; the resolver words the error.
+enum Units {
+    static func integer(_ text: String) -> Int? {
+        Int(text.trimmingSpaces())
+    }
+
+    /// `true/false/on/off/yes/no`, any case.
+    static func boolean(_ text: String) -> Bool? {
+        switch text.trimmingSpaces().lowercased() {
+        case "true", "on", "yes": return true
+        case "false", "off", "no": return false
+        default: return nil
+        }
+    }
+
+    /// Milliseconds. A bare number is milliseconds (`cancel_timeout = 5000`).
+    static func durationMilliseconds(_ text: String) -> Int? {
+        let units: [(String, Double)] = [
+            ("milliseconds", 1), ("millisecond", 1), ("ms", 1),
+            ("seconds", 1000), ("second", 1000), ("s", 1000),
+            ("minutes", 60_000), ("minute", 60_000), ("m", 60_000),
+            ("hours", 3_600_000), ("hour", 3_600_000), ("h", 3_600_000),
+            ("days", 86_400_000), ("day", 86_400_000), ("d", 86_400_000),
+        ]
+        return scaled(text, units: units, bare: 1)
+    }
+
+    /// Bytes, 1024-based as NanoMQ reads them (`64MB`, `10KB`, `512`).
+    static func sizeBytes(_ text: String) -> Int? {
+        let units: [(String, Double)] = [
+            ("kib", 1024), ("mib", 1_048_576), ("gib", 1_073_741_824),
+            ("kb", 1024), ("mb", 1_048_576), ("gb", 1_073_741_824),
+            ("k", 1024), ("m", 1_048_576), ("g", 1_073_741_824), ("b", 1),
+        ]
+        return scaled(text, units: units, bare: 1)
+    }
+
+    private static func scaled(_ text: String, units: [(String, Double)], bare: Double) -> Int? {
+        let lower = text.trimmingSpaces().lowercased()
+        var number = Substring(lower)
+        var factor = bare
+        for (suffix, scale) in units where lower.hasSuffix(suffix) {
+            number = lower.dropLast(suffix.count)
+            factor = scale
+            break
+        }
+        let digits = String(number).trimmingSpaces()
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+              digits.filter({ $0 == "." }).count <= 1, digits.first != ".", digits.last != "."
+        else { return nil }
+        guard let value = Double(digits) else { return nil }
+        let result = value * factor
+        guard result.isFinite, result < Double(Int.max / 2) else { return nil }
+        return Int(result.rounded())
+    }
+}

@@ -1,0 +1,94 @@
+/// Everything the library needs from the `webhook` section, resolved and
+/// validated, with every default from spec/config.md filled in.
+public struct WebhookSettings: Sendable {
+    /// `enable = false` turns the feature off: init succeeds, every emit is filtered.
+    public var enabled: Bool = true
+    public var url: EndpointURL
+    /// Sent with every request, in config order. Names as configured.
+    public var headers: [HTTPHeader] = []
+    public var encoding: PayloadEncoding = .plain
+    /// Persistent HTTP connections kept to the endpoint.
+    public var poolSize: Int = 32
+    /// Per-attempt deadline: connect + send + response.
+    public var cancelTimeoutMs: Int = 5000
+    /// Nil for plain HTTP.
+    public var tls: TLSSettings?
+    public var rules: RuleTable = RuleTable()
+    public var retry: RetryPolicy = RetryPolicy()
+    public var queue: QueueLimits = QueueLimits()
+    public var ordering: Ordering = .perClient
+    /// How long shutdown keeps delivering what is queued.
+    public var drainTimeoutMs: Int = 5000
+    /// Things worth a log line that do not stop init (unknown keys and the like).
+    public var warnings: [String] = []
+
+    public init(url: EndpointURL) {
+        self.url = url
+    }
+}
+
+public struct HTTPHeader: Equatable, Sendable {
+    public var name: String
+    public var value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+
+    /// Values of these headers are never printed.
+    public var isSecret: Bool { Secrets.isSecretName(name) }
+}
+
+public struct TLSSettings: Equatable, Sendable {
+    public var caFile: String?
+    public var certFile: String?
+    public var keyFile: String?
+    public var keyPassword: String?
+    public var verifyPeer: Bool = true
+    /// SNI and the name the server certificate must carry.
+    public var serverName: String
+
+    public init(serverName: String) {
+        self.serverName = serverName
+    }
+}
+
+public struct RetryPolicy: Equatable, Sendable {
+    /// Attempts per event including the first; 1 disables retries.
+    public var maxAttempts: Int = 5
+    public var initialBackoffMs: Int = 100
+    public var maxBackoffMs: Int = 10_000
+
+    public init() {}
+}
+
+public enum OverflowPolicy: String, CaseIterable, Sendable {
+    case dropNew = "drop_new"
+    case dropOld = "drop_old"
+}
+
+public struct QueueLimits: Equatable, Sendable {
+    public var maxEvents: Int = 100_000
+    public var maxBytes: Int = 64 << 20
+    public var overflow: OverflowPolicy = .dropNew
+
+    public init() {}
+}
+
+public enum Ordering: String, CaseIterable, Sendable {
+    /// Events of one client id arrive in the order they were emitted.
+    case perClient = "per_client"
+    /// Any free connection takes the next event.
+    case none
+}
+
+/// Which keys and header names hold secrets.
+public enum Secrets {
+    static let secretWords = ["authorization", "token", "secret", "password", "passwd", "api-key", "apikey", "api_key", "cookie"]
+
+    public static func isSecretName(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        return secretWords.contains { lower.contains($0) }
+    }
+}

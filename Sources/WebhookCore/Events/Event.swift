@@ -1,0 +1,120 @@
+/// One broker event, owned by the library.
+///
+/// All strings and the payload live in one byte buffer, so accepting an
+/// event from the broker is one allocation and one pass of copies; the
+/// fields are ranges into it. Strings are kept as bytes: the broker may pass
+/// invalid UTF-8, and the JSON writer repairs it when the body is built, off
+/// the broker's thread.
+public struct Event: Sendable {
+    /// The optional strings an event carries.
+    public enum Field: Int, CaseIterable, Sendable {
+        case clientID, username, peerAddress, reasonString, topic, shareGroup, fromClientID, fromUsername, payload
+    }
+
+    public var kind: EventKind
+    public var protocolVersion: UInt8 = 4
+    public var keepalive: UInt16 = 0
+    public var reasonCode: UInt8 = 0
+    public var qos: UInt8 = 0
+    public var retain: Bool = false
+    /// Subscription options: no local, retain as published, retain handling.
+    public var noLocal: Bool = false
+    public var retainAsPublished: Bool = false
+    public var retainHandling: UInt8 = 0
+    /// Milliseconds since the epoch.
+    public var timestampMs: UInt64 = 0
+
+    /// Every field's bytes, back to back.
+    public private(set) var storage: [UInt8] = []
+    /// Per field: start and length in `storage`; length -1 means absent.
+    private var spans: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32,
+                        Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) =
+        (0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1)
+
+    public init(kind: EventKind, reservingCapacity capacity: Int = 0) {
+        self.kind = kind
+        if capacity > 0 { storage.reserveCapacity(capacity) }
+    }
+
+    /// Bytes held, for the queue's memory bound.
+    public var byteCount: Int { storage.count + MemoryLayout<Event>.stride }
+
+    // MARK: Fields
+
+    public func has(_ field: Field) -> Bool { span(field).length >= 0 }
+
+    /// The field's bytes; empty when absent.
+    public func bytes(_ field: Field) -> ArraySlice<UInt8> {
+        let s = span(field)
+        guard s.length > 0 else { return [] }
+        return storage[Int(s.start)..<Int(s.start) + Int(s.length)]
+    }
+
+    /// The field's bytes as text (invalid UTF-8 repaired); nil when absent.
+    public func string(_ field: Field) -> String? {
+        has(field) ? String(decoding: bytes(field), as: UTF8.self) : nil
+    }
+
+    public mutating func set(_ field: Field, _ value: String?) {
+        guard let value else { clear(field); return }
+        set(field, bytes: value.utf8)
+    }
+
+    public mutating func set<C: Collection>(_ field: Field, bytes: C) where C.Element == UInt8 {
+        let start = storage.count
+        storage.append(contentsOf: bytes)
+        setSpan(field, start: start, length: storage.count - start)
+    }
+
+    /// Copies `buffer` in; a nil base address with count 0 is an empty value.
+    public mutating func set(_ field: Field, _ buffer: UnsafeRawBufferPointer) {
+        let start = storage.count
+        if let base = buffer.baseAddress, buffer.count > 0 {
+            storage.append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: buffer.count))
+        }
+        setSpan(field, start: start, length: buffer.count)
+    }
+
+    public mutating func clear(_ field: Field) {
+        setSpan(field, start: 0, length: -1)
+    }
+
+    private func span(_ field: Field) -> (start: Int32, length: Int32) {
+        withUnsafeBytes(of: spans) { raw in
+            let words = raw.baseAddress!.assumingMemoryBound(to: Int32.self)
+            return (words[field.rawValue * 2], words[field.rawValue * 2 + 1])
+        }
+    }
+
+    private mutating func setSpan(_ field: Field, start: Int, length: Int) {
+        withUnsafeMutableBytes(of: &spans) { raw in
+            let words = raw.baseAddress!.assumingMemoryBound(to: Int32.self)
+            words[field.rawValue * 2] = Int32(truncatingIfNeeded: start)
+            words[field.rawValue * 2 + 1] = Int32(truncatingIfNeeded: length)
+        }
+    }
+}
+
+extension Event {
+    /// A subscribe-family topic of the form `$share/<group>/<filter>` names a
+    /// shared subscription: the body reports `<filter>` and `"share":"<group>"`.
+    /// Returns (filter, group) with the prefix removed, or nil if not shared.
+    public static func splitSharedFilter(_ topic: ArraySlice<UInt8>) -> (filter: ArraySlice<UInt8>, group: ArraySlice<UInt8>)? {
+        let prefix = Array("$share/".utf8)
+        guard topic.count > prefix.count, topic.starts(with: prefix) else { return nil }
+        let afterPrefix = topic.dropFirst(prefix.count)
+        guard let slash = afterPrefix.firstIndex(of: UInt8(ascii: "/")) else { return nil }
+        return (topic[(slash + 1)...], afterPrefix[..<slash])
+    }
+
+    /// The topic that rules match and the body reports: a shared filter's
+    /// `$share/<group>/` prefix removed.
+    public var effectiveTopic: ArraySlice<UInt8> {
+        let topic = bytes(.topic)
+        if kind.hasTopic, kind != .messagePublish, kind != .messageDelivered, kind != .messageAcked,
+           let shared = Event.splitSharedFilter(topic) {
+            return shared.filter
+        }
+        return topic
+    }
+}

@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The few file-system calls config loading needs. Written on libc so the
+/// library does not pull Foundation (and its ICU data) into a broker plugin.
+public enum FileSystem {
+    /// Largest config file we read: far beyond any real nanomq.conf, small
+    /// enough that a wrong path (a device, a log file) fails fast.
+    public static let maxConfigSize = 16 << 20
+
+    public enum ReadError: Error, Equatable {
+        case cannotOpen(String)
+        case tooLarge
+        case notRegularFile
+    }
+
+    public static func readFile(_ path: String) -> Result<[UInt8], ReadError> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return .failure(.cannotOpen(String(cString: strerror(errno)))) }
+        defer { close(fd) }
+        var info = stat()
+        if fstat(fd, &info) != 0 { return .failure(.cannotOpen(String(cString: strerror(errno)))) }
+        if (info.st_mode & S_IFMT) != S_IFREG { return .failure(.notRegularFile) }
+        if Int(info.st_size) > maxConfigSize { return .failure(.tooLarge) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(.cannotOpen(String(cString: strerror(errno))))
+            }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+            if bytes.count > maxConfigSize { return .failure(.tooLarge) }
+        }
+        return .success(bytes)
+    }
+
+    /// The canonical path, used to detect include cycles; nil when missing.
+    public static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// `dir/name` unless `name` is absolute.
+    public static func resolve(_ name: String, relativeTo file: String) -> String {
+        if name.hasPrefix("/") { return name }
+        guard let slash = file.lastIndex(of: "/") else { return name }
+        return String(file[...slash]) + name
+    }
+}
+
+/// Reads environment variables for `${VAR}` substitution. Tests pass their own.
+public struct Environment: Sendable {
+    private let lookup: @Sendable (String) -> String?
+
+    public init(_ lookup: @escaping @Sendable (String) -> String?) {
+        self.lookup = lookup
+    }
+
+    public init(_ values: [String: String]) {
+        self.lookup = { values[$0] }
+    }
+
+    public static let process = Environment { name in
+        guard let value = getenv(name) else { return nil }
+        return String(cString: value)
+    }
+
+    public func value(_ name: String) -> String? { lookup(name) }
+}

@@ -1,0 +1,125 @@
+import Testing
+@testable import WebhookCore
+
+/// Every bad config is an error naming file, line, column and key: never a
+/// crash, a hang, or a leaked secret.
+@Suite struct ConfigErrorTests {
+    @Test func theSpecExample() {
+        #expect(configError("""
+            webhook {
+              url = "http://127.0.0.1:80"
+              body.encoding = "base63"
+            }
+            """) == #"nanomq.conf:3:19: webhook.body.encoding: expected plain, base64 or base62, got "base63""#)
+    }
+
+    @Test(arguments: [
+        // Syntax.
+        ("webhook { url = \"http://h/\n}", "nanomq.conf:1:17: unterminated string: no closing '\"' on this line"),
+        ("webhook {\n  url = \"http://h/\"\n", "nanomq.conf:3:1: unterminated object: '{' opened at 1:9 is never closed"),
+        ("webhook { events = [ { event = on_client_connack }\n", "nanomq.conf:2:1: webhook.events: unterminated array: '[' opened at 1:20 is never closed"),
+        ("webhook { url = \"\"\"never closed }", "nanomq.conf:1:17: unterminated triple-quoted string"),
+        ("webhook }", "nanomq.conf:1:9: webhook: expected '=', ':' or '{' after the key, got '}'"),
+        ("webhook { url = \"http://h/\" } }", "nanomq.conf:1:31: unexpected '}'"),
+        ("a = \"bad \\q escape\"", "nanomq.conf:1:10: invalid escape '\\q' in a string"),
+        ("a = \"\\u12\"", "nanomq.conf:1:6: expected 4 hex digits after \\u"),
+        ("a = ${NOPE}", "nanomq.conf:1:5: a: environment variable NOPE is not set (write ${?NOPE} to make it optional)"),
+        ("a = ${OPEN", "nanomq.conf:1:5: a: unterminated substitution: '${' has no closing '}'"),
+        ("a = \n", "nanomq.conf:1:5: a: expected a value"),
+        ("a = 1 2 }", "nanomq.conf:1:9: unexpected '}'"),
+        ("a = [1 2] }", "nanomq.conf:1:11: unexpected '}'"),
+        ("a += [1]", "nanomq.conf:1:3: a: '+=' is not supported; write the whole array"),
+        ("include nothing", "nanomq.conf:1:1: include: expected a quoted file name after include, got 'nothing'"),
+        // Values.
+        ("webhook { }", "nanomq.conf:1:9: webhook.url: url is required"),
+        ("webhook { url = \"ftp://h/\" }", "nanomq.conf:1:17: webhook.url: scheme must be http or https, got \"ftp\" (got \"ftp://h/\")"),
+        ("webhook { url = \"http://h:99999/\" }", "nanomq.conf:1:17: webhook.url: port must be 1-65535, got \"99999\" (got \"http://h:99999/\")"),
+        ("webhook { url = \"http:///x\" }", "nanomq.conf:1:17: webhook.url: URL has no host (got \"http:///x\")"),
+        ("webhook { url = \"http://u:p@h/\" }", "nanomq.conf:1:17: webhook.url: user:password@ in the URL is not supported; set headers.authorization instead (got \"http://u:p@h/\")"),
+        ("webhook { url = \"http://h/\", pool_size = 0 }", "nanomq.conf:1:42: webhook.pool_size: expected a whole number from 1 to 1024, got \"0\""),
+        ("webhook { url = \"http://h/\", pool_size = 3x }", "nanomq.conf:1:42: webhook.pool_size: expected a whole number from 1 to 1024, got \"3x\""),
+        ("webhook { url = \"http://h/\", cancel_timeout = 5 years }", "nanomq.conf:1:47: webhook.cancel_timeout: expected a duration such as 5000, 500ms, 5s or 1m (from 1 to 3600000 ms), got \"5 years\""),
+        ("webhook { url = \"http://h/\", enable = maybe }", "nanomq.conf:1:39: webhook.enable: expected true or false (or on/off, yes/no), got \"maybe\""),
+        ("webhook { url = \"http://h/\", queue.overflow = drop_all }", "nanomq.conf:1:47: webhook.queue.overflow: expected drop_new or drop_old, got \"drop_all\""),
+        ("webhook { url = \"http://h/\", queue.max_bytes = 10 }", "nanomq.conf:1:48: webhook.queue.max_bytes: expected a size from 1KB to 1TB such as 64MB, got \"10\""),
+        ("webhook { url = \"http://h/\", ordering = random }", "nanomq.conf:1:41: webhook.ordering: expected per_client or none, got \"random\""),
+        ("webhook { url = \"http://h/\", retry { initial_backoff = 2s, max_backoff = 1s } }", "nanomq.conf:1:74: webhook.retry.max_backoff: max_backoff (1000 ms) is below initial_backoff (2000 ms)"),
+        ("webhook { url = \"http://h/\", url2 = x, events = [ { event = \"on_client_konnect\" } ] }", "nanomq.conf:1:61: webhook.events[0].event: unknown event \"on_client_konnect\"; expected one of on_client_connect, on_client_connack, on_client_connected, on_client_disconnected, on_client_subscribe, on_client_unsubscribe, on_session_subscribed, on_session_unsubscribed, on_session_terminated, on_message_publish, on_message_delivered, on_message_acked"),
+        ("webhook { url = \"http://h/\", events = [ { topic = \"a\" } ] }", "nanomq.conf:1:41: webhook.events[0]: rule has no 'event'"),
+        ("webhook { url = \"http://h/\", events = [ { event = on_message_publish, topic = \"a/#/b\" } ] }", "nanomq.conf:1:79: webhook.events[0].topic: '#' must be a whole level and the last one, got \"a/#/b\""),
+        ("webhook { url = \"http://h/\", events = [ { event = on_message_publish, topic = \"a+\" } ] }", "nanomq.conf:1:79: webhook.events[0].topic: '+' must be a whole level, got \"a+\""),
+        ("webhook { url = \"http://h/\", events = { event = x } }", "nanomq.conf:1:39: webhook.events: expected an array of { event = \"...\", topic = \"...\" }"),
+        ("webhook { url = \"http://h/\", body.encoding = [plain] }", "nanomq.conf:1:46: webhook.body.encoding: expected a string, got an array"),
+        ("webhook { url = \"http://h/\", headers { content-length = 5 } }", "nanomq.conf:1:57: webhook.headers.content-length: this header is set by the library and cannot be configured"),
+        ("webhook { url = \"http://h/\", headers { \"bad name\" = 5 } }", "nanomq.conf:1:53: webhook.headers.bad name: invalid header name: use letters, digits and !#$%&'*+-.^_`|~"),
+        ("webhook { url = \"http://h/\", tls { enable = true } }", "nanomq.conf:1:45: webhook.tls.enable: TLS is enabled but the url is http://; use an https:// url"),
+        ("webhook { url = \"https://h/\", tls { cacertfile = \"/nonexistent/ca.pem\" } }", "nanomq.conf:1:50: webhook.tls.cacertfile: cannot read /nonexistent/ca.pem: No such file or directory"),
+        ("webhook { url = \"https://h/\", ssl { certfile = \"/etc/hostname\", verify_peer = false } }", "nanomq.conf:1:48: webhook.ssl.certfile: certfile and keyfile go together: give both for a client certificate, or neither"),
+        ("webhook { url = \"https://h/\", tls { verify_peer = false }, ssl { verify_peer = false } }", "nanomq.conf:1:64: webhook.ssl: both 'tls' and 'ssl' are set; they are the same block, keep one"),
+        ("webhook = 5", "nanomq.conf:1:11: webhook: expected an object { ... }"),
+        ("mqtt { }", "nanomq.conf:1:1: no webhook section: expected 'webhook { ... }' or 'web.hook.*' keys"),
+        // Legacy format.
+        ("web.hook.url = http://h/\nweb.hook.rule.x.1 = {\"action\": \"on_nothing\"}", "nanomq.conf:2:21: web.hook.rule.event: unknown event \"on_nothing\"; expected one of on_client_connect, on_client_connack, on_client_connected, on_client_disconnected, on_client_subscribe, on_client_unsubscribe, on_session_subscribed, on_session_unsubscribed, on_session_terminated, on_message_publish, on_message_delivered, on_message_acked"),
+        ("web.hook.url = http://h/\nweb.hook.rule.x.1 = {\"action\": \"on_client_connack\"", "nanomq.conf:2:51: web.hook.rule.x.1: unterminated object: '{' opened at 1:1 is never closed"),
+        ("web.hook.url = http://h/\nweb.hook.rule.x.1 = [1]", "nanomq.conf:2:21: web.hook.rule.x.1: expected a JSON object like {\"action\": \"on_client_connack\"}"),
+        ("web.hook.url = http://h/\njust some words", "nanomq.conf:2:1: expected 'key = value'"),
+        ("web.hook.url = http://h/\nweb.hook.pool_size = many", "nanomq.conf:2:22: web.hook.pool_size: expected a whole number from 1 to 1024, got \"many\""),
+    ])
+    func badInput(_ config: String, _ expected: String) {
+        #expect(configError(config) == expected)
+    }
+
+    @Test func headerInjectionIsRejectedWithoutEchoingTheSecret() {
+        let message = configError("webhook { url = \"http://h/\", headers.authorization = \"Bearer abc\\r\\nX-Evil: 1\" }")
+        #expect(message == "nanomq.conf:1:54: webhook.headers.authorization: header value contains CR, LF or NUL (header injection)")
+        #expect(message?.contains("abc") == false)
+    }
+
+    @Test func secretsNeverAppearInErrors() {
+        let configs = [
+            "webhook { url = \"http://h/\", headers.authorization = \"hunter2\\n\" }",
+            "webhook { url = \"https://h/\", tls { key_password = [\"hunter2\"] } }",
+            "webhook { url = \"https://h/\", headers { x-token = { a = \"hunter2\\r\" } } }",
+        ]
+        for config in configs {
+            let message = configError(config)
+            #expect(message != nil)
+            #expect(message?.contains("hunter2") == false, "\(message ?? "")")
+        }
+    }
+
+    @Test func missingIncludeAndIncludeCycle() throws {
+        #expect(configError("include \"/nonexistent/x.conf\"\nwebhook { url = \"http://h/\" }")
+                == "nanomq.conf:1:1: include: cannot read included file /nonexistent/x.conf: No such file or directory")
+        do {
+            _ = try ConfigLoader(environment: Environment([:])).load(path: fixtures + "/include_a.conf")
+            Issue.record("a cycle must be an error")
+        } catch let error as ConfigError {
+            #expect(error.key == "include")
+            #expect(error.message.hasPrefix("include cycle: "))
+            #expect(error.location?.file.hasSuffix("include_b.conf") == true)
+            #expect(error.location?.line == 2)
+        }
+    }
+
+    @Test func missingFileNamesThePath() {
+        do {
+            _ = try ConfigLoader().settings(path: "/nonexistent/nanomq.conf")
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)" == "cannot read config file /nonexistent/nanomq.conf: No such file or directory")
+        }
+    }
+
+    @Test func deepNestingIsAnErrorNotAStackOverflow() {
+        let deep = String(repeating: "a { ", count: 10_000) + String(repeating: "} ", count: 10_000)
+        #expect(configError(deep)?.contains("nest deeper than 64 levels") == true)
+        let arrays = "a = " + String(repeating: "[", count: 100_000)
+        #expect(configError(arrays)?.contains("nest deeper than 64 levels") == true)
+    }
+
+    @Test func unknownKeysAreWarningsWithLocations() throws {
+        let s = try settings("webhook {\n  url = \"http://h/\"\n  pool_sise = 3\n}")
+        #expect(s.warnings == ["nanomq.conf:3:15: webhook.pool_sise: unknown key, ignored"])
+    }
+}

@@ -1,0 +1,42 @@
+import Testing
+@testable import WebhookCore
+
+/// Folder of the config fixtures next to this file.
+let fixtures: String = {
+    let file = #filePath
+    return String(file[..<file.lastIndex(of: "/")!]) + "/Fixtures"
+}()
+
+/// Resolves config text the way `webhook_init` does.
+func settings(_ text: String, env: [String: String] = [:], name: String = "nanomq.conf") throws -> WebhookSettings {
+    try ConfigLoader(environment: Environment(env)).settings(text: text, name: name)
+}
+
+/// Parses HOCON text into its whole tree.
+func tree(_ text: String, env: [String: String] = [:]) throws -> ConfigObject {
+    try ConfigLoader(environment: Environment(env)).load(text: text, name: "t.conf").root
+}
+
+/// The message `webhook_init` would return for this config.
+func configError(_ text: String, env: [String: String] = [:]) -> String? {
+    do {
+        _ = try settings(text, env: env)
+        return nil
+    } catch let error as ConfigError {
+        return error.description
+    } catch {
+        return "unexpected error type: \(error)"
+    }
+}
+
+func scalar(_ object: ConfigObject, _ path: String) -> String? {
+    var node: ConfigNode?
+    var current = object
+    for segment in path.split(separator: ".") {
+        node = current[String(segment)]
+        guard let found = node else { return nil }
+        if case .object(let next) = found.value { current = next }
+    }
+    if case .scalar(let text, _)? = node?.value { return text }
+    return nil
+}
