@@ -492,7 +492,7 @@ struct HOCONParser {
 }
 
 extension String {
-    func trimmingSpaces() -> String {
+    public func trimmingSpaces() -> String {
         var s = Substring(self)
         while let c = s.first, c == " " || c == "\t" || c == "\r" { s = s.dropFirst() }
         while let c = s.last, c == " " || c == "\t" || c == "\r" { s = s.dropLast() }

@@ -1,0 +1,299 @@
+import CNng
+import WebhookCore
+
+/// What every connection shares: the queue, the endpoint, the settings.
+final class DeliveryContext: @unchecked Sendable {
+    let queue: DeliveryQueue
+    let endpoint: Endpoint
+    let settings: WebhookSettings
+    let builder: BodyBuilder
+    let log: Log
+
+    init(queue: DeliveryQueue, endpoint: Endpoint, settings: WebhookSettings, log: Log) {
+        self.queue = queue
+        self.endpoint = endpoint
+        self.settings = settings
+        self.builder = BodyBuilder(encoding: settings.encoding)
+        self.log = log
+    }
+}
+
+/// One persistent HTTP connection to the endpoint and the event it is
+/// delivering. It is a state machine driven by a single nng aio: each step
+/// starts one asynchronous operation and the aio's callback (on nng's
+/// threads) takes the next step. Only one operation is outstanding at a
+/// time, so the fields below need no lock; `phase` and the connect deadline
+/// are shared with the watchdog and sit behind `stateLock`.
+///
+///     idle ──wake──▶ waking ──▶ connecting ──▶ transacting ──2xx──▶ (next event or idle)
+///                                   │               │
+///                                   └──error──▶ backingOff ──▶ connecting / transacting
+final class Connection: @unchecked Sendable {
+    enum Phase {
+        case idle, waking, connecting, transacting, backingOff, stopped
+    }
+
+    let lane: Int
+    private let context: DeliveryContext
+    private var aio: OpaquePointer?
+    /// The request for the current event, built when it is taken.
+    private var request: OpaquePointer?
+    private let response: OpaquePointer
+
+    /// The open HTTP connection, nil until connected (opened lazily).
+    private var conn: OpaquePointer?
+    /// Requests answered on `conn`: a failure on a reused connection may
+    /// just mean the server closed it while idle.
+    private var requestsOnConnection = 0
+    private var current: QueuedEvent?
+    private var attempt = 0
+    private var staleRetryUsed = false
+    private var attemptDeadlineNs: UInt64 = 0
+
+    private let stateLock = Lock()
+    private var phase: Phase = .idle
+    private var connectDeadlineNs: UInt64 = 0
+    private var connectCancelled = false
+
+    init(lane: Int, context: DeliveryContext) throws {
+        self.lane = lane
+        self.context = context
+        var response: OpaquePointer?
+        let rv = nng_http_res_alloc(&response)
+        guard rv == 0, let response else {
+            throw EngineError("cannot allocate an HTTP response: \(nngError(rv))")
+        }
+        self.response = response
+        var aio: OpaquePointer?
+        let aioRV = nng_aio_alloc(&aio, { argument in
+            Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().operationCompleted()
+        }, Unmanaged.passUnretained(self).toOpaque())
+        guard aioRV == 0, let aio else {
+            nng_http_res_free(response)
+            throw EngineError("cannot allocate an nng aio: \(nngError(aioRV))")
+        }
+        self.aio = aio
+    }
+
+    // MARK: Entry points from outside nng's callbacks
+
+    /// The queue handed this idle connection an event: pick it up on an nng
+    /// thread, not on the broker's thread that called `submit`.
+    func wake() {
+        stateLock.withLock { phase = .waking }
+        nng_sleep_aio(0, aio)
+    }
+
+    /// Parks the connection on its lane, or starts on an event already queued.
+    func start() {
+        if let next = context.queue.take(lane: lane, for: self) { begin(next) }
+    }
+
+    /// Called by the engine's watchdog: a connect past its deadline is
+    /// cancelled here rather than by an aio timeout, which nng 1.5.2 can
+    /// mishandle (nanomsg/nng#2119) so that freeing the client hangs.
+    func checkConnectDeadline(nowNs: UInt64) {
+        stateLock.withLock {
+            if phase == .connecting, !connectCancelled, nowNs >= connectDeadlineNs {
+                connectCancelled = true
+                nng_aio_cancel(aio)
+            }
+        }
+    }
+
+    /// Shutdown, after the queue stopped: cancels whatever is outstanding,
+    /// waits for the callback, counts an unfinished event as dropped, frees.
+    func stop() {
+        nng_aio_stop(aio)
+        if let unfinished = current {
+            current = nil
+            _ = context.queue.complete(unfinished, .droppedAtShutdown, lane: lane, for: self, takeNext: false)
+        }
+        closeConnection()
+        stateLock.withLock { phase = .stopped }
+        nng_aio_free(aio)
+        aio = nil
+        releaseRequest()
+        nng_http_res_free(response)
+    }
+
+    // MARK: The state machine
+
+    private func operationCompleted() {
+        let result = nng_aio_result(aio)
+        let (step, cancelledByWatchdog) = stateLock.withLock { (phase, connectCancelled) }
+        if context.queue.isStopping {
+            if step == .connecting, result == 0 { adopt(OpaquePointer(nng_aio_get_output(aio, 0))) }
+            return
+        }
+        switch step {
+        case .waking:
+            stateLock.withLock { phase = .idle }
+            start()
+        case .connecting:
+            if result == 0 {
+                adopt(OpaquePointer(nng_aio_get_output(aio, 0)))
+                send()
+            } else {
+                let reason = cancelledByWatchdog ? "connect timed out after \(context.settings.cancelTimeoutMs) ms" : "connect failed: \(nngError(result))"
+                attemptFailed(reason, key: "connect")
+            }
+        case .transacting:
+            transacted(result)
+        case .backingOff:
+            startAttempt()
+        case .idle, .stopped:
+            break
+        }
+    }
+
+    private func begin(_ event: QueuedEvent) {
+        current = event
+        attempt = 0
+        staleRetryUsed = false
+        do {
+            request = try context.endpoint.makeRequest(body: context.builder.body(for: event.event))
+        } catch {
+            context.log.limited(.error, key: "request", "\(error)")
+            finish(.failed)
+            return
+        }
+        startAttempt()
+    }
+
+    private func startAttempt() {
+        attempt += 1
+        attemptDeadlineNs = Clock.monotonicNanoseconds() + UInt64(context.settings.cancelTimeoutMs) * 1_000_000
+        guard conn == nil else {
+            send()
+            return
+        }
+        stateLock.withLock {
+            phase = .connecting
+            connectDeadlineNs = attemptDeadlineNs
+            connectCancelled = false
+        }
+        nng_aio_set_timeout(aio, -1)  // the watchdog enforces the deadline
+        nng_http_client_connect(context.endpoint.client, aio)
+    }
+
+    private func send() {
+        stateLock.withLock { phase = .transacting }
+        let now = Clock.monotonicNanoseconds()
+        let remainingMs = attemptDeadlineNs > now ? (attemptDeadlineNs - now) / 1_000_000 : 0
+        nng_aio_set_timeout(aio, Int32(clamping: max(1, remainingMs)))
+        nng_http_conn_transact(conn, request, response, aio)
+    }
+
+    private func transacted(_ result: Int32) {
+        if result != 0 {
+            let reused = requestsOnConnection > 0
+            closeConnection()
+            // A kept-alive connection the server closed while it sat idle:
+            // reconnect at once, without spending an attempt.
+            if reused, !staleRetryUsed, result == Int32(NNG_ECLOSED.rawValue) || result == Int32(NNG_ECONNRESET.rawValue)
+                || result == Int32(NNG_ECONNSHUT.rawValue) {
+                staleRetryUsed = true
+                attempt -= 1
+                context.queue.countRetry()
+                startAttempt()
+                return
+            }
+            let reason = result == Int32(NNG_ETIMEDOUT.rawValue)
+                ? "no response within \(context.settings.cancelTimeoutMs) ms" : "request failed: \(nngError(result))"
+            attemptFailed(reason, key: "transport")
+            return
+        }
+        requestsOnConnection += 1
+        let status = Int(nng_http_res_get_status(response))
+        if !responseKeepsConnection(status: status) { closeConnection() }
+        switch status {
+        case 200..<300:
+            finish(.delivered)
+        case 408, 429, 500..<600:
+            attemptFailed("HTTP \(status)", key: "status-\(status)", retryAfterMs: retryAfterMs(status: status))
+        default:
+            context.log.limited(.warning, key: "rejected-\(status)",
+                                "\(context.settings.url): HTTP \(status) for \(current?.event.kind.configName ?? "an event"); not retried, event failed")
+            finish(.failed)
+        }
+    }
+
+    private func attemptFailed(_ reason: String, key: String, retryAfterMs: Int? = nil) {
+        let url = context.settings.url
+        if attempt >= context.settings.retry.maxAttempts {
+            context.log.limited(.warning, key: "give-up", "\(url): \(reason); giving up after \(attempt) attempt\(attempt == 1 ? "" : "s"), event failed")
+            finish(.failed)
+            return
+        }
+        context.queue.countRetry()
+        context.log.limited(.warning, key: key, "\(url): \(reason); retrying")
+        let delay = retryAfterMs ?? backoffMs(afterAttempt: attempt)
+        stateLock.withLock { phase = .backingOff }
+        nng_sleep_aio(Int32(clamping: delay), aio)
+    }
+
+    private func finish(_ outcome: DeliveryOutcome) {
+        guard let done = current else { return }
+        current = nil
+        releaseRequest()
+        stateLock.withLock { phase = .idle }
+        if let next = context.queue.complete(done, outcome, lane: lane, for: self, takeNext: true) {
+            begin(next)
+        }
+    }
+
+    // MARK: Helpers
+
+    private func adopt(_ newConnection: OpaquePointer?) {
+        conn = newConnection
+        requestsOnConnection = 0
+        context.queue.connectionOpened()
+    }
+
+    private func releaseRequest() {
+        if let request { nng_http_req_free(request) }
+        request = nil
+    }
+
+    private func closeConnection() {
+        guard let open = conn else { return }
+        nng_http_conn_close(open)
+        conn = nil
+        context.queue.connectionClosed()
+    }
+
+    /// Exponential backoff with equal jitter: half the step fixed, half random,
+    /// so a fleet of brokers does not retry in lockstep.
+    private func backoffMs(afterAttempt attempt: Int) -> Int {
+        let retry = context.settings.retry
+        let exponent = min(attempt - 1, 30)
+        let step = min(retry.maxBackoffMs, retry.initialBackoffMs << exponent)
+        return step / 2 + Int.random(in: 0...max(0, step - step / 2))
+    }
+
+    /// `Retry-After: <seconds>` on 429 and 503, capped at an hour.
+    private func retryAfterMs(status: Int) -> Int? {
+        guard status == 429 || status == 503,
+              let header = nng_http_res_get_header(response, "Retry-After"),
+              let seconds = Int(String(cString: header).trimmingSpaces()), seconds >= 0
+        else { return nil }
+        return min(seconds, 3600) * 1000
+    }
+
+    /// Whether the connection can carry the next request: not when the
+    /// server said `Connection: close`, spoke HTTP/1.0 without keep-alive,
+    /// or sent a body delimited by closing (nng reads only Content-Length
+    /// and chunked bodies; anything else would poison the next response).
+    private func responseKeepsConnection(status: Int) -> Bool {
+        let connection = nng_http_res_get_header(response, "Connection").map { String(cString: $0).lowercased() } ?? ""
+        if connection.contains("close") { return false }
+        if let version = nng_http_res_get_version(response), String(cString: version) == "HTTP/1.0", !connection.contains("keep-alive") {
+            return false
+        }
+        let bodyless = status < 200 || status == 204 || status == 304
+        let chunked = nng_http_res_get_header(response, "Transfer-Encoding").map { String(cString: $0).lowercased().contains("chunked") } ?? false
+        let hasLength = nng_http_res_get_header(response, "Content-Length") != nil
+        return bodyless || chunked || hasLength
+    }
+}

@@ -1,0 +1,165 @@
+import CNng
+import WebhookCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why the engine could not start. The message is what `webhook_init` reports.
+public struct EngineError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+    init(_ message: String) { self.message = message }
+}
+
+/// nng's error text for a code.
+func nngError(_ code: Int32) -> String {
+    String(cString: nng_strerror(code))
+}
+
+/// The HTTP endpoint as nng sees it: the parsed URL, the `nng_http_client`
+/// every connection dials through, and its TLS configuration.
+final class Endpoint: @unchecked Sendable {
+    let url: UnsafeMutablePointer<nng_url>
+    let client: OpaquePointer
+    private let tls: OpaquePointer?
+    private let headers: [HTTPHeader]
+
+    init(settings: WebhookSettings) throws {
+        var parsed: UnsafeMutablePointer<nng_url>?
+        let rv = nng_url_parse(&parsed, settings.url.description)
+        guard rv == 0, let parsed else {
+            throw EngineError("\(settings.url): nng cannot parse this URL: \(nngError(rv))")
+        }
+        var client: OpaquePointer?
+        let clientRV = nng_http_client_alloc(&client, parsed)
+        guard clientRV == 0, let client else {
+            nng_url_free(parsed)
+            throw EngineError("\(settings.url): cannot create the HTTP client: \(nngError(clientRV))")
+        }
+        var tls: OpaquePointer?
+        if let tlsSettings = settings.tls {
+            do {
+                tls = try Self.makeTLSConfig(tlsSettings)
+                let setRV = nng_http_client_set_tls(client, tls)
+                if setRV != 0 { throw EngineError("cannot enable TLS: \(nngError(setRV))") }
+            } catch {
+                if let tls { nng_tls_config_free(tls) }
+                nng_http_client_free(client)
+                nng_url_free(parsed)
+                throw error
+            }
+        }
+        self.url = parsed
+        self.client = client
+        self.tls = tls
+        self.headers = settings.headers
+    }
+
+    /// A POST request with the configured headers and `body`. A fresh one
+    /// per event: nng serialises a request's header block once and keeps it,
+    /// so a reused request would resend the first body's Content-Length.
+    func makeRequest(body: [UInt8]) throws -> OpaquePointer {
+        var request: OpaquePointer?
+        var rv = nng_http_req_alloc(&request, url)
+        guard rv == 0, let request else { throw EngineError("cannot allocate an HTTP request: \(nngError(rv))") }
+        rv = nng_http_req_set_method(request, "POST")
+        for header in headers where rv == 0 {
+            rv = nng_http_req_set_header(request, header.name, header.value)
+        }
+        if rv == 0 {
+            rv = body.withUnsafeBytes { nng_http_req_copy_data(request, $0.baseAddress, $0.count) }
+        }
+        if rv != 0 {
+            nng_http_req_free(request)
+            throw EngineError("cannot build the request: \(nngError(rv))")
+        }
+        return request
+    }
+
+    /// Frees the client. nng 1.5.2 can block for good in
+    /// `nng_http_client_free` when a connect was cancelled at a bad moment
+    /// (nanomsg/nng#2119), so it runs on a helper thread and is abandoned
+    /// (leaked, with a warning) if it has not returned in `limitMs`.
+    func close(limitMs: Int, log: Log) {
+        let finished = FreeTask(client: client, tls: tls, url: url)
+        if !finished.run(limitMs: limitMs) {
+            log.log(.warning, "nng_http_client_free did not return within \(limitMs) ms (nng 1.5.2 bug); abandoning the client")
+        }
+    }
+
+    private static func makeTLSConfig(_ settings: TLSSettings) throws -> OpaquePointer {
+        var config: OpaquePointer?
+        var rv = nng_tls_config_alloc(&config, NNG_TLS_MODE_CLIENT)
+        guard rv == 0, let config else { throw EngineError("cannot create a TLS configuration: \(nngError(rv))") }
+        func check(_ rv: Int32, _ what: String) throws {
+            if rv != 0 {
+                nng_tls_config_free(config)
+                throw EngineError("\(what): \(nngError(rv))")
+            }
+        }
+        rv = nng_tls_config_auth_mode(config, settings.verifyPeer ? NNG_TLS_AUTH_MODE_REQUIRED : NNG_TLS_AUTH_MODE_NONE)
+        try check(rv, "cannot set the TLS verification mode")
+        try check(nng_tls_config_server_name(config, settings.serverName), "tls.server_name \(settings.serverName)")
+        if let ca = settings.caFile {
+            try check(nng_tls_config_ca_file(config, ca), "tls.cacertfile \(ca): cannot load the CA certificates")
+        }
+        if let certFile = settings.certFile, let keyFile = settings.keyFile {
+            let cert = try readPEM(certFile, key: "tls.certfile", config: config)
+            let key = try readPEM(keyFile, key: "tls.keyfile", config: config)
+            try check(nng_tls_config_own_cert(config, cert, key, settings.keyPassword),
+                      "tls.certfile/keyfile \(certFile), \(keyFile): cannot load the client certificate and key")
+        }
+        return config
+    }
+
+    private static func readPEM(_ path: String, key: String, config: OpaquePointer) throws -> String {
+        switch FileSystem.readFile(path) {
+        case .success(let bytes): return String(decoding: bytes, as: UTF8.self)
+        case .failure:
+            nng_tls_config_free(config)
+            throw EngineError("\(key) \(path): cannot read the file")
+        }
+    }
+}
+
+/// Runs the nng frees on their own thread so a hang there cannot hang the broker.
+private final class FreeTask: @unchecked Sendable {
+    let client: OpaquePointer
+    let tls: OpaquePointer?
+    let url: UnsafeMutablePointer<nng_url>
+    let lock = Lock()
+    var done = false
+
+    init(client: OpaquePointer, tls: OpaquePointer?, url: UnsafeMutablePointer<nng_url>) {
+        self.client = client
+        self.tls = tls
+        self.url = url
+    }
+
+    func run(limitMs: Int) -> Bool {
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let created = pthread_create(&thread, nil, { context in
+            let task = Unmanaged<FreeTask>.fromOpaque(context!).takeRetainedValue()
+            nng_http_client_free(task.client)
+            if let tls = task.tls { nng_tls_config_free(tls) }
+            nng_url_free(task.url)
+            task.lock.withLock {
+                task.done = true
+                task.lock.broadcast()
+            }
+            return nil
+        }, context)
+        if created != 0 {
+            Unmanaged<FreeTask>.fromOpaque(context).release()
+            return false
+        }
+        let deadline = Clock.monotonicNanoseconds() + UInt64(limitMs) * 1_000_000
+        let finished = lock.withLock {
+            lock.wait(untilNanoseconds: deadline) { !done }
+            return done
+        }
+        if finished { pthread_join(thread, nil) } else { pthread_detach(thread) }
+        return finished
+    }
+}

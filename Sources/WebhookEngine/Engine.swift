@@ -1,0 +1,136 @@
+import CNng
+import WebhookCore
+
+/// The delivery engine: accepts events on the broker's threads and POSTs
+/// them to the endpoint on nng's threads, over `pool_size` persistent
+/// connections, with retries, bounded memory and a bounded drain.
+public final class Engine: @unchecked Sendable {
+    public enum SubmitResult: Equatable, Sendable {
+        /// Copied and queued for delivery.
+        case queued
+        /// No rule wants it.
+        case filtered
+        /// The queue is full and `queue.overflow = drop_new`.
+        case dropped
+        /// `shutdown` has begun.
+        case shuttingDown
+    }
+
+    public let settings: WebhookSettings
+    public let rules: RuleTable
+    private let log: Log
+    private let queue: DeliveryQueue
+    private let context: DeliveryContext
+    private let connections: [Connection]
+    private var watchdog: OpaquePointer?
+    private let watchdogPeriodMs: Int32
+    private let shutdownLock = Lock()
+    private var isShutDown = false
+
+    /// Starts the engine. No connection is opened until the first event.
+    public init(settings: WebhookSettings, log: Log) throws {
+        self.settings = settings
+        self.rules = settings.rules
+        self.log = log
+        let laneCount = settings.ordering == .perClient ? settings.poolSize : 1
+        queue = DeliveryQueue(laneCount: laneCount, limits: settings.queue)
+        let endpoint = try Endpoint(settings: settings)
+        context = DeliveryContext(queue: queue, endpoint: endpoint, settings: settings, log: log)
+        var connections: [Connection] = []
+        do {
+            for i in 0..<settings.poolSize {
+                connections.append(try Connection(lane: settings.ordering == .perClient ? i : 0, context: context))
+            }
+        } catch {
+            for connection in connections { connection.stop() }
+            endpoint.close(limitMs: 2000, log: log)
+            throw error
+        }
+        self.connections = connections
+        watchdogPeriodMs = Int32(min(100, max(10, settings.cancelTimeoutMs / 10)))
+        var aio: OpaquePointer?
+        let rv = nng_aio_alloc(&aio, { argument in
+            Unmanaged<Engine>.fromOpaque(argument!).takeUnretainedValue().watchdogFired()
+        }, Unmanaged.passUnretained(self).toOpaque())
+        guard rv == 0, let aio else {
+            for connection in connections { connection.stop() }
+            endpoint.close(limitMs: 2000, log: log)
+            throw EngineError("cannot allocate an nng aio: \(nngError(rv))")
+        }
+        watchdog = aio
+        for connection in connections { connection.start() }
+        nng_sleep_aio(watchdogPeriodMs, aio)
+    }
+
+    /// Filters, copies and queues an event. Never blocks on the network.
+    public func submit(_ event: Event) -> SubmitResult {
+        guard rules.matches(event) else { return queue.closed ? .shuttingDown : .filtered }
+        return enqueue(event)
+    }
+
+    /// Queues an event the caller has already matched against `rules`.
+    public func enqueue(_ event: Event) -> SubmitResult {
+        var event = event
+        if event.timestampMs == 0 { event.timestampMs = Clock.wallMilliseconds() }
+        let lane = queue.laneCount == 1 ? 0 : Self.lane(for: event.bytes(.clientID), count: queue.laneCount)
+        switch queue.submit(event, lane: lane, nowNs: Clock.monotonicNanoseconds()) {
+        case .queued(let idle):
+            idle?.wake()
+            return .queued
+        case .dropped:
+            return .dropped
+        case .shuttingDown:
+            return .shuttingDown
+        }
+    }
+
+    public func stats() -> EngineStats {
+        queue.snapshot()
+    }
+
+    /// Stops accepting events, delivers what is queued until
+    /// `drain_timeout`, counts the rest as dropped, closes connections and
+    /// frees everything. Safe to call more than once.
+    public func shutdown() {
+        let first = shutdownLock.withLock {
+            defer { isShutDown = true }
+            return !isShutDown
+        }
+        guard first else { return }
+        queue.close()
+        let deadline = Clock.monotonicNanoseconds() + UInt64(settings.drainTimeoutMs) * 1_000_000
+        let drained = queue.waitUntilDrained(deadlineNs: deadline)
+        let abandoned = queue.stop()
+        nng_aio_stop(watchdog)
+        nng_aio_free(watchdog)
+        watchdog = nil
+        for connection in connections { connection.stop() }
+        context.endpoint.close(limitMs: 2000, log: log)
+        let final = queue.snapshot()
+        if !drained {
+            log.log(.warning, "shutdown: drain_timeout (\(settings.drainTimeoutMs) ms) passed; \(final.droppedShutdown) event(s) dropped (\(abandoned) still queued)")
+        }
+    }
+
+    deinit {
+        shutdown()
+    }
+
+    // MARK: Internals
+
+    private func watchdogFired() {
+        guard nng_aio_result(watchdog) == 0, !queue.isStopping else { return }
+        let now = Clock.monotonicNanoseconds()
+        for connection in connections { connection.checkConnectDeadline(nowNs: now) }
+        nng_sleep_aio(watchdogPeriodMs, watchdog)
+    }
+
+    /// FNV-1a of the client id: one client always lands on the same lane.
+    static func lane(for clientID: ArraySlice<UInt8>, count: Int) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in clientID {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return Int(hash % UInt64(count))
+    }
+}

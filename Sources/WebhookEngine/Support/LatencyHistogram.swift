@@ -1,0 +1,45 @@
+/// Emit-to-2xx latencies in log-linear buckets: 16 sub-buckets per power of
+/// two, so a percentile is within about 6% of the truth, in fixed memory.
+struct LatencyHistogram {
+    private static let subBucketBits = 4
+    private static let subBuckets = 1 << subBucketBits
+    /// Microseconds up to 2^40 (12 days): more than any deadline allows.
+    private static let bucketCount = (40 - subBucketBits + 1) * subBuckets
+
+    private var counts = [UInt64](repeating: 0, count: bucketCount)
+    private(set) var total: UInt64 = 0
+
+    mutating func record(microseconds: UInt64) {
+        counts[Self.index(microseconds)] += 1
+        total += 1
+    }
+
+    /// The value at quantile `q` (0...1), in microseconds; 0 when empty.
+    func percentile(_ q: Double) -> UInt64 {
+        guard total > 0 else { return 0 }
+        let rank = UInt64((Double(total) * q).rounded(.up))
+        var seen: UInt64 = 0
+        for (i, count) in counts.enumerated() where count > 0 {
+            seen += count
+            if seen >= max(rank, 1) { return Self.midpoint(i) }
+        }
+        return Self.midpoint(counts.count - 1)
+    }
+
+    private static func index(_ value: UInt64) -> Int {
+        if value < UInt64(subBuckets) { return Int(value) }
+        let magnitude = 63 - value.leadingZeroBitCount          // floor(log2)
+        let shift = magnitude - subBucketBits
+        let sub = Int(value >> UInt64(shift)) - subBuckets       // 0..<subBuckets
+        let i = (shift + 1) * subBuckets + sub
+        return min(i, bucketCount - 1)
+    }
+
+    private static func midpoint(_ i: Int) -> UInt64 {
+        if i < subBuckets { return UInt64(i) }
+        let shift = i / subBuckets - 1
+        let sub = i % subBuckets
+        let low = UInt64(subBuckets + sub) << UInt64(shift)
+        return low + (UInt64(1) << UInt64(shift)) / 2
+    }
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""A webhook receiver for the tests: a real HTTP/1.1 server on loopback that
+records what it gets and misbehaves on request.
+
+    hookserver.py [--port N] [--cert F --key F [--client-ca F]]
+
+Prints "PORT <n>" once listening. Control endpoints (never recorded):
+    GET  /_control/requests   recorded requests as JSON
+    GET  /_control/stats      {"connections": n, "open": n, "requests": n}
+    POST /_control/behaviour  JSON: {"default": {...}, "script": [{...}, ...]}
+    POST /_control/clear      forget recorded requests and counters
+A behaviour is {"status": 200, "delay_ms": 0, "close": false, "reset": false,
+"chunked": false, "no_length": false, "retry_after": null, "close_after": 0,
+"fail_rate": 0.0}; "script" entries are used once each, in order, before "default".
+"""
+import argparse, base64, json, os, random, signal, socket, ssl, struct, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+lock = threading.Lock()
+requests = []
+stats = {"connections": 0, "open": 0, "requests": 0}
+behaviour = {"default": {}, "script": []}
+rng = random.Random(1234)
+
+
+def next_behaviour():
+    with lock:
+        if behaviour["script"]:
+            return dict(behaviour["script"].pop(0))
+        return dict(behaviour["default"])
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in separate writes: without this, delayed
+        # ACKs add 40 ms to every response.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.served = 0
+        with lock:
+            stats["connections"] += 1
+            stats["open"] += 1
+
+    def finish(self):
+        with lock:
+            stats["open"] -= 1
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body=b"", headers=()):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path == "/_control/requests":
+            with lock:
+                body = json.dumps(requests).encode()
+            self.reply(200, body, [("Content-Type", "application/json")])
+        elif self.path == "/_control/stats":
+            with lock:
+                body = json.dumps(stats).encode()
+            self.reply(200, body, [("Content-Type", "application/json")])
+        else:
+            self.reply(404)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        if self.path == "/_control/behaviour":
+            with lock:
+                new = json.loads(body)
+                behaviour["default"] = new.get("default", {})
+                behaviour["script"] = list(new.get("script", []))
+            return self.reply(204)
+        if self.path == "/_control/clear":
+            with lock:
+                requests.clear()
+                stats.update({"connections": 0, "requests": 0})
+            return self.reply(204)
+
+        b = next_behaviour()
+        status = b.get("status", 200)
+        if b.get("fail_rate") and rng.random() < b["fail_rate"]:
+            status = 500
+        with lock:
+            stats["requests"] += 1
+            requests.append({
+                "method": self.command, "path": self.path,
+                "headers": [[k.lower(), v] for k, v in self.headers.items()],
+                "body": base64.b64encode(body).decode(), "status": status,
+                "time": time.time(),
+            })
+        if b.get("delay_ms"):
+            time.sleep(b["delay_ms"] / 1000.0)
+        if b.get("reset"):
+            # RST instead of an answer: SO_LINGER with a zero timeout.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
+        self.served += 1
+        headers = []
+        if b.get("retry_after") is not None:
+            headers.append(("Retry-After", str(b["retry_after"])))
+        close = b.get("close") or (b.get("close_after") and self.served >= b["close_after"])
+        if close:
+            headers.append(("Connection", "close"))
+            self.close_connection = True
+        reply_body = b"ok"
+        if b.get("chunked"):
+            self.send_response(status)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"2\r\nok\r\n3\r\n!!!\r\n0\r\n\r\n")
+        elif b.get("no_length"):
+            # A body delimited by closing the connection (HTTP/1.0 style).
+            self.send_response(status)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(reply_body)
+            self.close_connection = True
+        else:
+            self.reply(status, reply_body if status != 204 else b"", headers)
+
+
+def main():
+    # The test runner may spawn us with SIGTERM blocked; make it work.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
+    parser.add_argument("--client-ca")
+    args = parser.parse_args()
+    ThreadingHTTPServer.daemon_threads = True
+    ThreadingHTTPServer.allow_reuse_address = True
+    ThreadingHTTPServer.request_queue_size = 256
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    if args.cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.cert, args.key)
+        if args.client_ca:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(args.client_ca)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    print("PORT", server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+import Foundation
+import Testing
+import WebhookCore
+import WebhookEngine
+
+/// Tests/Support, where hookserver.py lives.
+let supportDirectory: String = {
+    let file = #filePath
+    let tests = file[..<file.lastIndex(of: "/")!]
+    return String(tests[..<tests.lastIndex(of: "/")!]) + "/Support"
+}()
+
+/// A real HTTP server (Tests/Support/hookserver.py) on a loopback port,
+/// started and stopped by the test.
+final class HookServer: @unchecked Sendable {
+    struct Request {
+        var method: String
+        var path: String
+        var headers: [(String, String)]
+        var body: Data
+        var status: Int
+        var time: Double
+
+        var json: [String: Any]? { try? JSONSerialization.jsonObject(with: body) as? [String: Any] }
+        func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
+    }
+
+    let port: Int
+    private let process: Process
+    let tls: Bool
+
+    init(port: Int = 0, tlsArguments: [String] = []) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", supportDirectory + "/hookserver.py", "--port", String(port)] + tlsArguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let line = String(decoding: output.fileHandleForReading.availableLine(), as: UTF8.self)
+        guard line.hasPrefix("PORT "), let bound = Int(line.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            process.terminate()
+            throw TestFailure("hookserver did not start: \(line)")
+        }
+        self.port = bound
+        self.process = process
+        self.tls = !tlsArguments.isEmpty
+    }
+
+    deinit { stop() }
+
+    /// SIGKILL, then a bounded wait: the test runner's signal mask can
+    /// leave SIGTERM blocked in children, and a stuck stop would hang the suite.
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
+    }
+
+    var url: String { "\(tls ? "https" : "http")://127.0.0.1:\(port)" }
+
+    func setBehaviour(default defaultBehaviour: [String: Any] = [:], script: [[String: Any]] = []) throws {
+        let body = try JSONSerialization.data(withJSONObject: ["default": defaultBehaviour, "script": script])
+        _ = try control("POST", "/_control/behaviour", body: body)
+    }
+
+    func requests() throws -> [Request] {
+        let data = try control("GET", "/_control/requests")
+        let list = try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
+        return list.map { item in
+            Request(method: item["method"] as! String, path: item["path"] as! String,
+                    headers: (item["headers"] as! [[String]]).map { ($0[0], $0[1]) },
+                    body: Data(base64Encoded: item["body"] as! String)!, status: item["status"] as! Int,
+                    time: item["time"] as! Double)
+        }
+    }
+
+    /// Connections accepted since start (or the last clear), and open now.
+    func connectionStats() throws -> (accepted: Int, open: Int, requests: Int) {
+        let object = try JSONSerialization.jsonObject(with: try control("GET", "/_control/stats")) as! [String: Int]
+        // The control request itself is one accepted connection.
+        return (object["connections"]! - 1, object["open"]! - 1, object["requests"]!)
+    }
+
+    /// One request on its own connection (plain HTTP control only).
+    private func control(_ method: String, _ path: String, body: Data = Data()) throws -> Data {
+        precondition(!tls, "control a TLS server through a plain twin")
+        return try rawHTTP(port: port, method: method, path: path, body: body)
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension FileHandle {
+    /// Reads up to a newline.
+    func availableLine() -> Data {
+        var line = Data()
+        while true {
+            let byte = readData(ofLength: 1)
+            if byte.isEmpty || byte == Data([0x0A]) { return line }
+            line.append(byte)
+        }
+    }
+}
+
+/// A blocking HTTP/1.0 request over a plain socket: enough to drive the
+/// test server's control endpoints without pulling in FoundationNetworking.
+func rawHTTP(port: Int, method: String, path: String, body: Data = Data()) throws -> Data {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestFailure("socket failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw TestFailure("connect to \(port) failed") }
+    var request = Data("\(method) \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
+    request.append(body)
+    _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+    var response = Data()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = recv(fd, &buffer, buffer.count, 0)
+        if n <= 0 { break }
+        response.append(contentsOf: buffer[0..<n])
+    }
+    guard let split = response.range(of: Data("\r\n\r\n".utf8)) else { throw TestFailure("bad control response") }
+    return response[split.upperBound...]
+}
+
+/// Polls `condition` until it holds or `seconds` pass.
+@discardableResult
+func eventually(within seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(10_000)
+    }
+    return try condition()
+}
+
+/// Collects the engine's log lines.
+final class LogCapture: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [(LogLevel, String)] = []
+
+    var log: Log {
+        Log(sink: LogSink { [self] level, message in
+            lock.lock()
+            lines.append((level, message))
+            lock.unlock()
+        })
+    }
+
+    var messages: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return lines.map(\.1)
+    }
+}
+
+/// Settings for a test: the URL plus HOCON lines inside `webhook {}`.
+func engineSettings(_ url: String, _ extra: String = "", rules: String = "{ event = on_message_publish }") throws -> WebhookSettings {
+    try ConfigLoader(environment: Environment([:])).settings(text: """
+        webhook {
+          url = "\(url)"
+          events = [ \(rules) ]
+          \(extra)
+        }
+        """)
+}
+
+func publish(_ client: String, _ payload: String, topic: String = "t/1") -> Event {
+    var event = Event(kind: .messagePublish)
+    event.set(.clientID, client)
+    event.set(.topic, topic)
+    event.set(.payload, payload)
+    event.qos = 1
+    return event
+}
+
+/// A loopback port nothing listens on (bound, then released).
+func unusedPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
