@@ -27,6 +27,8 @@ final class HookServer: @unchecked Sendable {
 
     let port: Int
     private let process: Process
+    /// Control requests made so far: each is a connection the server counts.
+    private var controlConnections = 0
     let tls: Bool
 
     init(port: Int = 0, tlsArguments: [String] = []) throws {
@@ -78,13 +80,14 @@ final class HookServer: @unchecked Sendable {
     /// Connections accepted since start (or the last clear), and open now.
     func connectionStats() throws -> (accepted: Int, open: Int, requests: Int) {
         let object = try JSONSerialization.jsonObject(with: try control("GET", "/_control/stats")) as! [String: Int]
-        // The control request itself is one accepted connection.
-        return (object["connections"]! - 1, object["open"]! - 1, object["requests"]!)
+        // Control requests are connections too; this one is still open.
+        return (object["connections"]! - controlConnections, object["open"]! - 1, object["requests"]!)
     }
 
     /// One request on its own connection (plain HTTP control only).
     private func control(_ method: String, _ path: String, body: Data = Data()) throws -> Data {
         precondition(!tls, "control a TLS server through a plain twin")
+        controlConnections += 1
         return try rawHTTP(port: port, method: method, path: path, body: body)
     }
 }

@@ -221,7 +221,7 @@ public struct SettingsResolver {
     private func retry(_ node: ConfigNode?) throws -> RetryPolicy {
         var policy = RetryPolicy()
         guard let object = try object(node, key: "retry") else { return policy }
-        policy.maxAttempts = try integer(object, "max_attempts", in: 1...100, keyPrefix: "retry.") ?? policy.maxAttempts
+        policy.maxAttempts = try integer(object, "max_attempts", in: 1...1_000_000, keyPrefix: "retry.") ?? policy.maxAttempts
         policy.initialBackoffMs = try duration(object, "initial_backoff", in: 1...3_600_000, keyPrefix: "retry.") ?? policy.initialBackoffMs
         policy.maxBackoffMs = try duration(object, "max_backoff", in: 1...86_400_000, keyPrefix: "retry.") ?? policy.maxBackoffMs
         if policy.maxBackoffMs < policy.initialBackoffMs {

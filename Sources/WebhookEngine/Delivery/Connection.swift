@@ -19,11 +19,17 @@ final class DeliveryContext: @unchecked Sendable {
 }
 
 /// One persistent HTTP connection to the endpoint and the event it is
-/// delivering. It is a state machine driven by a single nng aio: each step
-/// starts one asynchronous operation and the aio's callback (on nng's
-/// threads) takes the next step. Only one operation is outstanding at a
-/// time, so the fields below need no lock; `phase` and the connect deadline
-/// are shared with the watchdog and sit behind `stateLock`.
+/// delivering. It is a state machine driven by two nng aios: each step
+/// starts one asynchronous operation and its callback (on nng's threads)
+/// takes the next step. Only one operation is outstanding at a time, so the
+/// fields below need no lock; `phase` and the connect deadline are shared
+/// with the watchdog and sit behind `stateLock`.
+///
+/// Why two aios: in nng 1.5.2 an aio once used for `nng_sleep_aio` keeps
+/// its "expiry is OK" flag, so a later I/O operation on it that times out
+/// is cancelled with result 0, and the HTTP code takes the cut-short
+/// exchange for a success. Sleeps (wake-ups, backoff) therefore get their
+/// own aio, and connect/transact never share it.
 ///
 ///     idle ──wake──▶ waking ──▶ connecting ──▶ transacting ──2xx──▶ (next event or idle)
 ///                                   │               │
@@ -35,7 +41,10 @@ final class Connection: @unchecked Sendable {
 
     let lane: Int
     private let context: DeliveryContext
+    /// Connect and transact only.
     private var aio: OpaquePointer?
+    /// `nng_sleep_aio` only: wake-ups and backoff.
+    private var sleepAio: OpaquePointer?
     /// The request for the current event, built when it is taken.
     private var request: OpaquePointer?
     private let response: OpaquePointer
@@ -68,11 +77,18 @@ final class Connection: @unchecked Sendable {
         let aioRV = nng_aio_alloc(&aio, { argument in
             Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().operationCompleted()
         }, Unmanaged.passUnretained(self).toOpaque())
-        guard aioRV == 0, let aio else {
+        var sleepAio: OpaquePointer?
+        let sleepRV = nng_aio_alloc(&sleepAio, { argument in
+            Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().sleepCompleted()
+        }, Unmanaged.passUnretained(self).toOpaque())
+        guard aioRV == 0, sleepRV == 0, let aio, let sleepAio else {
+            if let aio { nng_aio_free(aio) }
+            if let sleepAio { nng_aio_free(sleepAio) }
             nng_http_res_free(response)
-            throw EngineError("cannot allocate an nng aio: \(nngError(aioRV))")
+            throw EngineError("cannot allocate an nng aio: \(nngError(aioRV != 0 ? aioRV : sleepRV))")
         }
         self.aio = aio
+        self.sleepAio = sleepAio
     }
 
     // MARK: Entry points from outside nng's callbacks
@@ -81,7 +97,7 @@ final class Connection: @unchecked Sendable {
     /// thread, not on the broker's thread that called `submit`.
     func wake() {
         stateLock.withLock { phase = .waking }
-        nng_sleep_aio(0, aio)
+        nng_sleep_aio(0, sleepAio)
     }
 
     /// Parks the connection on its lane, or starts on an event already queued.
@@ -104,6 +120,7 @@ final class Connection: @unchecked Sendable {
     /// Shutdown, after the queue stopped: cancels whatever is outstanding,
     /// waits for the callback, counts an unfinished event as dropped, frees.
     func stop() {
+        nng_aio_stop(sleepAio)
         nng_aio_stop(aio)
         if let unfinished = current {
             current = nil
@@ -112,7 +129,9 @@ final class Connection: @unchecked Sendable {
         closeConnection()
         stateLock.withLock { phase = .stopped }
         nng_aio_free(aio)
+        nng_aio_free(sleepAio)
         aio = nil
+        sleepAio = nil
         releaseRequest()
         nng_http_res_free(response)
     }
@@ -127,9 +146,6 @@ final class Connection: @unchecked Sendable {
             return
         }
         switch step {
-        case .waking:
-            stateLock.withLock { phase = .idle }
-            start()
         case .connecting:
             if result == 0 {
                 adopt(OpaquePointer(nng_aio_get_output(aio, 0)))
@@ -140,9 +156,21 @@ final class Connection: @unchecked Sendable {
             }
         case .transacting:
             transacted(result)
+        case .waking, .backingOff, .idle, .stopped:
+            break
+        }
+    }
+
+    private func sleepCompleted() {
+        if context.queue.isStopping { return }
+        let step = stateLock.withLock { phase }
+        switch step {
+        case .waking:
+            stateLock.withLock { phase = .idle }
+            start()
         case .backingOff:
             startAttempt()
-        case .idle, .stopped:
+        case .connecting, .transacting, .idle, .stopped:
             break
         }
     }
@@ -230,7 +258,7 @@ final class Connection: @unchecked Sendable {
         context.log.limited(.warning, key: key, "\(url): \(reason); retrying")
         let delay = retryAfterMs ?? backoffMs(afterAttempt: attempt)
         stateLock.withLock { phase = .backingOff }
-        nng_sleep_aio(Int32(clamping: delay), aio)
+        nng_sleep_aio(Int32(clamping: delay), sleepAio)
     }
 
     private func finish(_ outcome: DeliveryOutcome) {
