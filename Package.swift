@@ -6,6 +6,8 @@
 //   WebhookCore   pure Swift: config, events, rules, JSON bodies, encoders
 //                 (no network, no Foundation: keeps the broker plugin small)
 //   WebhookEngine delivery: bounded queue, lanes, keep-alive pool on nng, retries, TLS
+//   SwiftWebhook  the @_cdecl C ABI of include/swiftwebhook.h -> libswiftwebhook.so
+//   CWebhookRegistry  the lock-free handle table behind `webhook *` (C atomics)
 //
 import PackageDescription
 
@@ -14,11 +16,20 @@ let package = Package(
     products: [
         .library(name: "WebhookCore", targets: ["WebhookCore"]),
         .library(name: "WebhookEngine", targets: ["WebhookEngine"]),
+        // libswiftwebhook.so: the C ABI brokers load (include/swiftwebhook.h).
+        .library(name: "swiftwebhook", type: .dynamic, targets: ["SwiftWebhook"]),
     ],
     targets: [
         .systemLibrary(name: "CNng", path: "Sources/CNng"),
         .target(name: "WebhookCore", path: "Sources/WebhookCore"),
         .target(name: "WebhookEngine", dependencies: ["WebhookCore", "CNng"], path: "Sources/WebhookEngine"),
+        .systemLibrary(name: "CSwiftWebhookABI", path: "Sources/CSwiftWebhookABI"),
+        .target(name: "CWebhookRegistry", path: "Sources/CWebhookRegistry"),
+        .target(
+            name: "SwiftWebhook",
+            dependencies: ["WebhookEngine", "WebhookCore", "CSwiftWebhookABI", "CWebhookRegistry"],
+            path: "Sources/SwiftWebhook"
+        ),
         .testTarget(
             name: "WebhookCoreTests",
             dependencies: ["WebhookCore"],

@@ -1,0 +1,87 @@
+import CSwiftWebhookABI
+import WebhookCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads a broker's `webhook_event` into an owned `Event`, checking every
+/// field a C caller can get wrong. Runs on the broker's thread: it does the
+/// filter test straight on the caller's bytes and copies only what matched.
+enum EventConversion {
+    /// MQTT strings are at most 65535 bytes; a longer one is a broker bug.
+    static let maxString = 65535
+    /// MQTT's largest packet.
+    static let maxPayload = 256 << 20
+    /// The first published layout; callers built against it keep working.
+    static let minimumSize = MemoryLayout<webhook_event>.size
+    /// Anything larger is not a webhook_event at all.
+    static let maximumSize = 65536
+
+    enum Failure: Error {
+        case invalid
+    }
+
+    /// The struct's `size` and `type`, checked before anything else is read.
+    static func kind(of event: UnsafePointer<webhook_event>) -> EventKind? {
+        let size = UnsafeRawPointer(event).load(as: Int.self)
+        guard size >= minimumSize, size <= maximumSize else { return nil }
+        let type = event.pointee.type
+        guard type >= 0, type < Int32(EventKind.allCases.count) else { return nil }
+        return EventKind(rawValue: UInt8(type))
+    }
+
+    /// A C string's bytes, or nil when absent; throws when it is too long.
+    @inline(__always)
+    static func bytes(_ string: UnsafePointer<CChar>?) throws -> UnsafeRawBufferPointer? {
+        guard let string else { return nil }
+        let length = strnlen(string, maxString + 1)
+        if length > maxString { throw Failure.invalid }
+        return UnsafeRawBufferPointer(start: string, count: length)
+    }
+
+    /// The topic rules match: a shared filter's `$share/<group>/` removed.
+    static func matchTopic(_ kind: EventKind, _ topic: UnsafeRawBufferPointer?) -> UnsafeRawBufferPointer {
+        guard let topic else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        let isFilter = kind.hasTopic && kind != .messagePublish && kind != .messageDelivered && kind != .messageAcked
+        guard isFilter, topic.count > 7, topic.starts(with: "$share/".utf8) else { return topic }
+        guard let slash = topic[7...].firstIndex(of: UInt8(ascii: "/")) else { return topic }
+        return UnsafeRawBufferPointer(rebasing: topic[(slash + 1)...])
+    }
+
+    /// Copies the event into library memory (one allocation).
+    static func copy(_ e: webhook_event, kind: EventKind) throws -> Event {
+        let clientID = try bytes(e.clientid)
+        let username = try bytes(e.username)
+        let peer = try bytes(e.peer_address)
+        let reason = try bytes(e.reason)
+        let topic = try bytes(e.topic)
+        let share = try bytes(e.share_group)
+        let fromClientID = try bytes(e.from_clientid)
+        let fromUsername = try bytes(e.from_username)
+        if e.payload == nil && e.payload_len > 0 { throw Failure.invalid }
+        if e.payload_len > maxPayload { throw Failure.invalid }
+        let payload = UnsafeRawBufferPointer(start: e.payload, count: e.payload_len)
+
+        let fields: [(Event.Field, UnsafeRawBufferPointer?)] = [
+            (.clientID, clientID), (.username, username), (.peerAddress, peer), (.reasonString, reason),
+            (.topic, topic), (.shareGroup, share), (.fromClientID, fromClientID), (.fromUsername, fromUsername),
+        ]
+        var total = payload.count
+        for (_, value) in fields { total += value?.count ?? 0 }
+        var event = Event(kind: kind, reservingCapacity: total)
+        for (field, value) in fields {
+            if let value { event.set(field, value) }
+        }
+        if kind.hasPayload { event.set(.payload, payload) }
+        event.protocolVersion = e.proto_ver
+        event.keepalive = e.keepalive
+        event.reasonCode = e.reason_code
+        event.qos = min(e.qos, 2)
+        event.retain = e.retain != 0
+        event.noLocal = e.no_local != 0
+        event.retainAsPublished = e.retain_as_published != 0
+        event.retainHandling = min(e.retain_handling, 2)
+        event.timestampMs = e.timestamp_ms
+        return event
+    }
+}

@@ -1,0 +1,205 @@
+// The C ABI: every `webhook_*` symbol of libswiftwebhook.so, as declared in
+// include/swiftwebhook.h. Each function checks its arguments, turns Swift
+// errors into return codes, and never lets a Swift error or trap cross
+// into the broker.
+import CSwiftWebhookABI
+import CWebhookRegistry
+import WebhookCore
+import WebhookEngine
+#if canImport(Glibc)
+import Glibc
+#endif
+
+private let libraryVersion: StaticString = "1.0.0"
+
+// MARK: Lifecycle
+
+@_cdecl("webhook_init")
+public func swiftwebhook_init(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ path: UnsafePointer<CChar>?,
+                              _ errbuf: UnsafeMutablePointer<CChar>?, _ errlen: Int) -> Int32 {
+    guard let out, let path else {
+        return fail(WEBHOOK_EINVAL, "webhook_init: out and path must not be NULL", errbuf, errlen)
+    }
+    return start(out, errbuf, errlen) { try ConfigLoader().settings(path: String(cString: path)) }
+}
+
+@_cdecl("webhook_init_text")
+public func swiftwebhook_init_text(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ text: UnsafePointer<CChar>?,
+                                   _ name: UnsafePointer<CChar>?, _ errbuf: UnsafeMutablePointer<CChar>?, _ errlen: Int) -> Int32 {
+    guard let out, let text else {
+        return fail(WEBHOOK_EINVAL, "webhook_init_text: out and text must not be NULL", errbuf, errlen)
+    }
+    let label = name.map { String(cString: $0) } ?? "<text>"
+    return start(out, errbuf, errlen) { try ConfigLoader().settings(text: String(cString: text), name: label) }
+}
+
+private func start(_ out: UnsafeMutablePointer<OpaquePointer?>, _ errbuf: UnsafeMutablePointer<CChar>?, _ errlen: Int,
+                   _ load: () throws -> WebhookSettings) -> Int32 {
+    let settings: WebhookSettings
+    do {
+        settings = try load()
+    } catch {
+        return fail(WEBHOOK_ECONFIG, "\(error)", errbuf, errlen)
+    }
+    for warning in settings.warnings { LogRouting.write(.warning, warning) }
+    let instance: Instance
+    do {
+        instance = try Instance(settings: settings)
+    } catch {
+        return fail(WEBHOOK_ESTART, "\(error)", errbuf, errlen)
+    }
+    let retained = Unmanaged.passRetained(instance)
+    let handle = swh_registry_add(retained.toOpaque(), instance.wantedMask)
+    if handle == 0 {
+        instance.engine?.shutdown()
+        retained.release()
+        return fail(WEBHOOK_ENOMEM, "webhook_init: \(WEBHOOK_MAX_HANDLES) handles are already alive", errbuf, errlen)
+    }
+    out.pointee = OpaquePointer(bitPattern: handle)
+    if settings.enabled {
+        LogRouting.write(.info, "delivering \(settings.rules.rules.count) rule(s) to \(settings.url) over up to \(settings.poolSize) connection(s)")
+    } else {
+        LogRouting.write(.info, "webhook is disabled (enable = false); every event is filtered")
+    }
+    return WEBHOOK_OK.rawValue
+}
+
+@_cdecl("webhook_fini")
+public func swiftwebhook_fini(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    let id = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
+    guard let raw = swh_registry_close(id) else { return }
+    let instance = Unmanaged<Instance>.fromOpaque(raw)
+    instance.takeUnretainedValue().engine?.shutdown()
+    swh_registry_remove(id)
+    instance.release()
+}
+
+// MARK: Events
+
+@_cdecl("webhook_emit")
+public func swiftwebhook_emit(_ handle: OpaquePointer?, _ event: UnsafePointer<webhook_event>?) -> Int32 {
+    guard let handle, let event, let kind = EventConversion.kind(of: event) else { return WEBHOOK_EINVAL.rawValue }
+    let id = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
+
+    // Fast path: no rule names this type. One atomic load, no reference taken.
+    switch swh_registry_wants(id, UInt32(kind.rawValue)) {
+    case 0: return WEBHOOK_FILTERED.rawValue
+    case 1: break
+    case SWH_SLOT_INVALID.rawValue: return WEBHOOK_EINVAL.rawValue
+    default: return WEBHOOK_ESHUTDOWN.rawValue
+    }
+
+    var status: Int32 = 0
+    guard let raw = swh_registry_acquire(id, &status) else {
+        return status == SWH_SLOT_INVALID.rawValue ? WEBHOOK_EINVAL.rawValue : WEBHOOK_ESHUTDOWN.rawValue
+    }
+    defer { swh_registry_release(id) }
+    let instance = Unmanaged<Instance>.fromOpaque(raw).takeUnretainedValue()
+    guard let engine = instance.engine else { return WEBHOOK_FILTERED.rawValue }
+
+    let e = event.pointee
+    do {
+        if kind.hasTopic {
+            let topic = try EventConversion.bytes(e.topic)
+            if !engine.rules.matches(kind, topic: EventConversion.matchTopic(kind, topic)) {
+                return WEBHOOK_FILTERED.rawValue
+            }
+        }
+        switch engine.enqueue(try EventConversion.copy(e, kind: kind)) {
+        case .queued: return WEBHOOK_OK.rawValue
+        case .filtered: return WEBHOOK_FILTERED.rawValue
+        case .dropped: return WEBHOOK_DROPPED.rawValue
+        case .shuttingDown: return WEBHOOK_ESHUTDOWN.rawValue
+        }
+    } catch {
+        return WEBHOOK_EINVAL.rawValue
+    }
+}
+
+// MARK: Stats, logging, names
+
+@_cdecl("webhook_get_stats")
+public func swiftwebhook_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<webhook_stats>?) -> Int32 {
+    guard let handle, let out else { return WEBHOOK_EINVAL.rawValue }
+    let callerSize = UnsafeRawPointer(out).load(as: Int.self)
+    let firstField = MemoryLayout<webhook_stats>.offset(of: \.matched)!
+    guard callerSize > firstField, callerSize <= 65536 else { return WEBHOOK_EINVAL.rawValue }
+    let id = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
+    var status: Int32 = 0
+    guard let raw = swh_registry_acquire(id, &status) else {
+        return status == SWH_SLOT_INVALID.rawValue ? WEBHOOK_EINVAL.rawValue : WEBHOOK_ESHUTDOWN.rawValue
+    }
+    defer { swh_registry_release(id) }
+    let stats = Unmanaged<Instance>.fromOpaque(raw).takeUnretainedValue().engine?.stats() ?? EngineStats()
+    var filled = webhook_stats()
+    filled.size = MemoryLayout<webhook_stats>.size
+    filled.matched = stats.matched
+    filled.queued = stats.queued
+    filled.in_flight = stats.inFlight
+    filled.delivered = stats.delivered
+    filled.failed = stats.failed
+    filled.retried = stats.retried
+    filled.dropped_queue_full = stats.droppedQueueFull
+    filled.dropped_shutdown = stats.droppedShutdown
+    filled.connections_open = stats.connectionsOpen
+    filled.connections_opened = stats.connectionsOpened
+    filled.queued_bytes = stats.queuedBytes
+    filled.latency_p50_us = stats.latencyP50Us
+    filled.latency_p99_us = stats.latencyP99Us
+    // Write no further than the caller's struct reaches; keep its size field.
+    let count = min(callerSize, MemoryLayout<webhook_stats>.size) - firstField
+    withUnsafeBytes(of: &filled) { source in
+        UnsafeMutableRawPointer(out).advanced(by: firstField).copyMemory(from: source.baseAddress!.advanced(by: firstField), byteCount: count)
+    }
+    return WEBHOOK_OK.rawValue
+}
+
+@_cdecl("webhook_set_log")
+public func swiftwebhook_set_log(_ function: webhook_log_fn?, _ userdata: UnsafeMutableRawPointer?, _ maxLevel: Int32) {
+    LogRouting.set(function, userdata, maxLevel: maxLevel)
+}
+
+@_cdecl("webhook_strerror")
+public func swiftwebhook_strerror(_ code: Int32) -> UnsafePointer<CChar> {
+    let text: StaticString
+    switch code {
+    case WEBHOOK_OK.rawValue: text = "success (queued)"
+    case WEBHOOK_FILTERED.rawValue: text = "filtered out: no rule wants this event"
+    case WEBHOOK_DROPPED.rawValue: text = "dropped: the queue is full"
+    case WEBHOOK_EINVAL.rawValue: text = "invalid argument"
+    case WEBHOOK_ESHUTDOWN.rawValue: text = "shutting down or finalised"
+    case WEBHOOK_ECONFIG.rawValue: text = "the config cannot be used"
+    case WEBHOOK_ESTART.rawValue: text = "delivery could not start"
+    case WEBHOOK_ENOMEM.rawValue: text = "out of memory or handles"
+    case WEBHOOK_EVERSION.rawValue: text = "incompatible library ABI version"
+    default: text = "unknown code"
+    }
+    return UnsafeRawPointer(text.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+@_cdecl("webhook_version")
+public func swiftwebhook_version() -> UnsafePointer<CChar> {
+    UnsafeRawPointer(libraryVersion.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+@_cdecl("webhook_abi_version")
+public func swiftwebhook_abi_version() -> Int32 {
+    SWIFTWEBHOOK_ABI_VERSION
+}
+
+// MARK: Helpers
+
+/// Reports a failed init: into errbuf when given, else to the log.
+private func fail(_ code: webhook_result, _ message: String, _ errbuf: UnsafeMutablePointer<CChar>?, _ errlen: Int) -> Int32 {
+    if let errbuf, errlen > 0 {
+        let bytes = Array(message.utf8.prefix(errlen - 1))
+        bytes.withUnsafeBufferPointer { source in
+            UnsafeMutableRawPointer(errbuf).copyMemory(from: source.baseAddress ?? UnsafePointer(bitPattern: 1)!, byteCount: source.count)
+        }
+        errbuf[bytes.count] = 0
+    } else {
+        LogRouting.write(.error, message)
+    }
+    return code.rawValue
+}

@@ -1,0 +1,23 @@
+import WebhookCore
+import WebhookEngine
+
+/// What a handle stands for: the settings and, when enabled, the engine.
+final class Instance {
+    let settings: WebhookSettings
+    let engine: Engine?
+
+    init(settings: WebhookSettings) throws {
+        self.settings = settings
+        self.engine = settings.enabled ? try Engine(settings: settings, log: Log(sink: LogRouting.sink)) : nil
+    }
+
+    /// Bit n set: some rule names event type n. A disabled instance wants nothing.
+    var wantedMask: UInt32 {
+        guard settings.enabled else { return 0 }
+        var mask: UInt32 = 0
+        for kind in EventKind.allCases where settings.rules.wants(kind) {
+            mask |= 1 << UInt32(kind.rawValue)
+        }
+        return mask
+    }
+}

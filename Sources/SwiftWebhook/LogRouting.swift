@@ -1,0 +1,46 @@
+import CSwiftWebhookABI
+import WebhookEngine
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The process-wide log destination set by `webhook_set_log`: the only
+/// global state the library has besides the handle table.
+enum LogRouting {
+    struct Destination {
+        var function: webhook_log_fn?
+        var userdata: UnsafeMutableRawPointer?
+        var maxLevel: Int32
+    }
+
+    nonisolated(unsafe) private static var destination = Destination(function: nil, userdata: nil, maxLevel: LogLevel.warning.rawValue)
+    nonisolated(unsafe) private static var lock = pthread_rwlock_t()
+    private static let lockReady: Bool = {
+        pthread_rwlock_init(&lock, nil)
+        return true
+    }()
+
+    static func set(_ function: webhook_log_fn?, _ userdata: UnsafeMutableRawPointer?, maxLevel: Int32) {
+        _ = lockReady
+        pthread_rwlock_wrlock(&lock)
+        destination = function == nil
+            ? Destination(function: nil, userdata: nil, maxLevel: LogLevel.warning.rawValue)
+            : Destination(function: function, userdata: userdata, maxLevel: maxLevel)
+        pthread_rwlock_unlock(&lock)
+    }
+
+    static func write(_ level: LogLevel, _ message: String) {
+        _ = lockReady
+        pthread_rwlock_rdlock(&lock)
+        defer { pthread_rwlock_unlock(&lock) }
+        guard level.rawValue <= destination.maxLevel else { return }
+        if let function = destination.function {
+            message.withCString { function(destination.userdata, level.rawValue, $0) }
+        } else {
+            let line = "swiftwebhook: \(level.name): \(message)\n"
+            line.withCString { _ = fputs($0, stderr) }
+        }
+    }
+
+    static let sink = LogSink { level, message in LogRouting.write(level, message) }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The shipped .so: exports the webhook_* API and nothing else, and needs no
+# Swift runtime on the host (only libnng, libc and friends, mbedtls).
+set -euo pipefail
+lib="$1"
+failed=0; passed=0
+check() { if eval "$2"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "check failed: $1"; fi; }
+
+exports=$(nm -D --defined-only "$lib" | awk '$3 != "" {print $3}' | sed 's/@.*//' | sort -u)
+echo "exported: $(echo $exports)"
+check "only webhook_* symbols are exported" '! echo "$exports" | grep -v -e "^webhook_" -e "^SWIFTWEBHOOK_1$" | grep -q .'
+for f in webhook_init webhook_init_text webhook_emit webhook_fini webhook_get_stats webhook_set_log webhook_strerror webhook_version webhook_abi_version; do
+    check "$f is exported" 'echo "$exports" | grep -qx "$f"'
+done
+check "no Swift symbol in the dynamic table" '! nm -D "$lib" | grep -q "\$s"'
+
+needed=$(readelf -d "$lib" | awk '/NEEDED/ {gsub(/[\[\]]/, "", $5); print $5}')
+echo "needed: $(echo $needed)"
+allowed='^(libnng\.so\.[0-9]+|libc\.so\.6|libstdc\+\+\.so\.6|libm\.so\.6|libgcc_s\.so\.1|libpthread\.so\.0|libdl\.so\.2|ld-linux-x86-64\.so\.2|libmbed(tls|x509|crypto)\.so\.[0-9]+)$'
+check "depends only on libnng, libc and friends" '! echo "$needed" | grep -Ev "$allowed" | grep -q .'
+check "no Swift runtime library is needed" '! ldd "$lib" | grep -qi swift'
+check "soname is versioned" 'readelf -d "$lib" | grep -q "SONAME.*libswiftwebhook.so.1"'
+echo "check_library: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

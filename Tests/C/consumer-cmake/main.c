@@ -1,0 +1,21 @@
+/* A broker linked through find_package(swiftwebhook): init, emit, fini. */
+#include <stdio.h>
+#include <swiftwebhook.h>
+
+int
+main(void)
+{
+    char why[256];
+    webhook *wh = NULL;
+    webhook_event ev = WEBHOOK_EVENT_INIT;
+    int rv = webhook_init_text(&wh, "webhook { enable = false }", "consumer.conf", why, sizeof why);
+    if (rv != WEBHOOK_OK) {
+        fprintf(stderr, "webhook_init_text: %s: %s\n", webhook_strerror(rv), why);
+        return 1;
+    }
+    ev.type = WEBHOOK_MESSAGE_PUBLISH;
+    rv = webhook_emit(wh, &ev);
+    webhook_fini(wh);
+    printf("consumer: linked libswiftwebhook %s, emit says \"%s\"\n", webhook_version(), webhook_strerror(rv));
+    return rv == WEBHOOK_FILTERED ? 0 : 1;
+}

@@ -1,0 +1,243 @@
+/*
+ * swiftwebhook.h - libswiftwebhook, NanoMQ's WebHook as a shared library.
+ *
+ * A broker calls webhook_init() once with its config file, webhook_emit()
+ * for every broker event, and webhook_fini() at shutdown. The library reads
+ * the `webhook {}` section (HOCON, or NanoMQ 0.13's `web.hook.*` lines),
+ * keeps the events its rules ask for, turns each into the JSON body
+ * NanoMQ's receivers expect, and POSTs it over persistent HTTP(S)
+ * connections on its own threads.
+ *
+ * Threads: every function may be called from any thread. webhook_emit()
+ * never blocks on the network and never waits for a lock held during I/O:
+ * it copies the event and queues it. webhook_fini() may run while other
+ * threads are inside webhook_emit(); they get WEBHOOK_ESHUTDOWN.
+ *
+ * Memory: the library copies everything it keeps. Strings and payloads
+ * passed in may be freed as soon as the call returns.
+ *
+ * C99 and C++11. Link with -lswiftwebhook, or load it at run time with
+ * swiftwebhook_loader.h.
+ */
+#ifndef SWIFTWEBHOOK_H
+#define SWIFTWEBHOOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of this header. */
+#define SWIFTWEBHOOK_VERSION_MAJOR 1
+#define SWIFTWEBHOOK_VERSION_MINOR 0
+#define SWIFTWEBHOOK_VERSION_PATCH 0
+#define SWIFTWEBHOOK_VERSION "1.0.0"
+
+/*
+ * ABI version: bumped only on an incompatible change. Compare it with
+ * webhook_abi_version() at run time (the loader does this for you).
+ * Compatible additions (new functions, new fields at the end of a struct,
+ * new event types) keep it.
+ */
+#define SWIFTWEBHOOK_ABI_VERSION 1
+
+/*
+ * A running webhook instance. Opaque: never dereference it. It is a tagged
+ * id, not a pointer to memory, so a handle used after webhook_fini() is
+ * recognised and answered with WEBHOOK_ESHUTDOWN instead of touching freed
+ * memory. At most WEBHOOK_MAX_HANDLES may be alive at once in a process.
+ */
+typedef struct webhook webhook;
+#define WEBHOOK_MAX_HANDLES 4096
+
+/*
+ * Return codes. Zero and positive values are outcomes, negative values
+ * are errors. webhook_strerror() names each one.
+ */
+typedef enum webhook_result {
+    WEBHOOK_OK = 0,          /* success; for webhook_emit(): copied and queued */
+    WEBHOOK_FILTERED = 1,    /* webhook_emit(): no rule wants this event (not an error) */
+    WEBHOOK_DROPPED = 2,     /* webhook_emit(): the queue is full (queue.overflow = drop_new); counted */
+    WEBHOOK_EINVAL = -1,     /* a NULL or malformed argument */
+    WEBHOOK_ESHUTDOWN = -2,  /* the handle is shutting down or was finalised */
+    WEBHOOK_ECONFIG = -3,    /* the config cannot be used; the message says why */
+    WEBHOOK_ESTART = -4,     /* the config is fine but delivery could not start (TLS files, ...) */
+    WEBHOOK_ENOMEM = -5,     /* out of memory, or WEBHOOK_MAX_HANDLES handles alive */
+    WEBHOOK_EVERSION = -6    /* the loader found a library of another ABI version */
+} webhook_result;
+
+/*
+ * The twelve broker events (NanoMQ's names, without "on_"). Values are
+ * fixed; new types are only ever appended.
+ */
+typedef enum webhook_event_type {
+    WEBHOOK_CLIENT_CONNECT = 0,       /* CONNECT received, before authentication */
+    WEBHOOK_CLIENT_CONNACK = 1,       /* CONNACK sent (reason_code: its reason code) */
+    WEBHOOK_CLIENT_CONNECTED = 2,     /* the client was accepted */
+    WEBHOOK_CLIENT_DISCONNECTED = 3,  /* the connection ended (reason_code / reason) */
+    WEBHOOK_CLIENT_SUBSCRIBE = 4,     /* SUBSCRIBE received: one event per topic filter */
+    WEBHOOK_CLIENT_UNSUBSCRIBE = 5,   /* UNSUBSCRIBE received: one event per topic filter */
+    WEBHOOK_SESSION_SUBSCRIBED = 6,   /* a subscription was added to the session */
+    WEBHOOK_SESSION_UNSUBSCRIBED = 7, /* a subscription was removed */
+    WEBHOOK_SESSION_TERMINATED = 8,   /* the session was discarded (reason_code / reason) */
+    WEBHOOK_MESSAGE_PUBLISH = 9,      /* PUBLISH received from a client */
+    WEBHOOK_MESSAGE_DELIVERED = 10,   /* a message is about to go to a subscriber */
+    WEBHOOK_MESSAGE_ACKED = 11        /* PUBACK / PUBCOMP received from the subscriber */
+} webhook_event_type;
+#define WEBHOOK_EVENT_TYPE_COUNT 12
+
+/*
+ * One broker event. Zero it, set `size` to sizeof(webhook_event), then set
+ * what the event has (WEBHOOK_EVENT_INIT does the first two steps).
+ *
+ * Strings are NUL-terminated UTF-8 (invalid bytes are repaired in the
+ * body, never rejected), at most 65535 bytes (MQTT's limit); NULL means
+ * absent. The payload is bytes with a length and may hold NULs.
+ *
+ * Which fields each type uses:
+ *   connect, connected:        clientid, username, peer_address, keepalive, proto_ver
+ *   connack:                   clientid, username, keepalive, proto_ver, reason_code
+ *   disconnected, terminated:  clientid, username, reason_code, reason
+ *   subscribe family:          clientid, username, topic (the filter), qos, no_local,
+ *                              retain_as_published, retain_handling, share_group
+ *   publish:                   clientid, username (the publisher), topic, qos, retain, payload
+ *   delivered, acked:          clientid, username (the receiver), from_clientid,
+ *                              from_username (the publisher), topic, qos, retain, payload
+ */
+typedef struct webhook_event {
+    size_t size;                 /* sizeof(webhook_event), set by the caller */
+    int type;                    /* a webhook_event_type */
+    uint8_t proto_ver;           /* MQTT protocol level: 3, 4 (3.1.1) or 5 */
+    uint8_t qos;                 /* 0-2 */
+    uint8_t retain;              /* 0 or 1 */
+    uint8_t reason_code;         /* CONNACK / DISCONNECT reason code; 0 = success / normal */
+    uint16_t keepalive;          /* seconds */
+    uint8_t no_local;            /* subscription option nl, 0 or 1 */
+    uint8_t retain_as_published; /* subscription option rap, 0 or 1 */
+    uint8_t retain_handling;     /* subscription option rh, 0-2 */
+    uint8_t reserved_[3];        /* zero */
+    const char *clientid;
+    const char *username;
+    const char *peer_address;    /* "1.2.3.4:5678", "[::1]:5678" or a bare address */
+    const char *reason;          /* optional reason text ("kicked", "keepalive_timeout", ...) */
+    const char *topic;           /* topic name, or the topic filter for subscribe events;
+                                    "$share/<group>/<filter>" is understood */
+    const void *payload;         /* NULL only when payload_len is 0 */
+    size_t payload_len;
+    const char *share_group;     /* shared subscription group, if not in the topic */
+    const char *from_clientid;   /* delivered / acked: the publisher */
+    const char *from_username;
+    uint64_t timestamp_ms;       /* milliseconds since the epoch; 0 = now */
+} webhook_event;
+
+/* Declares a zeroed event with its size set: webhook_event ev = WEBHOOK_EVENT_INIT; */
+#define WEBHOOK_EVENT_INIT {sizeof(webhook_event), 0, 0, 0, 0, 0, 0, 0, 0, 0, {0, 0, 0}, \
+    NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, 0}
+
+/*
+ * Counters since webhook_init(), read without stopping delivery. At any
+ * quiet moment: matched == delivered + failed + dropped_queue_full +
+ * dropped_shutdown + queued + in_flight.
+ */
+typedef struct webhook_stats {
+    size_t size;                 /* sizeof(webhook_stats), set by the caller */
+    uint64_t matched;            /* events that passed the filter */
+    uint64_t queued;             /* waiting in the queue now */
+    uint64_t in_flight;          /* being sent, or waiting to be retried, now */
+    uint64_t delivered;          /* answered with a 2xx */
+    uint64_t failed;             /* given up: a 4xx, or every attempt used */
+    uint64_t retried;            /* attempts beyond the first */
+    uint64_t dropped_queue_full; /* dropped at queue.max_events / queue.max_bytes */
+    uint64_t dropped_shutdown;   /* dropped because drain_timeout ran out */
+    uint64_t connections_open;   /* HTTP connections open now */
+    uint64_t connections_opened; /* HTTP connections opened since init */
+    uint64_t queued_bytes;       /* memory held by queued events */
+    uint64_t latency_p50_us;     /* emit-to-2xx latency, median, microseconds */
+    uint64_t latency_p99_us;     /* emit-to-2xx latency, 99th percentile */
+} webhook_stats;
+
+/* Log levels for webhook_set_log(). */
+typedef enum webhook_log_level {
+    WEBHOOK_LOG_ERROR = 1,
+    WEBHOOK_LOG_WARNING = 2,
+    WEBHOOK_LOG_INFO = 3,
+    WEBHOOK_LOG_DEBUG = 4
+} webhook_log_level;
+
+/*
+ * Receives the library's log messages (one line, no newline, NUL-terminated,
+ * valid only during the call). Called from the library's threads and from
+ * the caller's; it must not call back into the library.
+ */
+typedef void (*webhook_log_fn)(void *userdata, int level, const char *message);
+
+/*
+ * Starts an instance from a broker config file (a whole nanomq.conf, or any
+ * file with a `webhook {}` section or `web.hook.*` keys).
+ *   out:     receives the handle on success; untouched on failure
+ *   path:    the config file
+ *   errbuf:  NULL, or a buffer that receives the reason on failure, e.g.
+ *            "nanomq.conf:42:19: webhook.body.encoding: expected plain, base64
+ *            or base62, got \"base63\"" (truncated to errlen, always NUL-terminated)
+ * Returns WEBHOOK_OK, or WEBHOOK_EINVAL / ECONFIG / ESTART / ENOMEM; on
+ * failure nothing is started and nothing leaks. When errbuf is NULL the
+ * reason goes to the log instead. A config with `enable = false` succeeds
+ * and filters every event.
+ */
+int webhook_init(webhook **out, const char *path, char *errbuf, size_t errlen);
+
+/*
+ * The same from config text in memory. `name` is what messages call it
+ * (NULL: "<text>"); includes are resolved against the current directory.
+ */
+int webhook_init_text(webhook **out, const char *text, const char *name, char *errbuf, size_t errlen);
+
+/*
+ * Hands one event to the library. Copies what it needs, queues it, and
+ * returns: WEBHOOK_OK (queued), WEBHOOK_FILTERED (no rule wants it),
+ * WEBHOOK_DROPPED (queue full, counted), WEBHOOK_EINVAL (NULL handle or
+ * event, size below the first version's, unknown type, payload NULL with
+ * a length, a string over 65535 bytes) or WEBHOOK_ESHUTDOWN.
+ */
+int webhook_emit(webhook *wh, const webhook_event *event);
+
+/*
+ * Stops accepting events, delivers what is queued for up to the config's
+ * drain_timeout, counts the rest as dropped, closes connections and frees
+ * everything. Blocks for at most drain_timeout plus a moment. Harmless with
+ * NULL, twice, or from several threads at once; calls racing it get
+ * WEBHOOK_ESHUTDOWN. After it returns, the handle answers every call with
+ * WEBHOOK_ESHUTDOWN until the process ends.
+ */
+void webhook_fini(webhook *wh);
+
+/*
+ * Copies the counters into *out. Set out->size = sizeof(webhook_stats)
+ * first; fields past an older caller's size are not written.
+ * Returns WEBHOOK_OK, WEBHOOK_EINVAL or WEBHOOK_ESHUTDOWN.
+ */
+int webhook_get_stats(webhook *wh, webhook_stats *out);
+
+/*
+ * Routes log messages at `max_level` and more severe to `fn` (for example
+ * the broker's own logger). Process-wide, for every handle. NULL restores
+ * the default: messages at WEBHOOK_LOG_WARNING and above to stderr.
+ */
+void webhook_set_log(webhook_log_fn fn, void *userdata, int max_level);
+
+/* A static English name for a return code ("queued", "filtered out", ...). */
+const char *webhook_strerror(int code);
+
+/* The library's version, "1.0.0". */
+const char *webhook_version(void);
+
+/* The library's SWIFTWEBHOOK_ABI_VERSION. */
+int webhook_abi_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SWIFTWEBHOOK_H */
