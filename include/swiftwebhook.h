@@ -204,6 +204,13 @@ int webhook_init_text(webhook **out, const char *text, const char *name, char *e
 int webhook_emit(webhook *wh, const webhook_event *event);
 
 /*
+ * Whether any rule of the config names this event type: 1 yes, 0 no, or
+ * WEBHOOK_EINVAL / WEBHOOK_ESHUTDOWN. Lets a broker skip work (or a hook it
+ * would otherwise register) for types nobody asked for.
+ */
+int webhook_wants(webhook *wh, int type);
+
+/*
  * Stops accepting events, delivers what is queued for up to the config's
  * drain_timeout, counts the rest as dropped, closes connections and frees
  * everything. Blocks for at most drain_timeout plus a moment. Harmless with

@@ -39,6 +39,7 @@ typedef struct swiftwebhook_api {
     int (*init)(webhook **, const char *, char *, size_t);
     int (*init_text)(webhook **, const char *, const char *, char *, size_t);
     int (*emit)(webhook *, const webhook_event *);
+    int (*wants)(webhook *, int);
     void (*fini)(webhook *);
     int (*get_stats)(webhook *, webhook_stats *);
     void (*set_log)(webhook_log_fn, void *, int);
@@ -110,6 +111,7 @@ swiftwebhook_load(swiftwebhook_api *api, const char *path, char *err, size_t err
     SWIFTWEBHOOK_RESOLVE_(init, "webhook_init")
     SWIFTWEBHOOK_RESOLVE_(init_text, "webhook_init_text")
     SWIFTWEBHOOK_RESOLVE_(emit, "webhook_emit")
+    SWIFTWEBHOOK_RESOLVE_(wants, "webhook_wants")
     SWIFTWEBHOOK_RESOLVE_(fini, "webhook_fini")
     SWIFTWEBHOOK_RESOLVE_(get_stats, "webhook_get_stats")
     SWIFTWEBHOOK_RESOLVE_(set_log, "webhook_set_log")

@@ -117,6 +117,18 @@ public func swiftwebhook_emit(_ handle: OpaquePointer?, _ event: UnsafePointer<w
     }
 }
 
+@_cdecl("webhook_wants")
+public func swiftwebhook_wants(_ handle: OpaquePointer?, _ type: Int32) -> Int32 {
+    guard let handle, type >= 0, type < Int32(EventKind.allCases.count) else { return WEBHOOK_EINVAL.rawValue }
+    let id = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
+    switch swh_registry_wants(id, UInt32(type)) {
+    case 0: return 0
+    case 1: return 1
+    case SWH_SLOT_INVALID.rawValue: return WEBHOOK_EINVAL.rawValue
+    default: return WEBHOOK_ESHUTDOWN.rawValue
+    }
+}
+
 // MARK: Stats, logging, names
 
 @_cdecl("webhook_get_stats")

@@ -212,6 +212,10 @@ test_invalid_input(void)
     /* No rule for this type. */
     webhook_event connack = event_of(WEBHOOK_CLIENT_CONNACK);
     CHECK_EQ_INT(webhook_emit(wh, &connack), WEBHOOK_FILTERED);
+    CHECK_EQ_INT(webhook_wants(wh, WEBHOOK_MESSAGE_PUBLISH), 1);
+    CHECK_EQ_INT(webhook_wants(wh, WEBHOOK_CLIENT_CONNACK), 0);
+    CHECK_EQ_INT(webhook_wants(wh, 99), WEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_wants(NULL, 0), WEBHOOK_EINVAL);
 
     webhook_stats stats;
     CHECK_EQ_INT(webhook_get_stats(wh, NULL), WEBHOOK_EINVAL);
@@ -305,6 +309,7 @@ test_handles_and_fini(void)
     CHECK_EQ_INT(webhook_emit(first, &connack), WEBHOOK_OK);
     webhook_fini(first);
     CHECK_EQ_INT(webhook_emit(first, &connack), WEBHOOK_ESHUTDOWN);
+    CHECK_EQ_INT(webhook_wants(first, WEBHOOK_CLIENT_CONNACK), WEBHOOK_ESHUTDOWN);
     webhook_stats s;
     s.size = sizeof s;
     CHECK_EQ_INT(webhook_get_stats(first, &s), WEBHOOK_ESHUTDOWN);

@@ -9,7 +9,7 @@ check() { if eval "$2"; then passed=$((passed + 1)); else failed=$((failed + 1))
 exports=$(nm -D --defined-only "$lib" | awk '$3 != "" {print $3}' | sed 's/@.*//' | sort -u)
 echo "exported: $(echo $exports)"
 check "only webhook_* symbols are exported" '! echo "$exports" | grep -v -e "^webhook_" -e "^SWIFTWEBHOOK_1$" | grep -q .'
-for f in webhook_init webhook_init_text webhook_emit webhook_fini webhook_get_stats webhook_set_log webhook_strerror webhook_version webhook_abi_version; do
+for f in webhook_init webhook_init_text webhook_emit webhook_wants webhook_fini webhook_get_stats webhook_set_log webhook_strerror webhook_version webhook_abi_version; do
     check "$f is exported" 'echo "$exports" | grep -qx "$f"'
 done
 check "no Swift symbol in the dynamic table" '! nm -D "$lib" | grep -q "\$s"'
