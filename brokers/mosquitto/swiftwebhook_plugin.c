@@ -1,0 +1,344 @@
+/*
+ * swiftwebhook_plugin.c - NanoMQ's WebHook for Mosquitto 2.0 (plugin API v5).
+ *
+ *     plugin /usr/local/lib/libmosquitto_swiftwebhook.so
+ *     plugin_opt_config /etc/mosquitto/webhook.conf
+ *
+ * Mosquitto event            webhook event
+ * MOSQ_EVT_MESSAGE        -> on_message_publish
+ * MOSQ_EVT_DISCONNECT     -> on_client_disconnected
+ * MOSQ_EVT_BASIC_AUTH     -> on_client_connect          (opt-in, see below)
+ * MOSQ_EVT_ACL_CHECK      -> on_client_subscribe        (SUBSCRIBE access, opt-in)
+ *                            on_client_unsubscribe      (UNSUBSCRIBE access, opt-in)
+ *                            on_message_delivered       (READ access, opt-in)
+ *
+ * The plugin never decides who may connect, publish or subscribe. Every
+ * callback returns "success" for MESSAGE/DISCONNECT (which decide nothing)
+ * and "defer" for BASIC_AUTH/ACL_CHECK, so the broker's own password_file /
+ * acl_file (or another auth plugin) decides. In Mosquitto 2.0.11, when every
+ * callback defers the answer is a denial; so the auth and ACL hooks are
+ * registered only when the config has rules for those events AND the
+ * operator sets plugin_opt_observe_auth / plugin_opt_observe_acl to true,
+ * stating that a password_file / acl_file is in place to decide.
+ *
+ * Mosquitto 2.0.11 gives plugins no hook after authentication succeeds, so
+ * on_client_connack cannot be reported truthfully; a rule for it is
+ * reported at start-up and ignored.
+ *
+ * The library logs from its own threads; mosquitto_log_printf is not safe
+ * there (it may publish to $SYS), so messages are queued and written from
+ * the broker's thread on MOSQ_EVT_TICK.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+
+#include <swiftwebhook.h>
+
+#define LOG_QUEUE 256
+
+/* Only the three entry points Mosquitto looks up are exported. */
+#define PLUGIN_EXPORT __attribute__((visibility("default")))
+
+typedef struct plugin {
+    mosquitto_plugin_id_t *id;
+    webhook *wh;
+    bool observe_auth;
+    bool observe_acl;
+    bool registered_auth;
+    bool registered_acl;
+} plugin;
+
+/* Library log lines waiting for the broker's thread. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *log_lines[LOG_QUEUE];
+static int log_levels[LOG_QUEUE];
+static int log_count;
+static unsigned long log_lost;
+
+static void
+queue_log(void *userdata, int level, const char *message)
+{
+    (void) userdata;
+    pthread_mutex_lock(&log_lock);
+    if (log_count < LOG_QUEUE) {
+        log_lines[log_count] = strdup(message);
+        log_levels[log_count] = level;
+        log_count += log_lines[log_count] != NULL;
+    } else {
+        log_lost++;
+    }
+    pthread_mutex_unlock(&log_lock);
+}
+
+static int
+mosquitto_level(int level)
+{
+    switch (level) {
+    case WEBHOOK_LOG_ERROR: return MOSQ_LOG_ERR;
+    case WEBHOOK_LOG_WARNING: return MOSQ_LOG_WARNING;
+    case WEBHOOK_LOG_INFO: return MOSQ_LOG_INFO;
+    default: return MOSQ_LOG_DEBUG;
+    }
+}
+
+/* On the broker's thread: hand queued lines to Mosquitto's logger. */
+static void
+flush_log(void)
+{
+    char *lines[LOG_QUEUE];
+    int levels[LOG_QUEUE];
+    int count;
+    unsigned long lost;
+    pthread_mutex_lock(&log_lock);
+    count = log_count;
+    lost = log_lost;
+    memcpy(lines, log_lines, sizeof(char *) * (size_t) count);
+    memcpy(levels, log_levels, sizeof(int) * (size_t) count);
+    log_count = 0;
+    log_lost = 0;
+    pthread_mutex_unlock(&log_lock);
+    for (int i = 0; i < count; i++) {
+        mosquitto_log_printf(mosquitto_level(levels[i]), "webhook: %s", lines[i]);
+        free(lines[i]);
+    }
+    if (lost > 0) {
+        mosquitto_log_printf(MOSQ_LOG_WARNING, "webhook: %lu log line(s) lost (queue full)", lost);
+    }
+}
+
+/* Fills the fields every event shares from the client. */
+static void
+describe_client(webhook_event *ev, int type, struct mosquitto *client)
+{
+    ev->type = type;
+    ev->clientid = mosquitto_client_id(client);
+    ev->username = mosquitto_client_username(client);
+    ev->peer_address = mosquitto_client_address(client);
+    ev->proto_ver = (uint8_t) mosquitto_client_protocol_version(client);
+    ev->keepalive = (uint16_t) mosquitto_client_keepalive(client);
+}
+
+static int
+on_message(int event, void *event_data, void *userdata)
+{
+    plugin *p = userdata;
+    struct mosquitto_evt_message *msg = event_data;
+    webhook_event ev = WEBHOOK_EVENT_INIT;
+    (void) event;
+    describe_client(&ev, WEBHOOK_MESSAGE_PUBLISH, msg->client);
+    ev.topic = msg->topic;
+    ev.payload = msg->payload;
+    ev.payload_len = msg->payloadlen;
+    ev.qos = msg->qos;
+    ev.retain = msg->retain ? 1 : 0;
+    webhook_emit(p->wh, &ev);
+    return MOSQ_ERR_SUCCESS; /* the message goes on unchanged */
+}
+
+/* Mosquitto's disconnect reasons (MOSQ_ERR_*) as NanoMQ / EMQX name them.
+ * Mosquitto 2.0.11 passes -1 for every disconnect, clean or not: the body
+ * then says "unknown" rather than guess. */
+static const char *
+disconnect_reason(int reason)
+{
+    switch (reason) {
+    case -1: return "unknown";
+    case MOSQ_ERR_SUCCESS: return NULL; /* a clean DISCONNECT: "normal" */
+    case MOSQ_ERR_KEEPALIVE: return "keepalive_timeout";
+    case MOSQ_ERR_CONN_LOST: return "closed";
+    case MOSQ_ERR_PROTOCOL:
+    case MOSQ_ERR_MALFORMED_PACKET: return "protocol_error";
+    case MOSQ_ERR_ADMINISTRATIVE_ACTION: return "kicked";
+    case MOSQ_ERR_AUTH: return "not_authorized";
+    case MOSQ_ERR_OVERSIZE_PACKET: return "packet_too_large";
+    default: return "closed";
+    }
+}
+
+static int
+on_disconnect(int event, void *event_data, void *userdata)
+{
+    plugin *p = userdata;
+    struct mosquitto_evt_disconnect *d = event_data;
+    webhook_event ev = WEBHOOK_EVENT_INIT;
+    (void) event;
+    if (mosquitto_client_id(d->client) == NULL) {
+        return MOSQ_ERR_SUCCESS; /* never sent CONNECT (a port probe): no client to report */
+    }
+    describe_client(&ev, WEBHOOK_CLIENT_DISCONNECTED, d->client);
+    ev.reason = disconnect_reason(d->reason);
+    ev.reason_code = d->reason == MOSQ_ERR_SUCCESS ? 0 : 0x80; /* any non-zero code: the reason text wins */
+    webhook_emit(p->wh, &ev);
+    return MOSQ_ERR_SUCCESS;
+}
+
+static int
+on_basic_auth(int event, void *event_data, void *userdata)
+{
+    plugin *p = userdata;
+    struct mosquitto_evt_basic_auth *auth = event_data;
+    webhook_event ev = WEBHOOK_EVENT_INIT;
+    (void) event;
+    describe_client(&ev, WEBHOOK_CLIENT_CONNECT, auth->client);
+    ev.username = auth->username; /* as sent in CONNECT; never the password */
+    webhook_emit(p->wh, &ev);
+    return MOSQ_ERR_PLUGIN_DEFER; /* the password_file decides */
+}
+
+static int
+on_acl_check(int event, void *event_data, void *userdata)
+{
+    plugin *p = userdata;
+    struct mosquitto_evt_acl_check *acl = event_data;
+    webhook_event ev = WEBHOOK_EVENT_INIT;
+    int type;
+    (void) event;
+    switch (acl->access) {
+    case MOSQ_ACL_SUBSCRIBE: type = WEBHOOK_CLIENT_SUBSCRIBE; break;
+    case MOSQ_ACL_UNSUBSCRIBE: type = WEBHOOK_CLIENT_UNSUBSCRIBE; break;
+    case MOSQ_ACL_READ: type = WEBHOOK_MESSAGE_DELIVERED; break;
+    default: return MOSQ_ERR_PLUGIN_DEFER; /* publishes come through MOSQ_EVT_MESSAGE */
+    }
+    describe_client(&ev, type, acl->client);
+    ev.topic = acl->topic;
+    ev.qos = acl->qos;
+    ev.retain = acl->retain ? 1 : 0;
+    if (type == WEBHOOK_MESSAGE_DELIVERED) {
+        ev.payload = acl->payload;
+        ev.payload_len = acl->payloadlen;
+    }
+    webhook_emit(p->wh, &ev);
+    return MOSQ_ERR_PLUGIN_DEFER; /* the acl_file decides */
+}
+
+static int
+on_tick(int event, void *event_data, void *userdata)
+{
+    (void) event;
+    (void) event_data;
+    (void) userdata;
+    flush_log();
+    return MOSQ_ERR_SUCCESS;
+}
+
+static bool
+option_true(const char *value)
+{
+    return value != NULL && (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 || strcmp(value, "on") == 0);
+}
+
+PLUGIN_EXPORT int
+mosquitto_plugin_version(int supported_version_count, const int *supported_versions)
+{
+    for (int i = 0; i < supported_version_count; i++) {
+        if (supported_versions[i] == 5) {
+            return 5;
+        }
+    }
+    return -1;
+}
+
+PLUGIN_EXPORT int
+mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, struct mosquitto_opt *options, int option_count)
+{
+    const char *config = NULL;
+    char why[1024];
+    plugin *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        return MOSQ_ERR_NOMEM;
+    }
+    p->id = identifier;
+    for (int i = 0; i < option_count; i++) {
+        if (strcmp(options[i].key, "config") == 0) {
+            config = options[i].value;
+        } else if (strcmp(options[i].key, "observe_auth") == 0) {
+            p->observe_auth = option_true(options[i].value);
+        } else if (strcmp(options[i].key, "observe_acl") == 0) {
+            p->observe_acl = option_true(options[i].value);
+        } else {
+            mosquitto_log_printf(MOSQ_LOG_WARNING, "webhook: unknown option plugin_opt_%s ignored", options[i].key);
+        }
+    }
+    if (config == NULL) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "webhook: plugin_opt_config is required (the webhook config file)");
+        free(p);
+        return MOSQ_ERR_INVAL;
+    }
+    webhook_set_log(queue_log, NULL, WEBHOOK_LOG_INFO);
+    int rv = webhook_init(&p->wh, config, why, sizeof why);
+    if (rv != WEBHOOK_OK) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "webhook: %s", why);
+        webhook_set_log(NULL, NULL, 0);
+        free(p);
+        return MOSQ_ERR_INVAL;
+    }
+    flush_log();
+
+    mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, on_message, NULL, p);
+    mosquitto_callback_register(identifier, MOSQ_EVT_DISCONNECT, on_disconnect, NULL, p);
+    mosquitto_callback_register(identifier, MOSQ_EVT_TICK, on_tick, NULL, p);
+
+    if (webhook_wants(p->wh, WEBHOOK_CLIENT_CONNECT) == 1) {
+        if (p->observe_auth) {
+            mosquitto_callback_register(identifier, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL, p);
+            p->registered_auth = true;
+        } else {
+            mosquitto_log_printf(MOSQ_LOG_WARNING, "webhook: on_client_connect needs plugin_opt_observe_auth true "
+                "(and a password_file to decide logins); rule ignored");
+        }
+    }
+    if (webhook_wants(p->wh, WEBHOOK_CLIENT_SUBSCRIBE) == 1 || webhook_wants(p->wh, WEBHOOK_CLIENT_UNSUBSCRIBE) == 1
+        || webhook_wants(p->wh, WEBHOOK_MESSAGE_DELIVERED) == 1) {
+        if (p->observe_acl) {
+            mosquitto_callback_register(identifier, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL, p);
+            p->registered_acl = true;
+        } else {
+            mosquitto_log_printf(MOSQ_LOG_WARNING, "webhook: on_client_subscribe, on_client_unsubscribe and "
+                "on_message_delivered need plugin_opt_observe_acl true (and an acl_file to decide access); rules ignored");
+        }
+    }
+    static const int unsupported[] = {WEBHOOK_CLIENT_CONNACK, WEBHOOK_CLIENT_CONNECTED, WEBHOOK_SESSION_SUBSCRIBED,
+        WEBHOOK_SESSION_UNSUBSCRIBED, WEBHOOK_SESSION_TERMINATED, WEBHOOK_MESSAGE_ACKED};
+    static const char *names[] = {"on_client_connack", "on_client_connected", "on_session_subscribed",
+        "on_session_unsubscribed", "on_session_terminated", "on_message_acked"};
+    for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++) {
+        if (webhook_wants(p->wh, unsupported[i]) == 1) {
+            mosquitto_log_printf(MOSQ_LOG_WARNING, "webhook: Mosquitto 2.0 has no plugin event for %s; rule ignored", names[i]);
+        }
+    }
+    mosquitto_log_printf(MOSQ_LOG_INFO, "webhook: libswiftwebhook %s loaded with %s", webhook_version(), config);
+    *userdata = p;
+    return MOSQ_ERR_SUCCESS;
+}
+
+PLUGIN_EXPORT int
+mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int option_count)
+{
+    plugin *p = userdata;
+    (void) options;
+    (void) option_count;
+    if (p == NULL) {
+        return MOSQ_ERR_SUCCESS;
+    }
+    mosquitto_callback_unregister(p->id, MOSQ_EVT_MESSAGE, on_message, NULL);
+    mosquitto_callback_unregister(p->id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL);
+    mosquitto_callback_unregister(p->id, MOSQ_EVT_TICK, on_tick, NULL);
+    if (p->registered_auth) {
+        mosquitto_callback_unregister(p->id, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL);
+    }
+    if (p->registered_acl) {
+        mosquitto_callback_unregister(p->id, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
+    }
+    webhook_fini(p->wh); /* delivers what is queued, up to drain_timeout */
+    flush_log();
+    webhook_set_log(NULL, NULL, 0);
+    free(p);
+    return MOSQ_ERR_SUCCESS;
+}

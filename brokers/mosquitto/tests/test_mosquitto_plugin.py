@@ -1,0 +1,287 @@
+"""End-to-end: a real Mosquitto 2.0 broker with the plugin loaded, a real HTTP
+receiver (Tests/Support/hookserver.py), real MQTT clients (mosquitto_pub/sub).
+
+    MOSQUITTO_PLUGIN=build/mosquitto/libmosquitto_swiftwebhook.so pytest brokers/mosquitto/tests
+"""
+import base64
+import json
+import getpass
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+PLUGIN = os.environ.get("MOSQUITTO_PLUGIN", os.path.join(ROOT, "build", "mosquitto", "libmosquitto_swiftwebhook.so"))
+HOOKSERVER = os.path.join(ROOT, "Tests", "Support", "hookserver.py")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout=15.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+class Receiver:
+    """The HTTP endpoint the webhook posts to."""
+
+    def __init__(self, port=0):
+        self.process = subprocess.Popen([sys.executable, HOOKSERVER, "--port", str(port)],
+                                        stdout=subprocess.PIPE, text=True)
+        self.port = int(self.process.stdout.readline().split()[1])
+
+    def requests(self):
+        with urllib.request.urlopen("http://127.0.0.1:%d/_control/requests" % self.port) as r:
+            return json.load(r)
+
+    def bodies(self):
+        return [json.loads(base64.b64decode(r["body"])) for r in self.requests()]
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+
+
+class Broker:
+    """mosquitto on a free loopback port with the plugin and a webhook config."""
+
+    def __init__(self, tmp_path, webhook, extra="", plugin_options=""):
+        if "allow_anonymous" not in extra:
+            extra += "\nallow_anonymous true"  # Mosquitto 2.0's default with a listener is false
+        self.port = free_port()
+        self.config = tmp_path / "webhook.conf"
+        self.config.write_text(webhook)
+        conf = tmp_path / "mosquitto.conf"
+        conf.write_text(
+            "listener %d 127.0.0.1\n"
+            "plugin %s\n"
+            "plugin_opt_config %s\n"
+            "%s\n"
+            "log_dest file %s\n"
+            "log_type all\n"
+            # As root, mosquitto would switch to user "mosquitto" and lose the tmp dir.
+            "user %s\n" % (self.port, PLUGIN, self.config, plugin_options + "\n" + extra, tmp_path / "broker.log",
+                            getpass.getuser()))
+        self.log_path = tmp_path / "broker.log"
+        self.process = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert wait_until(self._listening, 10), "mosquitto did not start: %s" % self.log()
+
+    def _listening(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def pub(self, *args, stdin=None, check=True):
+        return subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), *args],
+                              input=stdin, capture_output=True, timeout=60, check=check)
+
+    def sub(self, *args):
+        return subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.port), *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def log(self):
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+def webhook_conf(receiver, rules, encoding="plain", extra=""):
+    return ('webhook {\n  url = "http://127.0.0.1:%d/hook"\n  body.encoding = %s\n%s\n  events = [\n%s\n  ]\n}\n'
+            % (receiver.port, encoding, extra, rules))
+
+
+PUBLISH_AND_DISCONNECT = '    { event = on_message_publish, topic = "demo/#" }\n    { event = on_client_disconnected }'
+
+
+@pytest.mark.parametrize("encoding,expected", [
+    ("plain", "bin\u0000\ufffd\ufffd"),
+    ("base64", base64.b64encode(b"bin\x00\xff\xfe").decode()),
+    ("base62", None),
+])
+def test_publish_bodies_in_every_encoding(tmp_path, receiver, encoding, expected):
+    broker = Broker(tmp_path, webhook_conf(receiver, PUBLISH_AND_DISCONNECT, encoding))
+    try:
+        broker.pub("-i", "pub1", "-u", "alice", "-t", "demo/text", "-q", "1", "-m", 'hello "world"')
+        broker.pub("-i", "pub2", "-t", "demo/bin", "-s", stdin=b"bin\x00\xff\xfe")
+        broker.pub("-i", "pub3", "-t", "other/topic", "-m", "not matched")
+        assert wait_until(lambda: len(receiver.requests()) >= 5)
+    finally:
+        broker.stop()
+    bodies = receiver.bodies()
+    publishes = [b for b in bodies if b["action"] == "message_publish"]
+    assert [p["topic"] for p in publishes] == ["demo/text", "demo/bin"], "the topic rule filters other/topic"
+    text = publishes[0]
+    assert list(text) == ["ts", "topic", "retain", "qos", "action", "from_username", "from_client_id", "payload"]
+    assert text["from_client_id"] == "pub1" and text["from_username"] == "alice" and text["qos"] == 1
+    binary = publishes[1]
+    assert binary["from_username"] == "undefined"
+    if encoding == "base62":
+        n = int.from_bytes(b"bin\x00\xff\xfe", "big")
+        alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+        digits = ""
+        while n:
+            n, r = divmod(n, 62)
+            digits = alphabet[r] + digits
+        expected = digits
+    assert binary["payload"] == expected, "NanoMQ truncates at the NUL byte; the plugin must not"
+    if encoding == "plain":
+        assert text["payload"] == 'hello "world"'
+    disconnects = [b for b in bodies if b["action"] == "client_disconnected"]
+    assert sorted(d["clientid"] for d in disconnects) == ["pub1", "pub2", "pub3"]
+    assert all(list(d) == ["reason", "username", "clientid", "action"] for d in disconnects)
+
+
+def test_broker_logs_through_mosquitto(tmp_path, receiver):
+    broker = Broker(tmp_path, webhook_conf(receiver, '    { event = on_message_publish }\n    { event = on_client_connack }'))
+    broker.stop()
+    log = broker.log()
+    assert "webhook: libswiftwebhook 1.0.0 loaded" in log
+    assert "Mosquitto 2.0 has no plugin event for on_client_connack; rule ignored" in log
+
+
+def test_bad_config_stops_the_broker_with_a_located_error(tmp_path, receiver):
+    with pytest.raises(AssertionError):
+        Broker(tmp_path, 'webhook {\n  url = "http://127.0.0.1:1/"\n  body.encoding = base63\n}\n')
+    assert "webhook.conf:3:19: webhook.body.encoding: expected plain, base64 or base62, got \"base63\"" in \
+        (tmp_path / "broker.log").read_text()
+
+
+AUTH_RULES = '    { event = on_client_connect }\n    { event = on_message_publish }'
+
+
+def test_connect_events_need_the_opt_in_and_never_change_who_may_connect(tmp_path, receiver):
+    passwords = tmp_path / "passwd"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), "alice", "secret"], check=True)
+    broker = Broker(tmp_path, webhook_conf(receiver, AUTH_RULES),
+                    extra="allow_anonymous false\npassword_file %s" % passwords,
+                    plugin_options="plugin_opt_observe_auth true")
+    try:
+        allowed = broker.pub("-i", "good", "-u", "alice", "-P", "secret", "-t", "a", "-m", "1", check=False)
+        denied = broker.pub("-i", "bad", "-u", "alice", "-P", "wrong", "-t", "a", "-m", "2", check=False)
+        anonymous = broker.pub("-i", "anon", "-t", "a", "-m", "3", check=False)
+        assert wait_until(lambda: len([b for b in receiver.bodies() if b["action"] == "client_connect"]) == 3)
+    finally:
+        broker.stop()
+    assert allowed.returncode == 0, "a valid login must still be accepted"
+    assert denied.returncode != 0, "a wrong password must still be refused"
+    assert anonymous.returncode != 0, "allow_anonymous false must still hold"
+    bodies = receiver.bodies()
+    connects = [b for b in bodies if b["action"] == "client_connect"]
+    assert sorted(c["clientid"] for c in connects) == ["anon", "bad", "good"]
+    good = next(c for c in connects if c["clientid"] == "good")
+    assert list(good) == ["action", "clientid", "username", "ipaddress", "keepalive", "proto_ver"]
+    assert good["ipaddress"] == "127.0.0.1" and good["username"] == "alice" and good["keepalive"] == 60
+    assert "secret" not in json.dumps(bodies) and "wrong" not in json.dumps(bodies)
+    assert [b["payload"] for b in bodies if b["action"] == "message_publish"] == ["1"]
+
+
+def test_without_the_opt_in_auth_is_untouched(tmp_path, receiver):
+    # No password_file and allow_anonymous true: a plugin that deferred here
+    # would turn every login with a username into a refusal.
+    broker = Broker(tmp_path, webhook_conf(receiver, AUTH_RULES), extra="allow_anonymous true")
+    try:
+        result = broker.pub("-i", "c1", "-u", "anyone", "-P", "x", "-t", "a", "-m", "1", check=False)
+        assert wait_until(lambda: len(receiver.requests()) >= 1)
+    finally:
+        broker.stop()
+    assert result.returncode == 0
+    assert "on_client_connect needs plugin_opt_observe_auth true" in broker.log()
+    assert [b["action"] for b in receiver.bodies()] == ["message_publish"]
+
+
+def test_subscribe_and_delivery_events_follow_the_acl_file(tmp_path, receiver):
+    acl = tmp_path / "acl"
+    acl.write_text("topic readwrite open/#\ntopic write closed/#\n")
+    rules = ('    { event = on_client_subscribe }\n    { event = on_client_unsubscribe }\n'
+             '    { event = on_message_delivered, topic = "open/#" }')
+    broker = Broker(tmp_path, webhook_conf(receiver, rules), extra="allow_anonymous true\nacl_file %s" % acl,
+                    plugin_options="plugin_opt_observe_acl true")
+    try:
+        allowed = broker.sub("-i", "sub-open", "-t", "open/news", "-q", "1", "-C", "1", "-W", "10")
+        denied = broker.sub("-i", "sub-closed", "-t", "closed/news", "-C", "1", "-W", "3")
+        time.sleep(1.0)
+        broker.pub("-i", "pub", "-t", "open/news", "-q", "1", "-m", "for everyone")
+        broker.pub("-i", "pub", "-t", "closed/news", "-m", "for nobody")
+        allowed_out, _ = allowed.communicate(timeout=15)
+        denied_out, _ = denied.communicate(timeout=15)
+        assert wait_until(lambda: any(b["action"] == "message_delivered" for b in receiver.bodies()))
+    finally:
+        broker.stop()
+    assert allowed_out.decode().strip() == "for everyone", "an allowed subscription still receives"
+    assert denied_out.decode().strip() == "", "a subscription the acl_file denies still gets nothing"
+    bodies = receiver.bodies()
+    subscribes = {b["clientid"]: b for b in bodies if b["action"] == "client_subscribe"}
+    assert set(subscribes) == {"sub-open", "sub-closed"}
+    assert subscribes["sub-open"]["topic"] == "open/news" and subscribes["sub-open"]["opts"]["qos"] == 1
+    delivered = [b for b in bodies if b["action"] == "message_delivered"]
+    assert [(d["clientid"], d["topic"], d["payload"]) for d in delivered] == [("sub-open", "open/news", "for everyone")]
+
+
+def test_a_burst_of_20000_publishes_all_arrive(tmp_path, receiver):
+    broker = Broker(tmp_path, webhook_conf(receiver, '    { event = on_message_publish, topic = "burst/#" }',
+                                           extra="  pool_size = 8\n  drain_timeout = 60s"))
+    lines = "".join("m%d\n" % i for i in range(20000)).encode()
+    try:
+        broker.pub("-i", "burster", "-t", "burst/x", "-l", stdin=lines)
+        assert wait_until(lambda: len(receiver.requests()) >= 20000, timeout=120)
+    finally:
+        broker.stop()
+    payloads = [b["payload"] for b in receiver.bodies()]
+    assert len(payloads) == 20000
+    assert payloads == ["m%d" % i for i in range(20000)], "one client: per-client order is kept"
+
+
+def test_broker_keeps_serving_while_the_endpoint_is_down(tmp_path, receiver):
+    port = receiver.port
+    receiver.stop()
+    conf = webhook_conf(receiver, PUBLISH_AND_DISCONNECT,
+                        extra="  retry { max_attempts = 1000, initial_backoff = 50ms, max_backoff = 200ms }")
+    broker = Broker(tmp_path, conf)
+    try:
+        sub = broker.sub("-i", "watcher", "-t", "demo/#", "-C", "50", "-W", "20")
+        time.sleep(0.5)
+        start = time.time()
+        for i in range(50):
+            broker.pub("-i", "p", "-t", "demo/x", "-m", "down-%d" % i)
+        out, _ = sub.communicate(timeout=30)
+        assert len(out.decode().split()) == 50, "MQTT traffic flows while the webhook endpoint is down"
+        assert time.time() - start < 20
+        back = Receiver(port)
+        try:
+            assert wait_until(lambda: len([b for b in back.bodies() if b["action"] == "message_publish"]) == 50, 30)
+            payloads = sorted(b["payload"] for b in back.bodies() if b["action"] == "message_publish")
+            assert payloads == sorted("down-%d" % i for i in range(50))
+        finally:
+            broker.stop()
+            back.stop()
+    finally:
+        if broker.process.poll() is None:
+            broker.stop()
