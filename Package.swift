@@ -14,10 +14,16 @@ import PackageDescription
 let package = Package(
     name: "swiftwebhook",
     products: [
+        // The operator CLI: webhookctl check CONFIG / webhookctl send CONFIG ...
+        .executable(name: "webhookctl", targets: ["webhookctl"]),
         .library(name: "WebhookCore", targets: ["WebhookCore"]),
         .library(name: "WebhookEngine", targets: ["WebhookEngine"]),
         // libswiftwebhook.so: the C ABI brokers load (include/swiftwebhook.h).
         .library(name: "swiftwebhook", type: .dynamic, targets: ["SwiftWebhook"]),
+    ],
+    dependencies: [
+        // Only the CLI uses it; libswiftwebhook.so does not link it.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         .systemLibrary(name: "CNng", path: "Sources/CNng"),
@@ -29,6 +35,11 @@ let package = Package(
             name: "SwiftWebhook",
             dependencies: ["WebhookEngine", "WebhookCore", "CSwiftWebhookABI", "CWebhookRegistry"],
             path: "Sources/SwiftWebhook"
+        ),
+        .executableTarget(
+            name: "webhookctl",
+            dependencies: ["WebhookEngine", "WebhookCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/webhookctl"
         ),
         .testTarget(
             name: "WebhookCoreTests",

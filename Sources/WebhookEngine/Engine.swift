@@ -28,14 +28,15 @@ public final class Engine: @unchecked Sendable {
     private var isShutDown = false
 
     /// Starts the engine. No connection is opened until the first event.
-    public init(settings: WebhookSettings, log: Log) throws {
+    /// `observer`, when given, hears the outcome of every event.
+    public init(settings: WebhookSettings, log: Log, observer: DeliveryObserver? = nil) throws {
         self.settings = settings
         self.rules = settings.rules
         self.log = log
         let laneCount = settings.ordering == .perClient ? settings.poolSize : 1
         queue = DeliveryQueue(laneCount: laneCount, limits: settings.queue)
         let endpoint = try Endpoint(settings: settings)
-        context = DeliveryContext(queue: queue, endpoint: endpoint, settings: settings, log: log)
+        context = DeliveryContext(queue: queue, endpoint: endpoint, settings: settings, log: log, observer: observer)
         var connections: [Connection] = []
         do {
             for i in 0..<settings.poolSize {

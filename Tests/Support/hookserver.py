@@ -2,7 +2,9 @@
 """A webhook receiver for the tests: a real HTTP/1.1 server on loopback that
 records what it gets and misbehaves on request.
 
-    hookserver.py [--port N] [--cert F --key F [--client-ca F]]
+    hookserver.py [--port N] [--cert F --key F [--client-ca F]] [--print]
+
+With --print, every webhook request is also pretty-printed to stdout.
 
 Prints "PORT <n>" once listening. Control endpoints (never recorded):
     GET  /_control/requests   recorded requests as JSON
@@ -21,6 +23,7 @@ requests = []
 stats = {"connections": 0, "open": 0, "requests": 0}
 behaviour = {"default": {}, "script": []}
 rng = random.Random(1234)
+pretty = False
 
 
 def next_behaviour():
@@ -101,6 +104,12 @@ class Handler(BaseHTTPRequestHandler):
                 "body": base64.b64encode(body).decode(), "status": status,
                 "time": time.time(),
             })
+        if pretty:
+            try:
+                shown = json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+            except ValueError:
+                shown = repr(body)
+            print("--> %s %s  (%s)\n%s" % (self.command, self.path, self.headers.get("Content-Type"), shown), flush=True)
         if b.get("delay_ms"):
             time.sleep(b["delay_ms"] / 1000.0)
         if b.get("reset"):
@@ -145,7 +154,10 @@ def main():
     parser.add_argument("--cert")
     parser.add_argument("--key")
     parser.add_argument("--client-ca")
+    parser.add_argument("--print", action="store_true")
     args = parser.parse_args()
+    global pretty
+    pretty = args.print
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.allow_reuse_address = True
     ThreadingHTTPServer.request_queue_size = 256

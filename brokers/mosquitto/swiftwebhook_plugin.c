@@ -336,6 +336,17 @@ mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int opti
     if (p->registered_acl) {
         mosquitto_callback_unregister(p->id, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
     }
+    webhook_stats s;
+    memset(&s, 0, sizeof s);
+    s.size = sizeof s;
+    if (webhook_get_stats(p->wh, &s) == WEBHOOK_OK) {
+        mosquitto_log_printf(MOSQ_LOG_NOTICE, "webhook: matched %llu, delivered %llu, failed %llu, retried %llu, "
+            "dropped %llu, queued %llu, in flight %llu, connections opened %llu, latency p50 %llu us p99 %llu us",
+            (unsigned long long) s.matched, (unsigned long long) s.delivered, (unsigned long long) s.failed,
+            (unsigned long long) s.retried, (unsigned long long) (s.dropped_queue_full + s.dropped_shutdown),
+            (unsigned long long) s.queued, (unsigned long long) s.in_flight, (unsigned long long) s.connections_opened,
+            (unsigned long long) s.latency_p50_us, (unsigned long long) s.latency_p99_us);
+    }
     webhook_fini(p->wh); /* delivers what is queued, up to drain_timeout */
     flush_log();
     webhook_set_log(NULL, NULL, 0);

@@ -8,13 +8,15 @@ final class DeliveryContext: @unchecked Sendable {
     let settings: WebhookSettings
     let builder: BodyBuilder
     let log: Log
+    let observer: DeliveryObserver?
 
-    init(queue: DeliveryQueue, endpoint: Endpoint, settings: WebhookSettings, log: Log) {
+    init(queue: DeliveryQueue, endpoint: Endpoint, settings: WebhookSettings, log: Log, observer: DeliveryObserver?) {
         self.queue = queue
         self.endpoint = endpoint
         self.settings = settings
         self.builder = BodyBuilder(encoding: settings.encoding)
         self.log = log
+        self.observer = observer
     }
 }
 
@@ -58,6 +60,9 @@ final class Connection: @unchecked Sendable {
     private var attempt = 0
     private var staleRetryUsed = false
     private var attemptDeadlineNs: UInt64 = 0
+    /// The current event's last answer, for the observer.
+    private var lastStatus: Int?
+    private var lastError: String?
 
     private let stateLock = Lock()
     private var phase: Phase = .idle
@@ -179,6 +184,8 @@ final class Connection: @unchecked Sendable {
         current = event
         attempt = 0
         staleRetryUsed = false
+        lastStatus = nil
+        lastError = nil
         do {
             request = try context.endpoint.makeRequest(body: context.builder.body(for: event.event))
         } catch {
@@ -234,6 +241,8 @@ final class Connection: @unchecked Sendable {
         }
         requestsOnConnection += 1
         let status = Int(nng_http_res_get_status(response))
+        lastStatus = status
+        lastError = nil
         if !responseKeepsConnection(status: status) { closeConnection() }
         switch status {
         case 200..<300:
@@ -249,6 +258,7 @@ final class Connection: @unchecked Sendable {
 
     private func attemptFailed(_ reason: String, key: String, retryAfterMs: Int? = nil) {
         let url = context.settings.url
+        if !reason.hasPrefix("HTTP ") { lastError = reason }
         if attempt >= context.settings.retry.maxAttempts {
             context.log.limited(.warning, key: "give-up", "\(url): \(reason); giving up after \(attempt) attempt\(attempt == 1 ? "" : "s"), event failed")
             finish(.failed)
@@ -265,6 +275,11 @@ final class Connection: @unchecked Sendable {
         guard let done = current else { return }
         current = nil
         releaseRequest()
+        if let observer = context.observer {
+            let reported: DeliveryReport.Outcome = outcome == .delivered ? .delivered : outcome == .failed ? .failed : .droppedAtShutdown
+            observer(DeliveryReport(kind: done.event.kind, outcome: reported, httpStatus: lastStatus, error: lastError,
+                                    attempts: attempt, latencyNs: Clock.monotonicNanoseconds() &- done.acceptedAtNs))
+        }
         stateLock.withLock { phase = .idle }
         if let next = context.queue.complete(done, outcome, lane: lane, for: self, takeNext: true) {
             begin(next)

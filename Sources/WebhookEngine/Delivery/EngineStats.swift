@@ -1,3 +1,5 @@
+import WebhookCore
+
 /// Counters since the engine started, read without stopping delivery.
 /// At any quiet moment:
 /// `matched == delivered + failed + droppedQueueFull + droppedShutdown + queued + inFlight`.
@@ -37,3 +39,20 @@ public struct EngineStats: Equatable, Sendable {
         matched == delivered + failed + dropped + queued + inFlight
     }
 }
+
+/// What became of one event, for tools that want to watch deliveries
+/// (the operator CLI's `send`). Reported on nng's threads.
+public struct DeliveryReport: Sendable {
+    public enum Outcome: Sendable { case delivered, failed, droppedAtShutdown }
+    public var kind: EventKind
+    public var outcome: Outcome
+    /// The last HTTP status received, if any response came.
+    public var httpStatus: Int?
+    /// The last transport error, if the last attempt had no response.
+    public var error: String?
+    public var attempts: Int
+    /// From `submit` to the outcome.
+    public var latencyNs: UInt64
+}
+
+public typealias DeliveryObserver = @Sendable (DeliveryReport) -> Void

@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// `webhookctl`: the operator's tool for libswiftwebhook configs.
+///
+///     webhookctl check /etc/nanomq.conf
+///     webhookctl send /etc/nanomq.conf --event on_message_publish --topic a/b --payload hi
+@main
+struct WebhookCtl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "webhookctl",
+        abstract: "Check NanoMQ webhook configs and send test events through libswiftwebhook.",
+        discussion: """
+            Exit status: 0 success, 1 invalid config or failed delivery, 64 bad command line.
+            """,
+        version: "1.0.0",
+        subcommands: [CheckCommand.self, SendCommand.self]
+    )
+}
