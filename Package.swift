@@ -16,6 +16,8 @@ let package = Package(
     products: [
         // The operator CLI: webhookctl check CONFIG / webhookctl send CONFIG ...
         .executable(name: "webhookctl", targets: ["webhookctl"]),
+        // B8 of the benchmarks (scripts/bench).
+        .executable(name: "base62-bench", targets: ["Base62Bench"]),
         .library(name: "WebhookCore", targets: ["WebhookCore"]),
         .library(name: "WebhookEngine", targets: ["WebhookEngine"]),
         // libswiftwebhook.so: the C ABI brokers load (include/swiftwebhook.h).
@@ -41,6 +43,7 @@ let package = Package(
             dependencies: ["WebhookEngine", "WebhookCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/webhookctl"
         ),
+        .executableTarget(name: "Base62Bench", dependencies: ["WebhookCore"], path: "bench/Base62Bench"),
         .testTarget(
             name: "WebhookCoreTests",
             dependencies: ["WebhookCore"],

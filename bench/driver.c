@@ -1,0 +1,368 @@
+/*
+ * driver.c - the benchmark driver: uses libswiftwebhook through its public
+ * header, exactly as a broker does, and prints one JSON object per run.
+ *
+ *     driver emit-filtered  N                      B1: cost of an event no rule wants
+ *     driver emit-matched   URL N THREADS          B2: cost of a matched publish (64 B payload)
+ *     driver throughput     URL N POOL             B3/B4: first emit to last 2xx
+ *     driver latency        URL RATE SECONDS       B5: paced emits, emit-to-2xx percentiles
+ *     driver memory         URL N MAX_EVENTS       B6: endpoint down, RSS growth, drops
+ *     driver outage         URL RATE SECONDS UP_AT "UP_COMMAND"   B7: endpoint comes back
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <swiftwebhook.h>
+
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+}
+
+static int
+compare_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+static long
+rss_kib(void)
+{
+    char line[256];
+    long kib = -1;
+    FILE *file = fopen("/proc/self/status", "r");
+    while (file != NULL && fgets(line, sizeof line, file) != NULL) {
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            kib = strtol(line + 6, NULL, 10);
+        }
+    }
+    if (file != NULL) {
+        fclose(file);
+    }
+    return kib;
+}
+
+static webhook *
+start(const char *webhook_body)
+{
+    char config[2048], why[512];
+    webhook *wh = NULL;
+    snprintf(config, sizeof config, "webhook {\n%s\n}\n", webhook_body);
+    webhook_set_log(NULL, NULL, WEBHOOK_LOG_ERROR);
+    if (webhook_init_text(&wh, config, "bench.conf", why, sizeof why) != WEBHOOK_OK) {
+        fprintf(stderr, "webhook_init_text: %s\n", why);
+        exit(2);
+    }
+    return wh;
+}
+
+static webhook_stats
+stats_of(webhook *wh)
+{
+    webhook_stats s;
+    memset(&s, 0, sizeof s);
+    s.size = sizeof s;
+    webhook_get_stats(wh, &s);
+    return s;
+}
+
+static void
+print_stats(const char *prefix, webhook_stats s)
+{
+    printf("%s\"matched\": %llu, \"delivered\": %llu, \"failed\": %llu, \"retried\": %llu, \"dropped\": %llu, "
+           "\"queued\": %llu, \"in_flight\": %llu, \"connections_opened\": %llu, \"p50_us\": %llu, \"p99_us\": %llu",
+        prefix, (unsigned long long) s.matched, (unsigned long long) s.delivered, (unsigned long long) s.failed,
+        (unsigned long long) s.retried, (unsigned long long) (s.dropped_queue_full + s.dropped_shutdown),
+        (unsigned long long) s.queued, (unsigned long long) s.in_flight, (unsigned long long) s.connections_opened,
+        (unsigned long long) s.latency_p50_us, (unsigned long long) s.latency_p99_us);
+}
+
+/* A publish with a 64-byte payload on a 3-level topic; the client id varies. */
+static char payload64[64];
+static char clientids[1024][16];
+
+static webhook_event
+publish_event(unsigned i)
+{
+    webhook_event ev = WEBHOOK_EVENT_INIT;
+    ev.type = WEBHOOK_MESSAGE_PUBLISH;
+    ev.clientid = clientids[i % 1024];
+    ev.username = "bench";
+    ev.topic = "site/line7/temperature";
+    ev.qos = 1;
+    ev.payload = payload64;
+    ev.payload_len = sizeof payload64;
+    return ev;
+}
+
+/* B1: an event type no rule names, 10M times: per-call median of batches. */
+static int
+emit_filtered(long n)
+{
+    webhook *wh = start("url = \"http://127.0.0.1:1/\"\nevents = [ { event = on_message_publish } ]");
+    webhook_event ev = WEBHOOK_EVENT_INIT;
+    ev.type = WEBHOOK_CLIENT_CONNACK;
+    ev.clientid = "c";
+    webhook_event topic_miss = publish_event(0);
+    enum { BATCHES = 50 };
+    uint64_t per_call[BATCHES], miss_call[BATCHES];
+    long batch = n / BATCHES;
+    for (int b = 0; b < BATCHES; b++) {
+        uint64_t t0 = now_ns();
+        for (long i = 0; i < batch; i++) {
+            if (webhook_emit(wh, &ev) != WEBHOOK_FILTERED) {
+                return 1;
+            }
+        }
+        per_call[b] = (now_ns() - t0) * 1000 / (uint64_t) batch; /* picoseconds */
+    }
+    webhook_fini(wh);
+    /* The same with a type that has a rule whose topic filter misses. */
+    wh = start("url = \"http://127.0.0.1:1/\"\nevents = [ { event = on_message_publish, topic = \"other/#\" } ]");
+    for (int b = 0; b < BATCHES; b++) {
+        uint64_t t0 = now_ns();
+        for (long i = 0; i < batch / 4; i++) {
+            webhook_emit(wh, &topic_miss);
+        }
+        miss_call[b] = (now_ns() - t0) * 1000 / (uint64_t) (batch / 4);
+    }
+    webhook_fini(wh);
+    qsort(per_call, BATCHES, sizeof per_call[0], compare_u64);
+    qsort(miss_call, BATCHES, sizeof miss_call[0], compare_u64);
+    printf("{\"calls\": %ld, \"ns_per_call_median\": %.2f, \"topic_miss_ns_per_call_median\": %.2f}\n", n,
+        per_call[BATCHES / 2] / 1000.0, miss_call[BATCHES / 2] / 1000.0);
+    return 0;
+}
+
+/* B2: matched publishes from 1 or more threads, queue large enough. */
+typedef struct {
+    webhook *wh;
+    long n;
+    unsigned offset;
+    uint64_t median_ps;
+    long queued;
+} emitter_arg;
+
+static void *
+matched_emitter(void *p)
+{
+    emitter_arg *arg = p;
+    enum { BATCHES = 100 };
+    uint64_t per_call[BATCHES];
+    long batch = arg->n / BATCHES;
+    for (int b = 0; b < BATCHES; b++) {
+        uint64_t t0 = now_ns();
+        for (long i = 0; i < batch; i++) {
+            webhook_event ev = publish_event(arg->offset + (unsigned) i);
+            arg->queued += webhook_emit(arg->wh, &ev) == WEBHOOK_OK;
+        }
+        per_call[b] = (now_ns() - t0) * 1000 / (uint64_t) batch;
+    }
+    qsort(per_call, BATCHES, sizeof per_call[0], compare_u64);
+    arg->median_ps = per_call[BATCHES / 2];
+    return NULL;
+}
+
+static int
+emit_matched(const char *url, long n, int threads)
+{
+    char body[512];
+    snprintf(body, sizeof body, "url = \"%s\"\npool_size = 32\ndrain_timeout = 60s\n"
+             "queue { max_events = 10000000, max_bytes = 8GB }\nevents = [ { event = on_message_publish } ]", url);
+    webhook *wh = start(body);
+    pthread_t tid[16];
+    emitter_arg args[16];
+    for (int t = 0; t < threads; t++) {
+        args[t] = (emitter_arg) {wh, n / threads, (unsigned) t * 512u, 0, 0};
+        pthread_create(&tid[t], NULL, matched_emitter, &args[t]);
+    }
+    uint64_t worst = 0;
+    long queued = 0;
+    for (int t = 0; t < threads; t++) {
+        pthread_join(tid[t], NULL);
+        worst = args[t].median_ps > worst ? args[t].median_ps : worst;
+        queued += args[t].queued;
+    }
+    webhook_fini(wh);
+    printf("{\"threads\": %d, \"calls\": %ld, \"queued\": %ld, \"ns_per_call_median\": %.1f}\n", threads, n, queued,
+        worst / 1000.0);
+    return queued == n ? 0 : 1;
+}
+
+/* B3/B4: N events about 200 bytes of body each, first emit to last 2xx. */
+static int
+throughput(const char *url, long n, int pool)
+{
+    char body[512];
+    snprintf(body, sizeof body, "url = \"%s\"\npool_size = %d\ndrain_timeout = 120s\n"
+             "queue { max_events = 10000000, max_bytes = 8GB }\nevents = [ { event = on_message_publish } ]", url, pool);
+    webhook *wh = start(body);
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        webhook_event ev = publish_event((unsigned) i);
+        while (webhook_emit(wh, &ev) != WEBHOOK_OK) {
+            usleep(100);
+        }
+    }
+    uint64_t emitted = now_ns();
+    webhook_stats s;
+    for (;;) {
+        s = stats_of(wh);
+        if (s.delivered + s.failed >= (uint64_t) n) {
+            break;
+        }
+        usleep(200);
+    }
+    uint64_t done = now_ns();
+    double seconds = (done - t0) / 1e9;
+    printf("{\"events\": %ld, \"pool_size\": %d, \"seconds\": %.3f, \"events_per_s\": %.0f, \"emit_seconds\": %.3f, ", n,
+        pool, seconds, n / seconds, (emitted - t0) / 1e9);
+    print_stats("", s);
+    printf("}\n");
+    webhook_fini(wh);
+    return s.failed == 0 ? 0 : 1;
+}
+
+/* Emits at `rate` events/s for `seconds`, in 1 ms slots. */
+static long
+paced(webhook *wh, long rate, double seconds, double up_at, const char *up_command)
+{
+    uint64_t t0 = now_ns();
+    long sent = 0;
+    int up = 0;
+    for (uint64_t slot = 0;; slot++) {
+        uint64_t due = t0 + slot * 1000000ull;
+        if (due - t0 >= (uint64_t) (seconds * 1e9)) {
+            break;
+        }
+        uint64_t now = now_ns();
+        if (due > now) {
+            struct timespec ts = {0, (long) (due - now)};
+            nanosleep(&ts, NULL);
+        }
+        if (!up && up_command != NULL && now_ns() - t0 >= (uint64_t) (up_at * 1e9)) {
+            up = 1;
+            if (system(up_command) != 0) {
+                fprintf(stderr, "up command failed\n");
+            }
+        }
+        long target = (long) ((slot + 1) * (uint64_t) rate / 1000);
+        while (sent < target) {
+            webhook_event ev = publish_event((unsigned) sent);
+            webhook_emit(wh, &ev);
+            sent++;
+        }
+    }
+    return sent;
+}
+
+/* B5: paced load, emit-to-2xx percentiles from the library's histogram. */
+static int
+latency(const char *url, long rate, double seconds)
+{
+    char body[512];
+    snprintf(body, sizeof body, "url = \"%s\"\npool_size = 32\nevents = [ { event = on_message_publish } ]", url);
+    webhook *wh = start(body);
+    long sent = paced(wh, rate, seconds, 0, NULL);
+    webhook_stats s;
+    for (int i = 0; i < 10000; i++) {
+        s = stats_of(wh);
+        if (s.delivered + s.failed >= (uint64_t) sent) {
+            break;
+        }
+        usleep(1000);
+    }
+    printf("{\"rate\": %ld, \"seconds\": %.1f, \"sent\": %ld, ", rate, seconds, sent);
+    print_stats("", s);
+    printf("}\n");
+    webhook_fini(wh);
+    return 0;
+}
+
+/* B6: endpoint down, N events, queue.max_events bound: RSS growth and drops. */
+static int
+memory(const char *url, long n, long max_events)
+{
+    char body[512];
+    snprintf(body, sizeof body, "url = \"%s\"\npool_size = 32\ndrain_timeout = 100ms\n"
+             "retry { max_attempts = 1000000, initial_backoff = 1s, max_backoff = 10s }\n"
+             "queue { max_events = %ld }\nevents = [ { event = on_message_publish } ]", url, max_events);
+    webhook *wh = start(body);
+    long before = rss_kib();
+    long dropped = 0;
+    for (long i = 0; i < n; i++) {
+        webhook_event ev = publish_event((unsigned) i);
+        dropped += webhook_emit(wh, &ev) == WEBHOOK_DROPPED;
+    }
+    long after = rss_kib();
+    webhook_stats s = stats_of(wh);
+    printf("{\"events\": %ld, \"max_events\": %ld, \"rss_before_kib\": %ld, \"rss_after_kib\": %ld, "
+           "\"rss_growth_mib\": %.1f, \"emit_returned_dropped\": %ld, \"balanced\": %s, ",
+        n, max_events, before, after, (after - before) / 1024.0, dropped,
+        s.matched == s.delivered + s.failed + s.dropped_queue_full + s.dropped_shutdown + s.queued + s.in_flight ? "true" : "false");
+    print_stats("", s);
+    printf("}\n");
+    webhook_fini(wh);
+    return 0;
+}
+
+/* B7: the endpoint is down until `up_at` seconds, then UP_COMMAND starts it. */
+static int
+outage(const char *url, long rate, double seconds, double up_at, const char *up_command)
+{
+    char body[512];
+    snprintf(body, sizeof body, "url = \"%s\"\npool_size = 32\ndrain_timeout = 60s\n"
+             "retry { max_attempts = 1000000, initial_backoff = 100ms, max_backoff = 1s }\n"
+             "queue { max_events = 1000000 }\nevents = [ { event = on_message_publish } ]", url);
+    webhook *wh = start(body);
+    long sent = paced(wh, rate, seconds, up_at, up_command);
+    uint64_t t0 = now_ns();
+    webhook_stats s;
+    for (;;) {
+        s = stats_of(wh);
+        if (s.delivered + s.failed + s.dropped_queue_full >= (uint64_t) sent || now_ns() - t0 > 60000000000ull) {
+            break;
+        }
+        usleep(1000);
+    }
+    printf("{\"rate\": %ld, \"seconds\": %.1f, \"down_for_s\": %.1f, \"sent\": %ld, \"lost\": %lld, ", rate, seconds,
+        up_at, sent, (long long) sent - (long long) s.delivered);
+    print_stats("", s);
+    printf("}\n");
+    webhook_fini(wh);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    memset(payload64, 'x', sizeof payload64);
+    for (int i = 0; i < 1024; i++) {
+        snprintf(clientids[i], sizeof clientids[i], "dev-%04d", i);
+    }
+    if (argc >= 3 && strcmp(argv[1], "emit-filtered") == 0) {
+        return emit_filtered(atol(argv[2]));
+    } else if (argc >= 5 && strcmp(argv[1], "emit-matched") == 0) {
+        return emit_matched(argv[2], atol(argv[3]), atoi(argv[4]));
+    } else if (argc >= 5 && strcmp(argv[1], "throughput") == 0) {
+        return throughput(argv[2], atol(argv[3]), atoi(argv[4]));
+    } else if (argc >= 5 && strcmp(argv[1], "latency") == 0) {
+        return latency(argv[2], atol(argv[3]), atof(argv[4]));
+    } else if (argc >= 5 && strcmp(argv[1], "memory") == 0) {
+        return memory(argv[2], atol(argv[3]), atol(argv[4]));
+    } else if (argc >= 7 && strcmp(argv[1], "outage") == 0) {
+        return outage(argv[2], atol(argv[3]), atof(argv[4]), atof(argv[5]), argv[6]);
+    }
+    fprintf(stderr, "usage: see the comment at the top of driver.c\n");
+    return 2;
+}

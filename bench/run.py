@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""Runs the benchmarks B1-B9 of ../shared/spec/bench.md against a real nginx
+on loopback and prints one table: each figure, the ceiling measured in the
+same run, the ratio, and the target. Writes the same as JSON.
+
+    bench/run.py --build build [--smoke] [--json build/bench.json]
+
+--smoke: tiny counts and no targets, so the test suite can run it.
+"""
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class Nginx:
+    """nginx answering 204 on every path, keep-alive, access log on."""
+
+    def __init__(self, work, port):
+        self.work, self.port = work, port
+        self.log = os.path.join(work, "access.log")
+        conf = os.path.join(work, "nginx.conf")
+        user = "user root;" if os.geteuid() == 0 else ""
+        with open(conf, "w") as f:
+            f.write("""%s
+worker_processes 1;
+daemon off;
+pid %s/nginx.pid;
+error_log %s/error.log;
+events { worker_connections 4096; }
+http {
+    access_log %s;
+    keepalive_requests 100000000;
+    keepalive_timeout 300s;
+    client_body_temp_path %s/body;
+    proxy_temp_path %s/proxy;
+    fastcgi_temp_path %s/fastcgi;
+    uwsgi_temp_path %s/uwsgi;
+    scgi_temp_path %s/scgi;
+    server {
+        listen 127.0.0.1:%d;
+        location / { return 204; }
+    }
+}
+""" % (user, work, work, self.log, work, work, work, work, work, port))
+        self.conf = conf
+        self.process = None
+
+    def start(self):
+        if os.path.exists(self.log):
+            os.remove(self.log)
+        self.process = subprocess.Popen(["nginx", "-p", self.work, "-c", self.conf],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_port(self.port):
+            raise RuntimeError("nginx did not start: " + open(os.path.join(self.work, "error.log")).read())
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait()
+
+    def requests(self):
+        try:
+            with open(self.log) as f:
+                return sum(1 for _ in f)
+        except FileNotFoundError:
+            return 0
+
+
+def run_json(cmd, timeout=600):
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    line = [l for l in out.stdout.splitlines() if l.startswith("{")]
+    if not line:
+        raise RuntimeError("%s failed: %s %s" % (" ".join(cmd), out.stdout, out.stderr))
+    return json.loads(line[-1])
+
+
+def time_wait(port):
+    out = subprocess.run(["ss", "-tan", "state", "time-wait"], capture_output=True, text=True).stdout
+    return sum(1 for l in out.splitlines() if ":%d " % port in l or l.rstrip().endswith(":%d" % port))
+
+
+def wrk(url, connections, seconds, body_bytes):
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    script.write('wrk.method = "POST"\nwrk.body = string.rep("x", %d)\nwrk.headers["Content-Type"] = "application/json"\n'
+                 % body_bytes)
+    script.close()
+    out = subprocess.run(["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "-s", script.name, url],
+                         capture_output=True, text=True).stdout
+    os.unlink(script.name)
+    for line in out.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    raise RuntimeError("wrk: " + out)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    smoke = args.smoke
+    driver = os.path.join(args.build, "bench", "driver")
+    ceiling = os.path.join(args.build, "bench", "nng_ceiling")
+    base62 = os.path.join(ROOT, ".build", "release", "base62-bench")
+    plugin = os.path.join(args.build, "mosquitto", "libmosquitto_swiftwebhook.so")
+
+    n = {
+        "b1": 200_000 if smoke else 10_000_000,
+        "b2": 20_000 if smoke else 1_000_000,
+        "b3": 5_000 if smoke else 200_000,
+        "b5_rate": 1000 if smoke else 10_000, "b5_s": 1 if smoke else 10,
+        "b6": 20_000 if smoke else 1_000_000, "b6_max": 2_000 if smoke else 100_000,
+        "b7_rate": 500 if smoke else 5000, "b7_s": 3 if smoke else 15, "b7_down": 1 if smoke else 10,
+        "b8": 4096 if smoke else 65536,
+        "b9": 2_000 if smoke else 50_000,
+        "wrk_s": 1 if smoke else 5,
+    }
+    work = tempfile.mkdtemp(prefix="swiftwebhook-bench-")
+    port = free_port()
+    nginx = Nginx(work, port)
+    url = "http://127.0.0.1:%d/hook" % port
+    results = {}
+    body_bytes = 200
+    try:
+        nginx.start()
+        # Ceilings, same nginx, same body size.
+        results["wrk"] = {"requests_per_s": wrk(url, 32, n["wrk_s"], body_bytes)}
+        results["nng_ceiling"] = run_json([ceiling, url, str(n["b3"]), "32", str(body_bytes)])
+        results["per_request"] = run_json([ceiling, url, str(max(1000, n["b3"] // 10)), "32", str(body_bytes), "per-request"])
+        time.sleep(1)
+        tw_before = time_wait(port)
+
+        results["B1"] = run_json([driver, "emit-filtered", str(n["b1"])])
+        results["B2"] = run_json([driver, "emit-matched", url, str(n["b2"]), "1"])
+        results["B2x2"] = run_json([driver, "emit-matched", url, str(n["b2"]), "2"])
+        nginx.stop(); nginx.start()
+        results["B3"] = run_json([driver, "throughput", url, str(n["b3"]), "32"])
+        results["B3"]["nginx_requests"] = nginx.requests()
+        results["B4"] = {"connections_opened": results["B3"]["connections_opened"], "pool_size": 32,
+                         "time_wait": time_wait(port), "time_wait_before": tw_before}
+        results["B5"] = run_json([driver, "latency", url, str(n["b5_rate"]), str(n["b5_s"])])
+        dead = "http://127.0.0.1:%d/hook" % free_port()
+        results["B6"] = run_json([driver, "memory", dead, str(n["b6"]), str(n["b6_max"])])
+        nginx.stop()
+        up = "nginx -p %s -c %s > /dev/null 2>&1 &" % (work, nginx.conf)
+        results["B7"] = run_json([driver, "outage", url, str(n["b7_rate"]), str(n["b7_s"]), str(n["b7_down"]), up])
+        subprocess.run(["pkill", "-f", "nginx -p %s" % work])
+        time.sleep(0.5)
+        results["B8"] = run_json([base62, str(n["b8"])])
+        if os.path.exists(plugin) and shutil.which("mosquitto"):
+            nginx.start()
+            results["B9"] = mosquitto_e2e(work, plugin, url, nginx, n["b9"])
+    finally:
+        nginx.stop()
+        subprocess.run(["pkill", "-f", "nginx -p %s" % work])
+        shutil.rmtree(work, ignore_errors=True)
+
+    table = report(results, smoke)
+    print(table)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"smoke": smoke, "results": results}, f, indent=2)
+        print("results written to", args.json)
+    if smoke:
+        print("bench smoke: %d passed, 0 failed" % len(results))
+
+
+def mosquitto_e2e(work, plugin, url, nginx, count):
+    """B9: real Mosquitto with the plugin; QoS 0 publishes from one mosquitto_pub -l."""
+    port = free_port()
+    webhook = os.path.join(work, "webhook.conf")
+    with open(webhook, "w") as f:
+        f.write('webhook {\n url = "%s"\n pool_size = 32\n drain_timeout = 60s\n'
+                ' events = [ { event = on_message_publish, topic = "bench/#" } ]\n}\n' % url)
+    conf = os.path.join(work, "mosquitto.conf")
+    import getpass
+    with open(conf, "w") as f:
+        f.write("listener %d 127.0.0.1\nallow_anonymous true\nplugin %s\nplugin_opt_config %s\nuser %s\n"
+                "max_queued_messages 0\n" % (port, plugin, webhook, getpass.getuser()))
+    broker = subprocess.Popen(["mosquitto", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        lines = "".join("reading %08d temperature=21.5\n" % i for i in range(count)).encode()
+        start = time.time()
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-i", "bench-pub", "-t", "bench/data",
+                        "-q", "0", "-l"], input=lines, check=True, timeout=300)
+        published = time.time()
+        deadline = time.time() + 120
+        while nginx.requests() < count and time.time() < deadline:
+            time.sleep(0.02)
+        done = time.time()
+        delivered = nginx.requests()
+        return {"published": count, "delivered": delivered, "seconds": round(done - start, 3),
+                "publish_seconds": round(published - start, 3), "events_per_s": round(delivered / (done - start))}
+    finally:
+        broker.terminate()
+        broker.wait()
+
+
+def report(r, smoke):
+    rows = []
+
+    def row(name, what, value, ceiling, ratio, target, ok):
+        rows.append((name, what, value, ceiling, ratio, target, "-" if smoke or ok is None else ("met" if ok else "MISSED")))
+
+    b1 = r["B1"]["ns_per_call_median"]
+    row("B1", "emit, type no rule names", "%.1f ns/call" % b1, "", "", "<= 30 ns", b1 <= 30)
+    row("", "emit, topic filter misses", "%.1f ns/call" % r["B1"]["topic_miss_ns_per_call_median"], "", "", "", None)
+    b2, b2x2 = r["B2"]["ns_per_call_median"], r["B2x2"]["ns_per_call_median"]
+    row("B2", "emit, matched publish, 1 thread", "%.0f ns/call" % b2, "", "", "<= 500 ns", b2 <= 500)
+    row("", "emit, matched publish, 2 threads", "%.0f ns/call" % b2x2, "", "", "<= 500 ns", b2x2 <= 500)
+    b3 = r["B3"]["events_per_s"]
+    wrk_rps, nng_rps = r["wrk"]["requests_per_s"], r["nng_ceiling"]["requests_per_s"]
+    row("B3", "delivery, %d events, pool 32" % r["B3"]["events"], "%.0f ev/s" % b3, "wrk -t1 -c32: %.0f req/s" % wrk_rps,
+        "%.2f" % (b3 / wrk_rps), ">= 0.60", b3 / wrk_rps >= 0.6)
+    row("", "", "", "raw nng, 32 conns: %.0f req/s" % nng_rps, "%.2f" % (b3 / nng_rps), ">= 0.85", b3 / nng_rps >= 0.85)
+    row("", "", "", "conn per request (NanoMQ): %.0f req/s" % r["per_request"]["requests_per_s"],
+        "%.1fx" % (b3 / r["per_request"]["requests_per_s"]), "", None)
+    b4 = r["B4"]
+    row("B4", "connections opened / TIME-WAIT after", "%d / %d" % (b4["connections_opened"], b4["time_wait"]),
+        "pool_size 32", "", "<= 32 / ~0", b4["connections_opened"] <= 32 and b4["time_wait"] <= 32)
+    b5 = r["B5"]
+    row("B5", "latency at %d ev/s for %ss" % (b5["rate"], b5["seconds"]),
+        "p50 %.2f ms, p99 %.2f ms" % (b5["p50_us"] / 1000, b5["p99_us"] / 1000), "", "", "p99 <= 2 ms", b5["p99_us"] <= 2000)
+    b6 = r["B6"]
+    row("B6", "endpoint down, %d events, max_events %d" % (b6["events"], b6["max_events"]),
+        "RSS +%.1f MiB, %d dropped" % (b6["rss_growth_mib"], b6["dropped"]), "", "", "<= 80 MB",
+        b6["rss_growth_mib"] <= 80 and b6["balanced"])
+    b7 = r["B7"]
+    row("B7", "down %ss under %d ev/s, then up" % (b7["down_for_s"], b7["rate"]),
+        "%d sent, %d lost" % (b7["sent"], b7["lost"]), "", "", "0 lost", b7["lost"] == 0)
+    b8 = r["B8"]
+    row("B8", "base62 of %d bytes" % b8["bytes"], "%.2f ms (identical: %s)" % (b8["library_ms"], b8["identical"]),
+        "byte-by-byte: %.0f ms" % b8["reference_ms"], "%.0fx" % b8["speedup"], ">= 10x", b8["speedup"] >= 10 and b8["identical"])
+    if "B9" in r:
+        b9 = r["B9"]
+        row("B9", "mosquitto, %d QoS 0 publishes" % b9["published"], "%d delivered, %d ev/s" % (b9["delivered"], b9["events_per_s"]),
+            "", "", "all delivered", b9["delivered"] == b9["published"])
+    widths = [max(len(str(x[i])) for x in rows + [("#", "what", "measured", "ceiling (same run)", "ratio", "target", "")])
+              for i in range(7)]
+    lines = []
+    header = ("#", "what", "measured", "ceiling (same run)", "ratio", "target", "")
+    for x in [header] + rows:
+        lines.append("  ".join(str(v).ljust(widths[i]) for i, v in enumerate(x)).rstrip())
+        if x is header:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
