@@ -46,11 +46,14 @@ final class DeliveryQueue: @unchecked Sendable {
     private var stopping = false
 
     init(laneCount: Int, limits: QueueLimits) {
-        lanes = Array(repeating: Lane(), count: max(1, laneCount))
+        self.laneCount = max(1, laneCount)
+        lanes = Array(repeating: Lane(), count: self.laneCount)
         self.limits = limits
     }
 
-    var laneCount: Int { lanes.count }
+    /// Fixed at init and read without the lock (`lanes` itself is only
+    /// touched under it: ThreadSanitizer caught an unlocked `lanes.count`).
+    let laneCount: Int
 
     enum SubmitResult {
         case queued(wake: Connection?)
