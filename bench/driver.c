@@ -221,7 +221,7 @@ throughput(const char *url, long n, int pool)
         if (s.delivered + s.failed >= (uint64_t) n) {
             break;
         }
-        usleep(200);
+        usleep(1000);
     }
     uint64_t done = now_ns();
     double seconds = (done - t0) / 1e9;

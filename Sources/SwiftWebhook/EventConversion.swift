@@ -60,18 +60,20 @@ enum EventConversion {
         let fromUsername = try bytes(e.from_username)
         if e.payload == nil && e.payload_len > 0 { throw Failure.invalid }
         if e.payload_len > maxPayload { throw Failure.invalid }
-        let payload = UnsafeRawBufferPointer(start: e.payload, count: e.payload_len)
+        let payload = UnsafeRawBufferPointer(start: e.payload, count: kind.hasPayload ? e.payload_len : 0)
 
-        let fields: [(Event.Field, UnsafeRawBufferPointer?)] = [
-            (.clientID, clientID), (.username, username), (.peerAddress, peer), (.reasonString, reason),
-            (.topic, topic), (.shareGroup, share), (.fromClientID, fromClientID), (.fromUsername, fromUsername),
-        ]
-        var total = payload.count
-        for (_, value) in fields { total += value?.count ?? 0 }
+        var total = payload.count + (clientID?.count ?? 0) + (username?.count ?? 0) + (peer?.count ?? 0)
+        total += (reason?.count ?? 0) + (topic?.count ?? 0) + (share?.count ?? 0)
+        total += (fromClientID?.count ?? 0) + (fromUsername?.count ?? 0)
         var event = Event(kind: kind, reservingCapacity: total)
-        for (field, value) in fields {
-            if let value { event.set(field, value) }
-        }
+        if let clientID { event.set(.clientID, clientID) }
+        if let username { event.set(.username, username) }
+        if let peer { event.set(.peerAddress, peer) }
+        if let reason { event.set(.reasonString, reason) }
+        if let topic { event.set(.topic, topic) }
+        if let share { event.set(.shareGroup, share) }
+        if let fromClientID { event.set(.fromClientID, fromClientID) }
+        if let fromUsername { event.set(.fromUsername, fromUsername) }
         if kind.hasPayload { event.set(.payload, payload) }
         event.protocolVersion = e.proto_ver
         event.keepalive = e.keepalive

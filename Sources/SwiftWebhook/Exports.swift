@@ -102,7 +102,7 @@ public func swiftwebhook_emit(_ handle: OpaquePointer?, _ event: UnsafePointer<w
     do {
         if kind.hasTopic {
             let topic = try EventConversion.bytes(e.topic)
-            if !engine.rules.matches(kind, topic: EventConversion.matchTopic(kind, topic)) {
+            if !engine.matches(kind, topic: EventConversion.matchTopic(kind, topic)) {
                 return WEBHOOK_FILTERED.rawValue
             }
         }

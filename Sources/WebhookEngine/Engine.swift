@@ -69,8 +69,15 @@ public final class Engine: @unchecked Sendable {
         return enqueue(event)
     }
 
+    /// Whether a rule wants an event of `kind` with this topic. (A method,
+    /// so the rule table is read in place, not copied, on the broker's thread.)
+    @inline(__always)
+    public func matches(_ kind: EventKind, topic: UnsafeRawBufferPointer) -> Bool {
+        rules.matches(kind, topic: topic)
+    }
+
     /// Queues an event the caller has already matched against `rules`.
-    public func enqueue(_ event: Event) -> SubmitResult {
+    public func enqueue(_ event: __owned Event) -> SubmitResult {
         var event = event
         if event.timestampMs == 0 { event.timestampMs = Clock.wallMilliseconds() }
         let lane = queue.laneCount == 1 ? 0 : Self.lane(for: event.bytes(.clientID), count: queue.laneCount)

@@ -6,145 +6,198 @@
 /// UTF-8 become U+FFFD, one per maximal ill-formed subsequence (the Unicode
 /// recommendation, the same as Swift's `String(decoding:as:)`), so whatever
 /// the broker passed, the body is valid JSON.
-public struct JSONWriter {
-    public private(set) var bytes: [UInt8] = []
+public struct JSONWriter: ~Copyable {
+    // A raw, manually grown buffer: bodies are built for every event, and
+    // Array.append's per-call checks made up most of the cost (callgrind).
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var count = 0
     private var needsComma = false
 
     public init(capacity: Int = 256) {
-        bytes.reserveCapacity(capacity)
+        self.capacity = max(capacity, 64)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit {
+        base.deallocate()
+    }
+
+    /// The JSON text so far.
+    public var bytes: [UInt8] {
+        Array(UnsafeBufferPointer(start: base, count: count))
     }
 
     public mutating func beginObject() {
         separate()
-        bytes.append(UInt8(ascii: "{"))
+        put(UInt8(ascii: "{"))
         needsComma = false
     }
 
     public mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
+        put(UInt8(ascii: "}"))
         needsComma = true
     }
 
     /// `"name":` (names are fixed ASCII identifiers, never escaped).
     public mutating func key(_ name: StaticString) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        let length = name.utf8CodeUnitCount
+        reserve(length + 3)
+        base[count] = UInt8(ascii: "\"")
+        (base + count + 1).update(from: name.utf8Start, count: length)
+        base[count + 1 + length] = UInt8(ascii: "\"")
+        base[count + 2 + length] = UInt8(ascii: ":")
+        count += length + 3
         needsComma = false
     }
 
     public mutating func null() {
         separate()
-        append("null")
+        put("null")
     }
 
     public mutating func bool(_ value: Bool) {
         separate()
-        append(value ? "true" : "false")
+        put(value ? "true" : "false")
     }
 
     public mutating func integer<I: BinaryInteger>(_ value: I) {
         separate()
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = UInt64(value.magnitude)
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
-            bytes.append(contentsOf: buffer[(20 - count)...])
+        reserve(21)
+        if value < 0 {
+            base[count] = UInt8(ascii: "-")
+            count += 1
         }
+        var magnitude = UInt64(value.magnitude)
+        var digits = 1
+        var probe = magnitude
+        while probe >= 10 { probe /= 10; digits += 1 }
+        var at = count + digits - 1
+        repeat {
+            base[at] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+            at -= 1
+        } while magnitude > 0
+        count += digits
     }
 
     /// A string from text the library itself produced (names, reasons).
     public mutating func string(_ value: String) {
-        string(Array(value.utf8))
+        var value = value
+        value.withUTF8 { string($0) }
     }
 
     /// A string from bytes the broker passed: escaped and UTF-8-repaired.
     public mutating func string<C: Collection>(_ value: C) where C.Element == UInt8, C.Index == Int {
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        appendEscaped(value)
-        bytes.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
+        if value.withContiguousStorageIfAvailable({ appendEscaped($0) }) == nil {
+            Array(value).withUnsafeBufferPointer { appendEscaped($0) }
+        }
+        put(UInt8(ascii: "\""))
     }
 
     /// A string whose content `write` appends and guarantees needs no
     /// escaping (base64 and base62 digits).
     public mutating func rawString(_ write: (inout [UInt8]) -> Void) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        write(&bytes)
-        bytes.append(UInt8(ascii: "\""))
+        var digits: [UInt8] = []
+        write(&digits)
+        reserve(digits.count + 2)
+        base[count] = UInt8(ascii: "\"")
+        digits.withUnsafeBufferPointer { (base + count + 1).update(from: $0.baseAddress!, count: $0.count) }
+        base[count + 1 + digits.count] = UInt8(ascii: "\"")
+        count += digits.count + 2
     }
 
     // MARK: Internals
 
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(to: count + extra) }
+    }
+
+    private mutating func grow(to needed: Int) {
+        let newCapacity = max(needed, capacity * 2)
+        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        grown.initialize(from: base, count: count)
+        base.deallocate()
+        base = grown
+        capacity = newCapacity
+    }
+
+    @inline(__always)
+    private mutating func put(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    private mutating func put(_ text: StaticString) {
+        let length = text.utf8CodeUnitCount
+        reserve(length)
+        (base + count).update(from: text.utf8Start, count: length)
+        count += length
+    }
+
     private mutating func separate() {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        if needsComma { put(UInt8(ascii: ",")) }
         needsComma = true
     }
 
-    private mutating func append(_ text: StaticString) {
-        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
-    }
-
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
-    private mutating func appendEscaped<C: Collection>(_ input: C) where C.Element == UInt8, C.Index == Int {
-        var i = input.startIndex
-        let end = input.endIndex
+    /// Escapes `input` into the buffer. Reserves the worst case first
+    /// (`\u00XX`, six bytes per input byte) so the loop stores without checks.
+    private mutating func appendEscaped(_ input: UnsafeBufferPointer<UInt8>) {
+        reserve(input.count * 6)
+        var out = base + count
+        var i = 0
+        let end = input.count
         while i < end {
-            // Runs of plain ASCII are copied in one go.
-            var run = i
-            while run < end {
-                let c = input[run]
-                if c < 0x20 || c >= 0x80 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") { break }
-                run += 1
-            }
-            if run > i {
-                bytes.append(contentsOf: input[i..<run])
-                i = run
-                if i == end { break }
-            }
             let c = input[i]
+            if c >= 0x20 && c < 0x80 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") {
+                out.pointee = c
+                out += 1
+                i += 1
+                continue
+            }
             if c < 0x80 {
-                appendEscapedASCII(c)
+                out = Self.writeEscapedASCII(c, at: out)
                 i += 1
                 continue
             }
             let length = Self.validSequenceLength(input, at: i)
             if length > 0 {
-                bytes.append(contentsOf: input[i..<i + length])
+                for k in 0..<length { out[k] = input[i + k] }
+                out += length
                 i += length
             } else {
-                bytes.append(contentsOf: [0xEF, 0xBF, 0xBD])  // U+FFFD
+                out[0] = 0xEF; out[1] = 0xBF; out[2] = 0xBD  // U+FFFD
+                out += 3
                 i += Self.illFormedLength(input, at: i)
             }
         }
+        count = out - base
     }
 
-    private mutating func appendEscapedASCII(_ c: UInt8) {
+    private static func writeEscapedASCII(_ c: UInt8, at out: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        out[0] = UInt8(ascii: "\\")
         switch c {
-        case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-        case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-        case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-        case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-        case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-        case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-        case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+        case UInt8(ascii: "\""): out[1] = UInt8(ascii: "\""); return out + 2
+        case UInt8(ascii: "\\"): out[1] = UInt8(ascii: "\\"); return out + 2
+        case 0x08: out[1] = UInt8(ascii: "b"); return out + 2
+        case 0x0C: out[1] = UInt8(ascii: "f"); return out + 2
+        case 0x0A: out[1] = UInt8(ascii: "n"); return out + 2
+        case 0x0D: out[1] = UInt8(ascii: "r"); return out + 2
+        case 0x09: out[1] = UInt8(ascii: "t"); return out + 2
         default:
-            bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                      Self.hex[Int(c >> 4)], Self.hex[Int(c & 15)]])
+            out[1] = UInt8(ascii: "u"); out[2] = UInt8(ascii: "0"); out[3] = UInt8(ascii: "0")
+            out[4] = hexDigits[Int(c >> 4)]; out[5] = hexDigits[Int(c & 15)]
+            return out + 6
         }
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// The range the second byte of a sequence must fall in, per lead byte
     /// (Unicode Table 3-7: no overlongs, no surrogates, nothing past U+10FFFF).
@@ -163,7 +216,7 @@ public struct JSONWriter {
     }
 
     /// Length of the well-formed sequence at `i`, or 0.
-    private static func validSequenceLength<C: Collection>(_ input: C, at i: Int) -> Int where C.Element == UInt8, C.Index == Int {
+    private static func validSequenceLength(_ input: UnsafeBufferPointer<UInt8>, at i: Int) -> Int {
         guard let shape = sequenceShape(input[i]), i + shape.length <= input.endIndex else { return 0 }
         let second = input[i + 1]
         guard second >= shape.low && second <= shape.high else { return 0 }
@@ -172,7 +225,7 @@ public struct JSONWriter {
     }
 
     /// Bytes of the maximal ill-formed subpart at `i` (at least 1).
-    private static func illFormedLength<C: Collection>(_ input: C, at i: Int) -> Int where C.Element == UInt8, C.Index == Int {
+    private static func illFormedLength(_ input: UnsafeBufferPointer<UInt8>, at i: Int) -> Int {
         guard let shape = sequenceShape(input[i]) else { return 1 }
         var k = 1
         while k < shape.length, i + k < input.endIndex {

@@ -1,5 +1,8 @@
 import CNng
 import WebhookCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What every connection shares: the queue, the endpoint, the settings.
 final class DeliveryContext: @unchecked Sendable {
@@ -47,8 +50,14 @@ final class Connection: @unchecked Sendable {
     private var aio: OpaquePointer?
     /// `nng_sleep_aio` only: wake-ups and backoff.
     private var sleepAio: OpaquePointer?
-    /// The request for the current event, built when it is taken.
+    /// The request for the current event, taken from `requests` or built.
     private var request: OpaquePointer?
+    /// Requests kept for reuse, by body length. nng serialises a request's
+    /// header block once and keeps it; two requests whose bodies have the
+    /// same length have identical header blocks (Content-Length included),
+    /// so one can be reused with a new body of that length.
+    private var requests: [Int: OpaquePointer] = [:]
+    private static let cachedRequests = 8
     private let response: OpaquePointer
 
     /// The open HTTP connection, nil until connected (opened lazily).
@@ -138,6 +147,8 @@ final class Connection: @unchecked Sendable {
         aio = nil
         sleepAio = nil
         releaseRequest()
+        for (_, cached) in requests { nng_http_req_free(cached) }
+        requests.removeAll()
         nng_http_res_free(response)
     }
 
@@ -187,7 +198,14 @@ final class Connection: @unchecked Sendable {
         lastStatus = nil
         lastError = nil
         do {
-            request = try context.endpoint.makeRequest(body: context.builder.body(for: event.event))
+            let body = context.builder.body(for: event.event)
+            if let cached = requests.removeValue(forKey: body.count) {
+                let rv = body.withUnsafeBytes { nng_http_req_copy_data(cached, $0.baseAddress, $0.count) }
+                if rv != 0 { nng_http_req_free(cached); throw EngineError("cannot attach the body: \(nngError(rv))") }
+                request = cached
+            } else {
+                request = try context.endpoint.makeRequest(body: body)
+            }
         } catch {
             context.log.limited(.error, key: "request", "\(error)")
             finish(.failed)
@@ -294,9 +312,18 @@ final class Connection: @unchecked Sendable {
         context.queue.connectionOpened()
     }
 
+    /// Keeps the finished request for a later body of the same length.
     private func releaseRequest() {
-        if let request { nng_http_req_free(request) }
+        guard let finished = request else { return }
         request = nil
+        var length = 0
+        var data: UnsafeMutableRawPointer?
+        nng_http_req_get_data(finished, &data, &length)
+        if requests[length] == nil, requests.count < Self.cachedRequests {
+            requests[length] = finished
+        } else {
+            nng_http_req_free(finished)
+        }
     }
 
     private func closeConnection() {
@@ -328,15 +355,37 @@ final class Connection: @unchecked Sendable {
     /// server said `Connection: close`, spoke HTTP/1.0 without keep-alive,
     /// or sent a body delimited by closing (nng reads only Content-Length
     /// and chunked bodies; anything else would poison the next response).
+    /// Compared as C strings: this runs for every response.
     private func responseKeepsConnection(status: Int) -> Bool {
-        let connection = nng_http_res_get_header(response, "Connection").map { String(cString: $0).lowercased() } ?? ""
-        if connection.contains("close") { return false }
-        if let version = nng_http_res_get_version(response), String(cString: version) == "HTTP/1.0", !connection.contains("keep-alive") {
+        let connection = nng_http_res_get_header(response, "Connection")
+        if let connection, containsIgnoringCase(connection, "close") { return false }
+        if let version = nng_http_res_get_version(response), strcmp(version, "HTTP/1.0") == 0,
+           !(connection.map { containsIgnoringCase($0, "keep-alive") } ?? false) {
             return false
         }
-        let bodyless = status < 200 || status == 204 || status == 304
-        let chunked = nng_http_res_get_header(response, "Transfer-Encoding").map { String(cString: $0).lowercased().contains("chunked") } ?? false
-        let hasLength = nng_http_res_get_header(response, "Content-Length") != nil
-        return bodyless || chunked || hasLength
+        if status < 200 || status == 204 || status == 304 { return true }
+        if nng_http_res_get_header(response, "Content-Length") != nil { return true }
+        if let encoding = nng_http_res_get_header(response, "Transfer-Encoding"), containsIgnoringCase(encoding, "chunked") {
+            return true
+        }
+        return false
+    }
+}
+
+/// Whether a C string contains `needle` (ASCII, any case). Header values
+/// are short; this avoids building Swift Strings for every response.
+private func containsIgnoringCase(_ haystack: UnsafePointer<CChar>, _ needle: StaticString) -> Bool {
+    let length = strlen(haystack)
+    let count = needle.utf8CodeUnitCount
+    guard count > 0, length >= count else { return false }
+    return haystack.withMemoryRebound(to: UInt8.self, capacity: length) { text in
+        let pattern = needle.utf8Start
+        outer: for start in 0...(length - count) {
+            for k in 0..<count where text[start + k] | 0x20 != pattern[k] | 0x20 {
+                continue outer
+            }
+            return true
+        }
+        return false
     }
 }

@@ -47,7 +47,7 @@ final class DeliveryQueue: @unchecked Sendable {
 
     init(laneCount: Int, limits: QueueLimits) {
         self.laneCount = max(1, laneCount)
-        lanes = Array(repeating: Lane(), count: self.laneCount)
+        lanes = (0..<self.laneCount).map { _ in Lane() }
         self.limits = limits
     }
 
@@ -62,7 +62,7 @@ final class DeliveryQueue: @unchecked Sendable {
     }
 
     /// Called on the broker's thread.
-    func submit(_ event: Event, lane: Int, nowNs: UInt64) -> SubmitResult {
+    func submit(_ event: __owned Event, lane: Int, nowNs: UInt64) -> SubmitResult {
         let bytes = event.byteCount
         return lock.withLock {
             if closed { return .shuttingDown }
@@ -153,13 +153,13 @@ final class DeliveryQueue: @unchecked Sendable {
 
     var isStopping: Bool { lock.withLock { stopping } }
 
+    /// The counters now. Percentiles are computed after the lock is
+    /// released, so reading stats does not hold up delivery.
     func snapshot() -> EngineStats {
-        lock.withLock {
-            var copy = stats
-            copy.latencyP50Us = histogram.percentile(0.50)
-            copy.latencyP99Us = histogram.percentile(0.99)
-            return copy
-        }
+        var (copy, latencies) = lock.withLock { (stats, histogram) }
+        copy.latencyP50Us = latencies.percentile(0.50)
+        copy.latencyP99Us = latencies.percentile(0.99)
+        return copy
     }
 
     // MARK: Shutdown
