@@ -108,10 +108,15 @@ final class Connection: @unchecked Sendable {
     // MARK: Entry points from outside nng's callbacks
 
     /// The queue handed this idle connection an event: pick it up on an nng
-    /// thread, not on the broker's thread that called `submit`.
+    /// thread, not on the broker's thread that called `submit`. The sleep
+    /// aio is completed directly (begin + finish: one task dispatch) rather
+    /// than with nng_sleep_aio(0), which goes through nng's timer thread at
+    /// millisecond resolution and added about a millisecond per wake.
     func wake() {
         stateLock.withLock { phase = .waking }
-        nng_sleep_aio(0, sleepAio)
+        if nng_aio_begin(sleepAio) {
+            nng_aio_finish(sleepAio, 0)
+        }
     }
 
     /// Parks the connection on its lane, or starts on an event already queued.
