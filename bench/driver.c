@@ -8,6 +8,7 @@
  *     driver latency        URL RATE SECONDS       B5: paced emits, emit-to-2xx percentiles
  *     driver memory         URL N MAX_EVENTS       B6: endpoint down, RSS growth, drops
  *     driver outage         URL RATE SECONDS UP_AT "UP_COMMAND"   B7: endpoint comes back
+ *     driver soak           URL RATE SECONDS REPORT_EVERY         scripts/soak: mixed events, RSS over time
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -343,6 +344,66 @@ outage(const char *url, long rate, double seconds, double up_at, const char *up_
     return 0;
 }
 
+/* Mixed events at a steady rate; RSS every `every` seconds; at the end a
+ * long drain, then the counters must add up and nothing may be lost. */
+static int
+soak(const char *url, long rate, double seconds, double every)
+{
+    char body[1024];
+    snprintf(body, sizeof body, "url = \"%s\"\npool_size = 8\ncancel_timeout = 2s\ndrain_timeout = 120s\n"
+             "retry { max_attempts = 1000000, initial_backoff = 20ms, max_backoff = 500ms }\n"
+             "queue { max_events = 1000000, max_bytes = 256MB }\n"
+             "events = [ { event = on_message_publish }, { event = on_client_connack }, { event = on_client_disconnected },"
+             " { event = on_client_subscribe }, { event = on_message_delivered } ]", url);
+    webhook *wh = start(body);
+    static const int types[] = {WEBHOOK_MESSAGE_PUBLISH, WEBHOOK_MESSAGE_PUBLISH, WEBHOOK_MESSAGE_PUBLISH,
+        WEBHOOK_CLIENT_CONNACK, WEBHOOK_CLIENT_DISCONNECTED, WEBHOOK_CLIENT_SUBSCRIBE, WEBHOOK_MESSAGE_DELIVERED,
+        WEBHOOK_CLIENT_CONNECT /* no rule: filtered */};
+    uint64_t t0 = now_ns(), next_report = 0;
+    long sent = 0, queued = 0;
+    for (uint64_t slot = 0;; slot++) {
+        uint64_t due = t0 + slot * 1000000ull;
+        if (due - t0 >= (uint64_t) (seconds * 1e9)) {
+            break;
+        }
+        uint64_t now = now_ns();
+        if (due > now) {
+            struct timespec ts = {0, (long) (due - now)};
+            nanosleep(&ts, NULL);
+        }
+        if (now - t0 >= next_report) {
+            webhook_stats s = stats_of(wh);
+            printf("soak t=%5.0fs rss=%ld KiB queued=%llu in_flight=%llu delivered=%llu retried=%llu\n", (now - t0) / 1e9,
+                rss_kib(), (unsigned long long) s.queued, (unsigned long long) s.in_flight,
+                (unsigned long long) s.delivered, (unsigned long long) s.retried);
+            fflush(stdout);
+            next_report += (uint64_t) (every * 1e9);
+        }
+        long target = (long) ((slot + 1) * (uint64_t) rate / 1000);
+        while (sent < target) {
+            webhook_event ev = publish_event((unsigned) sent);
+            ev.type = types[sent % 8];
+            ev.reason_code = (uint8_t) (sent % 3 == 0 ? 0x8D : 0);
+            queued += webhook_emit(wh, &ev) == WEBHOOK_OK;
+            sent++;
+        }
+    }
+    /* Let delivery finish while the endpoint is up, then check the books. */
+    webhook_stats s = stats_of(wh);
+    for (int i = 0; i < 120000 && (s.queued > 0 || s.in_flight > 0); i++) {
+        usleep(1000);
+        s = stats_of(wh);
+    }
+    int balanced = s.matched == s.delivered + s.failed + s.dropped_queue_full + s.dropped_shutdown + s.queued + s.in_flight;
+    long long lost = (long long) queued - (long long) s.delivered;
+    printf("{\"sent\": %ld, \"accepted\": %ld, \"lost\": %lld, \"balanced\": %s, \"rss_end_kib\": %ld, ", sent, queued,
+        lost, balanced ? "true" : "false", rss_kib());
+    print_stats("", s);
+    printf("}\n");
+    webhook_fini(wh);
+    return balanced && lost == 0 && s.failed == 0 && s.dropped_queue_full == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -360,6 +421,8 @@ main(int argc, char **argv)
         return latency(argv[2], atol(argv[3]), atof(argv[4]));
     } else if (argc >= 5 && strcmp(argv[1], "memory") == 0) {
         return memory(argv[2], atol(argv[3]), atol(argv[4]));
+    } else if (argc >= 6 && strcmp(argv[1], "soak") == 0) {
+        return soak(argv[2], atol(argv[3]), atof(argv[4]), atof(argv[5]));
     } else if (argc >= 7 && strcmp(argv[1], "outage") == 0) {
         return outage(argv[2], atol(argv[3]), atof(argv[4]), atof(argv[5]), argv[6]);
     }

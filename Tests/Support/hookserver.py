@@ -13,7 +13,9 @@ Prints "PORT <n>" once listening. Control endpoints (never recorded):
     POST /_control/clear      forget recorded requests and counters
 A behaviour is {"status": 200, "delay_ms": 0, "close": false, "reset": false,
 "chunked": false, "no_length": false, "retry_after": null, "close_after": 0,
-"fail_rate": 0.0}; "script" entries are used once each, in order, before "default".
+"fail_rate": 0.0, "chaos": false}; "script" entries are used once each, in order,
+before "default". "chaos" picks per request: 500 (10%), a 50 ms delay (10%),
+a reset (5%), Connection: close (5%), otherwise 200.
 """
 import argparse, base64, json, os, random, signal, socket, ssl, struct, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -93,6 +95,16 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(204)
 
         b = next_behaviour()
+        if b.get("chaos"):
+            roll = rng.random()
+            if roll < 0.10:
+                b["status"] = 500
+            elif roll < 0.20:
+                b["delay_ms"] = 50
+            elif roll < 0.25:
+                b["reset"] = True
+            elif roll < 0.30:
+                b["close"] = True
         status = b.get("status", 200)
         if b.get("fail_rate") and rng.random() < b["fail_rate"]:
             status = 500
@@ -155,9 +167,12 @@ def main():
     parser.add_argument("--key")
     parser.add_argument("--client-ca")
     parser.add_argument("--print", action="store_true")
+    parser.add_argument("--chaos", action="store_true", help="start with the chaos behaviour")
     args = parser.parse_args()
     global pretty
     pretty = args.print
+    if args.chaos:
+        behaviour["default"] = {"chaos": True}
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.allow_reuse_address = True
     ThreadingHTTPServer.request_queue_size = 256
