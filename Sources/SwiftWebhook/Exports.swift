@@ -67,7 +67,7 @@ private func start(_ out: UnsafeMutablePointer<OpaquePointer?>, _ errbuf: Unsafe
 @_cdecl("webhook_fini")
 public func swiftwebhook_fini(_ handle: OpaquePointer?) {
     guard let handle else { return }
-    let id = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
+    let id = handleID(handle)
     guard let raw = swh_registry_close(id) else { return }
     let instance = Unmanaged<Instance>.fromOpaque(raw)
     instance.takeUnretainedValue().engine?.shutdown()
@@ -80,7 +80,7 @@ public func swiftwebhook_fini(_ handle: OpaquePointer?) {
 @_cdecl("webhook_emit")
 public func swiftwebhook_emit(_ handle: OpaquePointer?, _ event: UnsafePointer<webhook_event>?) -> Int32 {
     guard let handle, let event, let kind = EventConversion.kind(of: event) else { return WEBHOOK_EINVAL.rawValue }
-    let id = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
+    let id = handleID(handle)
 
     // Fast path: no rule names this type. One atomic load, no reference taken.
     switch swh_registry_wants(id, UInt32(kind.rawValue)) {
@@ -90,15 +90,13 @@ public func swiftwebhook_emit(_ handle: OpaquePointer?, _ event: UnsafePointer<w
     default: return WEBHOOK_ESHUTDOWN.rawValue
     }
 
-    var status: Int32 = 0
-    guard let raw = swh_registry_acquire(id, &status) else {
-        return status == SWH_SLOT_INVALID.rawValue ? WEBHOOK_EINVAL.rawValue : WEBHOOK_ESHUTDOWN.rawValue
+    return withInstance(id) { instance in
+        guard let engine = instance.engine else { return WEBHOOK_FILTERED.rawValue }
+        return emit(event.pointee, kind: kind, to: engine)
     }
-    defer { swh_registry_release(id) }
-    let instance = Unmanaged<Instance>.fromOpaque(raw).takeUnretainedValue()
-    guard let engine = instance.engine else { return WEBHOOK_FILTERED.rawValue }
+}
 
-    let e = event.pointee
+private func emit(_ e: webhook_event, kind: EventKind, to engine: Engine) -> Int32 {
     do {
         if kind.hasTopic {
             let topic = try EventConversion.bytes(e.topic)
@@ -120,7 +118,7 @@ public func swiftwebhook_emit(_ handle: OpaquePointer?, _ event: UnsafePointer<w
 @_cdecl("webhook_wants")
 public func swiftwebhook_wants(_ handle: OpaquePointer?, _ type: Int32) -> Int32 {
     guard let handle, type >= 0, type < Int32(EventKind.allCases.count) else { return WEBHOOK_EINVAL.rawValue }
-    let id = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
+    let id = handleID(handle)
     switch swh_registry_wants(id, UInt32(type)) {
     case 0: return 0
     case 1: return 1
@@ -137,13 +135,13 @@ public func swiftwebhook_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutabl
     let callerSize = UnsafeRawPointer(out).load(as: Int.self)
     let firstField = MemoryLayout<webhook_stats>.offset(of: \.matched)!
     guard callerSize > firstField, callerSize <= 65536 else { return WEBHOOK_EINVAL.rawValue }
-    let id = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
-    var status: Int32 = 0
-    guard let raw = swh_registry_acquire(id, &status) else {
-        return status == SWH_SLOT_INVALID.rawValue ? WEBHOOK_EINVAL.rawValue : WEBHOOK_ESHUTDOWN.rawValue
+    let id = handleID(handle)
+    var stats = EngineStats()
+    let result = withInstance(id) { instance in
+        stats = instance.engine?.stats() ?? EngineStats()
+        return WEBHOOK_OK.rawValue
     }
-    defer { swh_registry_release(id) }
-    let stats = Unmanaged<Instance>.fromOpaque(raw).takeUnretainedValue().engine?.stats() ?? EngineStats()
+    guard result == WEBHOOK_OK.rawValue else { return result }
     var filled = webhook_stats()
     filled.size = MemoryLayout<webhook_stats>.size
     filled.matched = stats.matched
@@ -201,6 +199,24 @@ public func swiftwebhook_abi_version() -> Int32 {
 }
 
 // MARK: Helpers
+
+/// The registry id a `webhook *` stands for (it is never dereferenced).
+@inline(__always)
+private func handleID(_ handle: OpaquePointer) -> UInt {
+    UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
+}
+
+/// Runs `body` with the handle's instance while holding a reference, so a
+/// racing webhook_fini waits for it; a gone handle answers ESHUTDOWN.
+@inline(__always)
+private func withInstance(_ id: UInt, _ body: (Instance) -> Int32) -> Int32 {
+    var status: Int32 = 0
+    guard let raw = swh_registry_acquire(id, &status) else {
+        return status == SWH_SLOT_INVALID.rawValue ? WEBHOOK_EINVAL.rawValue : WEBHOOK_ESHUTDOWN.rawValue
+    }
+    defer { swh_registry_release(id) }
+    return body(Unmanaged<Instance>.fromOpaque(raw).takeUnretainedValue())
+}
 
 /// Reports a failed init: into errbuf when given, else to the log.
 private func fail(_ code: webhook_result, _ message: String, _ errbuf: UnsafeMutablePointer<CChar>?, _ errlen: Int) -> Int32 {

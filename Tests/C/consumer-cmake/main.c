@@ -1,4 +1,4 @@
-/* A broker linked through find_package(swiftwebhook): init, emit, fini. */
+/* A broker linked through find_package(swiftwebhook) or pkg-config: init, emit, fini. */
 #include <stdio.h>
 #include <swiftwebhook.h>
 
