@@ -234,30 +234,46 @@ throughput(const char *url, long n, int pool)
     return s.failed == 0 ? 0 : 1;
 }
 
-/* Emits at `rate` events/s for `seconds`, in 1 ms slots. */
+/* Paces a load in 1 ms slots: each call sleeps until the next slot and
+ * returns how many events should have been sent by then, or -1 when
+ * `seconds` have passed. */
+typedef struct pacer {
+    uint64_t t0;
+    uint64_t slot;
+    long rate;
+    double seconds;
+} pacer;
+
+static long
+pacer_next(pacer *p)
+{
+    uint64_t due = p->t0 + p->slot * 1000000ull;
+    if (due - p->t0 >= (uint64_t) (p->seconds * 1e9)) {
+        return -1;
+    }
+    uint64_t now = now_ns();
+    if (due > now) {
+        struct timespec ts = {0, (long) (due - now)};
+        nanosleep(&ts, NULL);
+    }
+    p->slot++;
+    return (long) (p->slot * (uint64_t) p->rate / 1000);
+}
+
+/* Emits at `rate` events/s for `seconds`; runs UP_COMMAND once at `up_at`. */
 static long
 paced(webhook *wh, long rate, double seconds, double up_at, const char *up_command)
 {
-    uint64_t t0 = now_ns();
-    long sent = 0;
+    pacer p = {now_ns(), 0, rate, seconds};
+    long sent = 0, target;
     int up = 0;
-    for (uint64_t slot = 0;; slot++) {
-        uint64_t due = t0 + slot * 1000000ull;
-        if (due - t0 >= (uint64_t) (seconds * 1e9)) {
-            break;
-        }
-        uint64_t now = now_ns();
-        if (due > now) {
-            struct timespec ts = {0, (long) (due - now)};
-            nanosleep(&ts, NULL);
-        }
-        if (!up && up_command != NULL && now_ns() - t0 >= (uint64_t) (up_at * 1e9)) {
+    while ((target = pacer_next(&p)) >= 0) {
+        if (!up && up_command != NULL && now_ns() - p.t0 >= (uint64_t) (up_at * 1e9)) {
             up = 1;
             if (system(up_command) != 0) {
                 fprintf(stderr, "up command failed\n");
             }
         }
-        long target = (long) ((slot + 1) * (uint64_t) rate / 1000);
         while (sent < target) {
             webhook_event ev = publish_event((unsigned) sent);
             webhook_emit(wh, &ev);
@@ -359,18 +375,11 @@ soak(const char *url, long rate, double seconds, double every)
     static const int types[] = {WEBHOOK_MESSAGE_PUBLISH, WEBHOOK_MESSAGE_PUBLISH, WEBHOOK_MESSAGE_PUBLISH,
         WEBHOOK_CLIENT_CONNACK, WEBHOOK_CLIENT_DISCONNECTED, WEBHOOK_CLIENT_SUBSCRIBE, WEBHOOK_MESSAGE_DELIVERED,
         WEBHOOK_CLIENT_CONNECT /* no rule: filtered */};
-    uint64_t t0 = now_ns(), next_report = 0;
-    long sent = 0, queued = 0;
-    for (uint64_t slot = 0;; slot++) {
-        uint64_t due = t0 + slot * 1000000ull;
-        if (due - t0 >= (uint64_t) (seconds * 1e9)) {
-            break;
-        }
+    pacer p = {now_ns(), 0, rate, seconds};
+    uint64_t t0 = p.t0, next_report = 0;
+    long sent = 0, queued = 0, target;
+    while ((target = pacer_next(&p)) >= 0) {
         uint64_t now = now_ns();
-        if (due > now) {
-            struct timespec ts = {0, (long) (due - now)};
-            nanosleep(&ts, NULL);
-        }
         if (now - t0 >= next_report) {
             webhook_stats s = stats_of(wh);
             printf("soak t=%5.0fs rss=%ld KiB queued=%llu in_flight=%llu delivered=%llu retried=%llu\n", (now - t0) / 1e9,
@@ -379,7 +388,6 @@ soak(const char *url, long rate, double seconds, double every)
             fflush(stdout);
             next_report += (uint64_t) (every * 1e9);
         }
-        long target = (long) ((slot + 1) * (uint64_t) rate / 1000);
         while (sent < target) {
             webhook_event ev = publish_event((unsigned) sent);
             ev.type = types[sent % 8];
