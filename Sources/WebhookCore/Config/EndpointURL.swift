@@ -16,7 +16,7 @@ public struct EndpointURL: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// Parses a URL, or says what is wrong with it.
-    public static func parse(_ text: String) -> Result<EndpointURL, URLProblem> {
+    public static func parse(_ text: String) -> Result<EndpointURL, ValueProblem> {
         let separator = Array("://".utf8)
         let utf8 = Array(text.utf8)
         guard let split = (0..<max(0, utf8.count - 2)).first(where: { Array(utf8[$0..<$0 + 3]) == separator }) else {
@@ -68,7 +68,9 @@ public struct EndpointURL: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-public struct URLProblem: Error, Equatable {
+/// Why a URL or topic filter from a config is not usable (the resolver
+/// adds file, line, column and key).
+public struct ValueProblem: Error, Equatable {
     public var message: String
     init(_ message: String) { self.message = message }
 }

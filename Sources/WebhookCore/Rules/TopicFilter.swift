@@ -6,7 +6,7 @@ public struct TopicFilter: Equatable, Sendable, CustomStringConvertible {
     public var description: String { String(decoding: bytes, as: UTF8.self) }
 
     /// Validates a filter as written in a rule; nil with a reason otherwise.
-    public static func parse(_ text: String) -> Result<TopicFilter, URLProblem> {
+    public static func parse(_ text: String) -> Result<TopicFilter, ValueProblem> {
         let bytes = Array(text.utf8)
         if bytes.isEmpty { return .failure(.init("a topic filter cannot be empty")) }
         if bytes.count > 65535 { return .failure(.init("a topic filter is at most 65535 bytes")) }

@@ -1,3 +1,5 @@
+import WebhookCore
+
 /// Message levels, numbered as the C ABI's `webhook_log_level`.
 public enum LogLevel: Int32, Sendable, Comparable {
     case error = 1
@@ -65,4 +67,3 @@ public final class Log: @unchecked Sendable {
     }
 }
 
-import WebhookCore
