@@ -44,7 +44,7 @@ public final class Engine: @unchecked Sendable {
             }
         } catch {
             for connection in connections { connection.stop() }
-            endpoint.close(limitMs: 2000, log: log)
+            endpoint.close(clients: connections.map(\.client), limitMs: 2000, log: log)
             throw error
         }
         self.connections = connections
@@ -55,7 +55,7 @@ public final class Engine: @unchecked Sendable {
         }, Unmanaged.passUnretained(self).toOpaque())
         guard rv == 0, let aio else {
             for connection in connections { connection.stop() }
-            endpoint.close(limitMs: 2000, log: log)
+            endpoint.close(clients: connections.map(\.client), limitMs: 2000, log: log)
             throw EngineError("cannot allocate an nng aio: \(nngError(rv))")
         }
         watchdog = aio
@@ -113,7 +113,7 @@ public final class Engine: @unchecked Sendable {
         nng_aio_free(watchdog)
         watchdog = nil
         for connection in connections { connection.stop() }
-        context.endpoint.close(limitMs: 2000, log: log)
+        context.endpoint.close(clients: connections.map(\.client) + context.graveyard.all(), limitMs: 2000, log: log)
         let final = queue.snapshot()
         if !drained {
             log.log(.warning, "shutdown: drain_timeout (\(settings.drainTimeoutMs) ms) passed; \(final.droppedShutdown) event(s) dropped (\(abandoned) still queued)")
@@ -130,6 +130,7 @@ public final class Engine: @unchecked Sendable {
         guard nng_aio_result(watchdog) == 0, !queue.isStopping else { return }
         let now = Clock.monotonicNanoseconds()
         for connection in connections { connection.checkConnectDeadline(nowNs: now) }
+        for client in context.graveyard.expired(nowNs: now) { nng_http_client_free(client) }
         nng_sleep_aio(watchdogPeriodMs, watchdog)
     }
 

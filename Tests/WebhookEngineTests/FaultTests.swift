@@ -225,9 +225,10 @@ import Testing
     /// A connect that never completes (the listener's backlog is full, so
     /// SYNs are dropped) must time out, and shutdown must not hang in
     /// nng_http_client_free (nng 1.5.2, nanomsg/nng#2119).
-    @Test func stuckConnectTimesOutAndShutdownDoesNotHang() throws {
+    /// A loopback listener whose accept queue is full, so further SYNs go
+    /// unanswered and connects to it hang.
+    func fullBacklogListener() throws -> (Int32, Int, [Int32]) {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(listener) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -242,10 +243,13 @@ import Testing
             _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
             fillers.append(fd)
         }
-        defer { fillers.forEach { close($0) } }
         usleep(100_000)
+        return (listener, Int(UInt16(bigEndian: address.sin_port)), fillers)
+    }
 
-        let port = Int(UInt16(bigEndian: address.sin_port))
+    @Test func stuckConnectTimesOutAndShutdownDoesNotHang() throws {
+        let (listener, port, fillers) = try fullBacklogListener()
+        defer { close(listener); fillers.forEach { close($0) } }
         let capture = LogCapture()
         let engine = try Engine(settings: try engineSettings("http://127.0.0.1:\(port)", """
             pool_size = 2
@@ -262,6 +266,26 @@ import Testing
         engine.shutdown()
         #expect(Date().timeIntervalSince(start) < 3, "shutdown hung")
         #expect(capture.messages.contains { $0.contains("connect timed out after 300 ms") })
+        #expect(engine.stats().isBalanced)
+    }
+
+    /// Regression for a crash the event fuzzer found: nng 1.5.2 asserts
+    /// (`http_client.c:73: stream != NULL`) when a dial starts on a client
+    /// whose cancelled dial is still being aborted. Many connections whose
+    /// connects all hang and get cancelled, again and again, must not crash.
+    @Test func cancelledConnectsOnManyConnectionsDoNotCrash() throws {
+        let (listener, port, fillers) = try fullBacklogListener()
+        defer { close(listener); fillers.forEach { close($0) } }
+        let engine = try Engine(settings: try engineSettings("http://127.0.0.1:\(port)", """
+            pool_size = 8
+            ordering = none
+            cancel_timeout = 20ms
+            drain_timeout = 100ms
+            retry { max_attempts = 6, initial_backoff = 1ms, max_backoff = 5ms }
+            """), log: LogCapture().log)
+        for i in 0..<64 { _ = engine.submit(publish("c\(i)", "\(i)")) }
+        #expect(eventually(within: 30) { engine.stats().failed == 64 })
+        engine.shutdown()
         #expect(engine.stats().isBalanced)
     }
 

@@ -12,6 +12,7 @@ final class DeliveryContext: @unchecked Sendable {
     let builder: BodyBuilder
     let log: Log
     let observer: DeliveryObserver?
+    let graveyard = Graveyard()
 
     init(queue: DeliveryQueue, endpoint: Endpoint, settings: WebhookSettings, log: Log, observer: DeliveryObserver?) {
         self.queue = queue
@@ -45,6 +46,9 @@ final class Connection: @unchecked Sendable {
     }
 
     let lane: Int
+    /// This connection's own nng client (see Endpoint for why not shared);
+    /// replaced after a cancelled connect.
+    private(set) var client: OpaquePointer
     private let context: DeliveryContext
     /// Connect and transact only.
     private var aio: OpaquePointer?
@@ -81,9 +85,11 @@ final class Connection: @unchecked Sendable {
     init(lane: Int, context: DeliveryContext) throws {
         self.lane = lane
         self.context = context
+        self.client = try context.endpoint.makeClient()
         var response: OpaquePointer?
         let rv = nng_http_res_alloc(&response)
         guard rv == 0, let response else {
+            nng_http_client_free(client)
             throw EngineError("cannot allocate an HTTP response: \(nngError(rv))")
         }
         self.response = response
@@ -99,6 +105,7 @@ final class Connection: @unchecked Sendable {
             if let aio { nng_aio_free(aio) }
             if let sleepAio { nng_aio_free(sleepAio) }
             nng_http_res_free(response)
+            nng_http_client_free(client)
             throw EngineError("cannot allocate an nng aio: \(nngError(aioRV != 0 ? aioRV : sleepRV))")
         }
         self.aio = aio
@@ -172,8 +179,14 @@ final class Connection: @unchecked Sendable {
                 adopt(OpaquePointer(nng_aio_get_output(aio, 0)))
                 send()
             } else {
-                let reason = cancelledByWatchdog ? "connect timed out after \(context.settings.cancelTimeoutMs) ms" : "connect failed: \(nngError(result))"
-                attemptFailed(reason, key: "connect")
+                if cancelledByWatchdog {
+                    // The cancelled dial lives on inside nng: never dial on
+                    // this client again (see Endpoint).
+                    replaceClient()
+                    attemptFailed("connect timed out after \(context.settings.cancelTimeoutMs) ms", key: "connect")
+                } else {
+                    attemptFailed("connect failed: \(nngError(result))", key: "connect")
+                }
             }
         case .transacting:
             transacted(result)
@@ -232,7 +245,7 @@ final class Connection: @unchecked Sendable {
             connectCancelled = false
         }
         nng_aio_set_timeout(aio, -1)  // the watchdog enforces the deadline
-        nng_http_client_connect(context.endpoint.client, aio)
+        nng_http_client_connect(client, aio)
     }
 
     private func send() {
@@ -315,6 +328,16 @@ final class Connection: @unchecked Sendable {
         conn = newConnection
         requestsOnConnection = 0
         context.queue.connectionOpened()
+    }
+
+    private func replaceClient() {
+        do {
+            let fresh = try context.endpoint.makeClient()
+            context.graveyard.retire(client)
+            client = fresh
+        } catch {
+            context.log.limited(.error, key: "client", "\(error)")
+        }
     }
 
     /// Keeps the finished request for a later body of the same length.

@@ -16,13 +16,21 @@ func nngError(_ code: Int32) -> String {
     String(cString: nng_strerror(code))
 }
 
-/// The HTTP endpoint as nng sees it: the parsed URL, the `nng_http_client`
-/// every connection dials through, and its TLS configuration.
+/// The HTTP endpoint as nng sees it: the parsed URL, the TLS
+/// configuration, and the `nng_http_client`s the connections dial through.
+///
+/// Every connection gets a client of its own, and a client whose connect was
+/// cancelled is never dialled again: in nng 1.5.2 cancelling a connect does
+/// not end the client's internal dial (to a black-holed address it stays
+/// pending until the OS gives up), and the next dial on that client reuses
+/// the busy aio and makes nng assert (`http_client.c:73: stream != NULL`,
+/// found by the event fuzzer). Retired clients wait in `Graveyard` until
+/// their dial must have ended, then are freed.
 final class Endpoint: @unchecked Sendable {
     let url: UnsafeMutablePointer<nng_url>
-    let client: OpaquePointer
     private let tls: OpaquePointer?
     private let headers: [HTTPHeader]
+    private let label: String
 
     init(settings: WebhookSettings) throws {
         var parsed: UnsafeMutablePointer<nng_url>?
@@ -30,29 +38,39 @@ final class Endpoint: @unchecked Sendable {
         guard rv == 0, let parsed else {
             throw EngineError("\(settings.url): nng cannot parse this URL: \(nngError(rv))")
         }
-        var client: OpaquePointer?
-        let clientRV = nng_http_client_alloc(&client, parsed)
-        guard clientRV == 0, let client else {
-            nng_url_free(parsed)
-            throw EngineError("\(settings.url): cannot create the HTTP client: \(nngError(clientRV))")
-        }
         var tls: OpaquePointer?
         if let tlsSettings = settings.tls {
             do {
                 tls = try Self.makeTLSConfig(tlsSettings)
-                let setRV = nng_http_client_set_tls(client, tls)
-                if setRV != 0 { throw EngineError("cannot enable TLS: \(nngError(setRV))") }
             } catch {
-                if let tls { nng_tls_config_free(tls) }
-                nng_http_client_free(client)
                 nng_url_free(parsed)
                 throw error
             }
         }
         self.url = parsed
-        self.client = client
         self.tls = tls
         self.headers = settings.headers
+        self.label = settings.url.description
+        // Fail at start, not at the first event, if nng refuses the client.
+        let probe = try makeClient()
+        nng_http_client_free(probe)
+    }
+
+    /// A client for one connection, with the TLS configuration if any.
+    func makeClient() throws -> OpaquePointer {
+        var client: OpaquePointer?
+        let rv = nng_http_client_alloc(&client, url)
+        guard rv == 0, let client else {
+            throw EngineError("\(label): cannot create the HTTP client: \(nngError(rv))")
+        }
+        if let tls {
+            let setRV = nng_http_client_set_tls(client, tls)
+            if setRV != 0 {
+                nng_http_client_free(client)
+                throw EngineError("cannot enable TLS: \(nngError(setRV))")
+            }
+        }
+        return client
     }
 
     /// A POST request with the configured headers and `body`. A fresh one
@@ -76,14 +94,15 @@ final class Endpoint: @unchecked Sendable {
         return request
     }
 
-    /// Frees the client. nng 1.5.2 can block for good in
-    /// `nng_http_client_free` when a connect was cancelled at a bad moment
-    /// (nanomsg/nng#2119), so it runs on a helper thread and is abandoned
-    /// (leaked, with a warning) if it has not returned in `limitMs`.
-    func close(limitMs: Int, log: Log) {
-        let finished = FreeTask(client: client, tls: tls, url: url)
+    /// Frees the connections' clients, then the TLS configuration and the
+    /// URL. nng 1.5.2 can block for good in `nng_http_client_free` when a
+    /// connect was cancelled at a bad moment (nanomsg/nng#2119), so this runs
+    /// on a helper thread and is abandoned (leaked, with a warning) if it has
+    /// not returned in `limitMs`.
+    func close(clients: [OpaquePointer], limitMs: Int, log: Log) {
+        let finished = FreeTask(clients: clients, tls: tls, url: url)
         if !finished.run(limitMs: limitMs) {
-            log.log(.warning, "nng_http_client_free did not return within \(limitMs) ms (nng 1.5.2 bug); abandoning the client")
+            log.log(.warning, "nng_http_client_free did not return within \(limitMs) ms (nng 1.5.2 bug); abandoning the clients")
         }
     }
 
@@ -124,14 +143,14 @@ final class Endpoint: @unchecked Sendable {
 
 /// Runs the nng frees on their own thread so a hang there cannot hang the broker.
 private final class FreeTask: @unchecked Sendable {
-    let client: OpaquePointer
+    let clients: [OpaquePointer]
     let tls: OpaquePointer?
     let url: UnsafeMutablePointer<nng_url>
     let lock = Lock()
     var done = false
 
-    init(client: OpaquePointer, tls: OpaquePointer?, url: UnsafeMutablePointer<nng_url>) {
-        self.client = client
+    init(clients: [OpaquePointer], tls: OpaquePointer?, url: UnsafeMutablePointer<nng_url>) {
+        self.clients = clients
         self.tls = tls
         self.url = url
     }
@@ -141,7 +160,7 @@ private final class FreeTask: @unchecked Sendable {
         let context = Unmanaged.passRetained(self).toOpaque()
         let created = pthread_create(&thread, nil, { context in
             let task = Unmanaged<FreeTask>.fromOpaque(context!).takeRetainedValue()
-            nng_http_client_free(task.client)
+            for client in task.clients { nng_http_client_free(client) }
             if let tls = task.tls { nng_tls_config_free(tls) }
             nng_url_free(task.url)
             task.lock.withLock {
@@ -161,5 +180,38 @@ private final class FreeTask: @unchecked Sendable {
         }
         if finished { pthread_join(thread, nil) } else { pthread_detach(thread) }
         return finished
+    }
+}
+
+/// Clients retired after a cancelled connect. Their dial is still pending
+/// inside nng, so freeing them now could block (nanomsg/nng#2119); after
+/// `quarantineNs` the OS has long given up on the connect (Linux retries a
+/// SYN for about two minutes) and the free returns at once.
+final class Graveyard: @unchecked Sendable {
+    static let quarantineNs: UInt64 = 300 * 1_000_000_000
+
+    private let lock = Lock()
+    private var retired: [(client: OpaquePointer, atNs: UInt64)] = []
+
+    func retire(_ client: OpaquePointer) {
+        let now = Clock.monotonicNanoseconds()
+        lock.withLock { retired.append((client, now)) }
+    }
+
+    /// Clients old enough to free, removed from the graveyard.
+    func expired(nowNs: UInt64) -> [OpaquePointer] {
+        lock.withLock {
+            let old = retired.filter { nowNs &- $0.atNs >= Self.quarantineNs }.map(\.client)
+            retired.removeAll { nowNs &- $0.atNs >= Self.quarantineNs }
+            return old
+        }
+    }
+
+    /// Every retired client, at shutdown.
+    func all() -> [OpaquePointer] {
+        lock.withLock {
+            defer { retired.removeAll() }
+            return retired.map(\.client)
+        }
     }
 }
