@@ -35,6 +35,7 @@ import Testing
         ("webhook { url = \"ftp://h/\" }", "nanomq.conf:1:17: webhook.url: scheme must be http or https, got \"ftp\" (got \"ftp://h/\")"),
         ("webhook { url = \"http://h:99999/\" }", "nanomq.conf:1:17: webhook.url: port must be 1-65535, got \"99999\" (got \"http://h:99999/\")"),
         ("webhook { url = \"http:///x\" }", "nanomq.conf:1:17: webhook.url: URL has no host (got \"http:///x\")"),
+        ("webhook { url = \"http://*/\" }", "nanomq.conf:1:17: webhook.url: host \"*\" is not a host name or IP address (got \"http://*/\")"),
         ("webhook { url = \"http://u:p@h/\" }", "nanomq.conf:1:17: webhook.url: user:password@ in the URL is not supported; set headers.authorization instead (got \"http://u:p@h/\")"),
         ("webhook { url = \"http://h/\", pool_size = 0 }", "nanomq.conf:1:42: webhook.pool_size: expected a whole number from 1 to 1024, got \"0\""),
         ("webhook { url = \"http://h/\", pool_size = 3x }", "nanomq.conf:1:42: webhook.pool_size: expected a whole number from 1 to 1024, got \"3x\""),

@@ -56,6 +56,13 @@ public struct EndpointURL: Equatable, Sendable, CustomStringConvertible {
             host = authority
         }
         if host.isEmpty { return .failure(.init("URL has no host")) }
+        // A name, an IPv4 address or (in brackets) an IPv6 address.
+        let allowed = authority.hasPrefix("[")
+            ? { (c: Character) in c.isHexDigit || c == ":" || c == "." || c == "%" }
+            : { (c: Character) in c.isASCII && (c.isLetter || c.isNumber || c == "-" || c == "." || c == "_") }
+        if !host.allSatisfy(allowed) {
+            return .failure(.init("host \"\(host)\" is not a host name or IP address"))
+        }
         let defaultPort = scheme == "https" ? 443 : 80
         var port = defaultPort
         if let portText {

@@ -52,8 +52,14 @@ final class Endpoint: @unchecked Sendable {
         self.headers = settings.headers
         self.label = settings.url.description
         // Fail at start, not at the first event, if nng refuses the client.
-        let probe = try makeClient()
-        nng_http_client_free(probe)
+        // (This class has no deinit: free what init took on the way out.)
+        do {
+            nng_http_client_free(try makeClient())
+        } catch {
+            if let tls { nng_tls_config_free(tls) }
+            nng_url_free(parsed)
+            throw error
+        }
     }
 
     /// A client for one connection, with the TLS configuration if any.
