@@ -382,9 +382,9 @@ soak(const char *url, long rate, double seconds, double every)
         uint64_t now = now_ns();
         if (now - t0 >= next_report) {
             webhook_stats s = stats_of(wh);
-            printf("soak t=%5.0fs rss=%ld KiB queued=%llu in_flight=%llu delivered=%llu retried=%llu\n", (now - t0) / 1e9,
-                rss_kib(), (unsigned long long) s.queued, (unsigned long long) s.in_flight,
-                (unsigned long long) s.delivered, (unsigned long long) s.retried);
+            printf("soak t=%5.0fs rss=%ld KiB queued=%llu queued_kib=%llu in_flight=%llu delivered=%llu retried=%llu\n",
+                (now - t0) / 1e9, rss_kib(), (unsigned long long) s.queued, (unsigned long long) (s.queued_bytes / 1024),
+                (unsigned long long) s.in_flight, (unsigned long long) s.delivered, (unsigned long long) s.retried);
             fflush(stdout);
             next_report += (uint64_t) (every * 1e9);
         }
