@@ -7,34 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <swiftwebhook.h>
-
-static void
-quiet(void *userdata, int level, const char *message)
-{
-    (void) userdata;
-    (void) level;
-    (void) message;
-}
+#include "fuzz_common.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int ready;
-    char why[1024];
-    webhook *wh = NULL;
-    if (!ready) {
-        webhook_set_log(quiet, NULL, WEBHOOK_LOG_ERROR);
-        ready = 1;
-    }
     char *text = malloc(size + 1);
     memcpy(text, data, size);
     text[size] = '\0';
-    if (webhook_init_text(&wh, text, "fuzz.conf", why, sizeof why) == WEBHOOK_OK) {
-        webhook_fini(wh);
-    } else if (why[0] == '\0') {
-        abort(); /* every failure must say why */
-    }
+    fuzz_init_fini(text, "fuzz.conf");
     free(text);
     return 0;
 }
