@@ -2,14 +2,19 @@
 //
 // libswiftwebhook: NanoMQ's WebHook as a shared library with a C ABI.
 //
-//   CNng          system library: Debian's libnng-dev (links `nng`)
+//   CNng          the nng calls, bound at run time to Debian's libnng.so.1 (not to a host's nng)
 //   WebhookCore   pure Swift: config, events, rules, JSON bodies, encoders
 //                 (no network, no Foundation: keeps the broker plugin small)
 //   WebhookEngine delivery: bounded queue, lanes, keep-alive pool on nng, retries, TLS
 //   SwiftWebhook  the @_cdecl C ABI of include/swiftwebhook.h -> libswiftwebhook.so
-//   CWebhookRegistry  the lock-free handle table behind `webhook *` (C atomics)
+//   CWebhookRegistry  the lock-free handle table behind `swiftwebhook *` (C atomics)
 //
 import PackageDescription
+
+// clang writes DWARF 5 by default; valgrind 3.19 (Debian 12), which the tests
+// run over the library, gives up on the mix of DWARF 5 C units and DWARF 4
+// Swift units in one .so.
+let dwarf4: [CSetting] = [.unsafeFlags(["-gdwarf-4"])]
 
 let package = Package(
     name: "swiftwebhook",
@@ -28,11 +33,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        .systemLibrary(name: "CNng", path: "Sources/CNng"),
+        .target(name: "CNng", path: "Sources/CNng", exclude: ["nng_functions.h"], cSettings: dwarf4,
+                linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "WebhookCore", path: "Sources/WebhookCore"),
         .target(name: "WebhookEngine", dependencies: ["WebhookCore", "CNng"], path: "Sources/WebhookEngine"),
         .systemLibrary(name: "CSwiftWebhookABI", path: "Sources/CSwiftWebhookABI"),
-        .target(name: "CWebhookRegistry", path: "Sources/CWebhookRegistry"),
+        .target(name: "CWebhookRegistry", path: "Sources/CWebhookRegistry", cSettings: dwarf4),
         .target(
             name: "SwiftWebhook",
             dependencies: ["WebhookEngine", "WebhookCore", "CSwiftWebhookABI", "CWebhookRegistry"],

@@ -53,24 +53,24 @@ rss_kib(void)
     return kib;
 }
 
-static webhook *
+static swiftwebhook *
 start(const char *webhook_body)
 {
     char config[2048], why[512];
-    webhook *wh = NULL;
+    swiftwebhook *wh = NULL;
     snprintf(config, sizeof config, "webhook {\n%s\n}\n", webhook_body);
-    webhook_set_log(NULL, NULL, WEBHOOK_LOG_ERROR);
-    if (webhook_init_text(&wh, config, "bench.conf", why, sizeof why) != WEBHOOK_OK) {
+    webhook_set_log(NULL, NULL, SWIFTWEBHOOK_LOG_ERROR);
+    if (webhook_init_text(&wh, config, "bench.conf", why, sizeof why) != SWIFTWEBHOOK_OK) {
         fprintf(stderr, "webhook_init_text: %s\n", why);
         exit(2);
     }
     return wh;
 }
 
-static webhook_stats
-stats_of(webhook *wh)
+static swiftwebhook_stats
+stats_of(swiftwebhook *wh)
 {
-    webhook_stats s;
+    swiftwebhook_stats s;
     memset(&s, 0, sizeof s);
     s.size = sizeof s;
     webhook_get_stats(wh, &s);
@@ -78,7 +78,7 @@ stats_of(webhook *wh)
 }
 
 static void
-print_stats(const char *prefix, webhook_stats s)
+print_stats(const char *prefix, swiftwebhook_stats s)
 {
     printf("%s\"matched\": %llu, \"delivered\": %llu, \"failed\": %llu, \"retried\": %llu, \"dropped\": %llu, "
            "\"queued\": %llu, \"in_flight\": %llu, \"connections_opened\": %llu, \"p50_us\": %llu, \"p99_us\": %llu",
@@ -92,11 +92,11 @@ print_stats(const char *prefix, webhook_stats s)
 static char payload64[64];
 static char clientids[1024][16];
 
-static webhook_event
+static swiftwebhook_event
 publish_event(unsigned i)
 {
-    webhook_event ev = WEBHOOK_EVENT_INIT;
-    ev.type = WEBHOOK_MESSAGE_PUBLISH;
+    swiftwebhook_event ev = SWIFTWEBHOOK_EVENT_INIT;
+    ev.type = SWIFTWEBHOOK_MESSAGE_PUBLISH;
     ev.clientid = clientids[i % 1024];
     ev.username = "bench";
     ev.topic = "site/line7/temperature";
@@ -110,18 +110,18 @@ publish_event(unsigned i)
 static int
 emit_filtered(long n)
 {
-    webhook *wh = start("url = \"http://127.0.0.1:1/\"\nevents = [ { event = on_message_publish } ]");
-    webhook_event ev = WEBHOOK_EVENT_INIT;
-    ev.type = WEBHOOK_CLIENT_CONNACK;
+    swiftwebhook *wh = start("url = \"http://127.0.0.1:1/\"\nevents = [ { event = on_message_publish } ]");
+    swiftwebhook_event ev = SWIFTWEBHOOK_EVENT_INIT;
+    ev.type = SWIFTWEBHOOK_CLIENT_CONNACK;
     ev.clientid = "c";
-    webhook_event topic_miss = publish_event(0);
+    swiftwebhook_event topic_miss = publish_event(0);
     enum { BATCHES = 50 };
     uint64_t per_call[BATCHES], miss_call[BATCHES];
     long batch = n / BATCHES;
     for (int b = 0; b < BATCHES; b++) {
         uint64_t t0 = now_ns();
         for (long i = 0; i < batch; i++) {
-            if (webhook_emit(wh, &ev) != WEBHOOK_FILTERED) {
+            if (webhook_emit(wh, &ev) != SWIFTWEBHOOK_FILTERED) {
                 return 1;
             }
         }
@@ -147,7 +147,7 @@ emit_filtered(long n)
 
 /* B2: matched publishes from 1 or more threads, queue large enough. */
 typedef struct {
-    webhook *wh;
+    swiftwebhook *wh;
     long n;
     unsigned offset;
     uint64_t median_ps;
@@ -164,8 +164,8 @@ matched_emitter(void *p)
     for (int b = 0; b < BATCHES; b++) {
         uint64_t t0 = now_ns();
         for (long i = 0; i < batch; i++) {
-            webhook_event ev = publish_event(arg->offset + (unsigned) i);
-            arg->queued += webhook_emit(arg->wh, &ev) == WEBHOOK_OK;
+            swiftwebhook_event ev = publish_event(arg->offset + (unsigned) i);
+            arg->queued += webhook_emit(arg->wh, &ev) == SWIFTWEBHOOK_OK;
         }
         per_call[b] = (now_ns() - t0) * 1000 / (uint64_t) batch;
     }
@@ -180,7 +180,7 @@ emit_matched(const char *url, long n, int threads)
     char body[512];
     snprintf(body, sizeof body, "url = \"%s\"\npool_size = 32\ndrain_timeout = 60s\n"
              "queue { max_events = 10000000, max_bytes = 8GB }\nevents = [ { event = on_message_publish } ]", url);
-    webhook *wh = start(body);
+    swiftwebhook *wh = start(body);
     pthread_t tid[16];
     emitter_arg args[16];
     for (int t = 0; t < threads; t++) {
@@ -207,16 +207,16 @@ throughput(const char *url, long n, int pool)
     char body[512];
     snprintf(body, sizeof body, "url = \"%s\"\npool_size = %d\ndrain_timeout = 120s\n"
              "queue { max_events = 10000000, max_bytes = 8GB }\nevents = [ { event = on_message_publish } ]", url, pool);
-    webhook *wh = start(body);
+    swiftwebhook *wh = start(body);
     uint64_t t0 = now_ns();
     for (long i = 0; i < n; i++) {
-        webhook_event ev = publish_event((unsigned) i);
-        while (webhook_emit(wh, &ev) != WEBHOOK_OK) {
+        swiftwebhook_event ev = publish_event((unsigned) i);
+        while (webhook_emit(wh, &ev) != SWIFTWEBHOOK_OK) {
             usleep(100);
         }
     }
     uint64_t emitted = now_ns();
-    webhook_stats s;
+    swiftwebhook_stats s;
     for (;;) {
         s = stats_of(wh);
         if (s.delivered + s.failed >= (uint64_t) n) {
@@ -262,7 +262,7 @@ pacer_next(pacer *p)
 
 /* Emits at `rate` events/s for `seconds`; runs UP_COMMAND once at `up_at`. */
 static long
-paced(webhook *wh, long rate, double seconds, double up_at, const char *up_command)
+paced(swiftwebhook *wh, long rate, double seconds, double up_at, const char *up_command)
 {
     pacer p = {now_ns(), 0, rate, seconds};
     long sent = 0, target;
@@ -275,7 +275,7 @@ paced(webhook *wh, long rate, double seconds, double up_at, const char *up_comma
             }
         }
         while (sent < target) {
-            webhook_event ev = publish_event((unsigned) sent);
+            swiftwebhook_event ev = publish_event((unsigned) sent);
             webhook_emit(wh, &ev);
             sent++;
         }
@@ -289,9 +289,9 @@ latency(const char *url, long rate, double seconds)
 {
     char body[512];
     snprintf(body, sizeof body, "url = \"%s\"\npool_size = 32\nevents = [ { event = on_message_publish } ]", url);
-    webhook *wh = start(body);
+    swiftwebhook *wh = start(body);
     long sent = paced(wh, rate, seconds, 0, NULL);
-    webhook_stats s;
+    swiftwebhook_stats s;
     for (int i = 0; i < 10000; i++) {
         s = stats_of(wh);
         if (s.delivered + s.failed >= (uint64_t) sent) {
@@ -314,15 +314,15 @@ memory(const char *url, long n, long max_events)
     snprintf(body, sizeof body, "url = \"%s\"\npool_size = 32\ndrain_timeout = 100ms\n"
              "retry { max_attempts = 1000000, initial_backoff = 1s, max_backoff = 10s }\n"
              "queue { max_events = %ld }\nevents = [ { event = on_message_publish } ]", url, max_events);
-    webhook *wh = start(body);
+    swiftwebhook *wh = start(body);
     long before = rss_kib();
     long dropped = 0;
     for (long i = 0; i < n; i++) {
-        webhook_event ev = publish_event((unsigned) i);
-        dropped += webhook_emit(wh, &ev) == WEBHOOK_DROPPED;
+        swiftwebhook_event ev = publish_event((unsigned) i);
+        dropped += webhook_emit(wh, &ev) == SWIFTWEBHOOK_DROPPED;
     }
     long after = rss_kib();
-    webhook_stats s = stats_of(wh);
+    swiftwebhook_stats s = stats_of(wh);
     printf("{\"events\": %ld, \"max_events\": %ld, \"rss_before_kib\": %ld, \"rss_after_kib\": %ld, "
            "\"rss_growth_mib\": %.1f, \"emit_returned_dropped\": %ld, \"balanced\": %s, ",
         n, max_events, before, after, (after - before) / 1024.0, dropped,
@@ -341,10 +341,10 @@ outage(const char *url, long rate, double seconds, double up_at, const char *up_
     snprintf(body, sizeof body, "url = \"%s\"\npool_size = 32\ndrain_timeout = 60s\n"
              "retry { max_attempts = 1000000, initial_backoff = 100ms, max_backoff = 1s }\n"
              "queue { max_events = 1000000 }\nevents = [ { event = on_message_publish } ]", url);
-    webhook *wh = start(body);
+    swiftwebhook *wh = start(body);
     long sent = paced(wh, rate, seconds, up_at, up_command);
     uint64_t t0 = now_ns();
-    webhook_stats s;
+    swiftwebhook_stats s;
     for (;;) {
         s = stats_of(wh);
         if (s.delivered + s.failed + s.dropped_queue_full >= (uint64_t) sent || now_ns() - t0 > 60000000000ull) {
@@ -371,17 +371,17 @@ soak(const char *url, long rate, double seconds, double every)
              "queue { max_events = 1000000, max_bytes = 256MB }\n"
              "events = [ { event = on_message_publish }, { event = on_client_connack }, { event = on_client_disconnected },"
              " { event = on_client_subscribe }, { event = on_message_delivered } ]", url);
-    webhook *wh = start(body);
-    static const int types[] = {WEBHOOK_MESSAGE_PUBLISH, WEBHOOK_MESSAGE_PUBLISH, WEBHOOK_MESSAGE_PUBLISH,
-        WEBHOOK_CLIENT_CONNACK, WEBHOOK_CLIENT_DISCONNECTED, WEBHOOK_CLIENT_SUBSCRIBE, WEBHOOK_MESSAGE_DELIVERED,
-        WEBHOOK_CLIENT_CONNECT /* no rule: filtered */};
+    swiftwebhook *wh = start(body);
+    static const int types[] = {SWIFTWEBHOOK_MESSAGE_PUBLISH, SWIFTWEBHOOK_MESSAGE_PUBLISH, SWIFTWEBHOOK_MESSAGE_PUBLISH,
+        SWIFTWEBHOOK_CLIENT_CONNACK, SWIFTWEBHOOK_CLIENT_DISCONNECTED, SWIFTWEBHOOK_CLIENT_SUBSCRIBE, SWIFTWEBHOOK_MESSAGE_DELIVERED,
+        SWIFTWEBHOOK_CLIENT_CONNECT /* no rule: filtered */};
     pacer p = {now_ns(), 0, rate, seconds};
     uint64_t t0 = p.t0, next_report = 0;
     long sent = 0, queued = 0, target;
     while ((target = pacer_next(&p)) >= 0) {
         uint64_t now = now_ns();
         if (now - t0 >= next_report) {
-            webhook_stats s = stats_of(wh);
+            swiftwebhook_stats s = stats_of(wh);
             printf("soak t=%5.0fs rss=%ld KiB queued=%llu queued_kib=%llu in_flight=%llu delivered=%llu retried=%llu\n",
                 (now - t0) / 1e9, rss_kib(), (unsigned long long) s.queued, (unsigned long long) (s.queued_bytes / 1024),
                 (unsigned long long) s.in_flight, (unsigned long long) s.delivered, (unsigned long long) s.retried);
@@ -389,15 +389,15 @@ soak(const char *url, long rate, double seconds, double every)
             next_report += (uint64_t) (every * 1e9);
         }
         while (sent < target) {
-            webhook_event ev = publish_event((unsigned) sent);
+            swiftwebhook_event ev = publish_event((unsigned) sent);
             ev.type = types[sent % 8];
             ev.reason_code = (uint8_t) (sent % 3 == 0 ? 0x8D : 0);
-            queued += webhook_emit(wh, &ev) == WEBHOOK_OK;
+            queued += webhook_emit(wh, &ev) == SWIFTWEBHOOK_OK;
             sent++;
         }
     }
     /* Let delivery finish while the endpoint is up, then check the books. */
-    webhook_stats s = stats_of(wh);
+    swiftwebhook_stats s = stats_of(wh);
     for (int i = 0; i < 120000 && (s.queued > 0 || s.in_flight > 0); i++) {
         usleep(1000);
         s = stats_of(wh);

@@ -22,10 +22,10 @@ static void
 fuzz_init_fini(const char *text, const char *name)
 {
     char why[1024];
-    webhook *wh = NULL;
+    swiftwebhook *wh = NULL;
     why[0] = '\0';
-    webhook_set_log(fuzz_quiet, NULL, WEBHOOK_LOG_ERROR);
-    if (webhook_init_text(&wh, text, name, why, sizeof why) == WEBHOOK_OK) {
+    webhook_set_log(fuzz_quiet, NULL, SWIFTWEBHOOK_LOG_ERROR);
+    if (webhook_init_text(&wh, text, name, why, sizeof why) == SWIFTWEBHOOK_OK) {
         webhook_fini(wh);
     } else if (why[0] == '\0') {
         abort();

@@ -1,5 +1,5 @@
 /*
- * fuzz_event.c - libFuzzer target: random webhook_event structs through
+ * fuzz_event.c - libFuzzer target: random swiftwebhook_event structs through
  * webhook_emit (argument checks, filtering, copying) and, for those queued,
  * the body builder on the delivery threads. Strings and the payload point
  * into the fuzz input; the size field, type and flags come from it too.
@@ -10,7 +10,7 @@
 
 #include <swiftwebhook.h>
 
-static webhook *wh;
+static swiftwebhook *wh;
 
 static void
 quiet(void *userdata, int level, const char *message)
@@ -56,7 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char why[512];
     char strings[9][65];
     if (wh == NULL) {
-        webhook_set_log(quiet, NULL, WEBHOOK_LOG_ERROR);
+        webhook_set_log(quiet, NULL, SWIFTWEBHOOK_LOG_ERROR);
         const char *config =
             "webhook {\n url = \"http://127.0.0.1:1/\"\n pool_size = 2\n body.encoding = base62\n"
             " cancel_timeout = 50ms\n retry { max_attempts = 1 }\n queue { max_events = 1000 }\n events = [\n"
@@ -66,11 +66,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             "  { event = on_session_unsubscribed }, { event = on_session_terminated }\n"
             "  { event = on_message_publish, topic = \"+/+\" }, { event = on_message_delivered }\n"
             "  { event = on_message_acked } ] }";
-        if (webhook_init_text(&wh, config, "fuzz.conf", why, sizeof why) != WEBHOOK_OK) {
+        if (webhook_init_text(&wh, config, "fuzz.conf", why, sizeof why) != SWIFTWEBHOOK_OK) {
             abort();
         }
     }
-    webhook_event ev;
+    swiftwebhook_event ev;
     const uint8_t *header = take(&data, &size, 12);
     if (header == NULL) {
         return 0;
@@ -100,7 +100,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ev.payload_len = size;
     ev.timestamp_ms = header[11];
     int rv = webhook_emit(wh, &ev);
-    if (rv != WEBHOOK_OK && rv != WEBHOOK_FILTERED && rv != WEBHOOK_DROPPED && rv != WEBHOOK_EINVAL) {
+    if (rv != SWIFTWEBHOOK_OK && rv != SWIFTWEBHOOK_FILTERED && rv != SWIFTWEBHOOK_DROPPED && rv != SWIFTWEBHOOK_EINVAL) {
         abort();
     }
     return 0;

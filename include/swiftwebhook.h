@@ -11,7 +11,7 @@
  * Threads: every function may be called from any thread. webhook_emit()
  * never blocks on the network and never waits for a lock held during I/O:
  * it copies the event and queues it. webhook_fini() may run while other
- * threads are inside webhook_emit(); they get WEBHOOK_ESHUTDOWN.
+ * threads are inside webhook_emit(); they get SWIFTWEBHOOK_ESHUTDOWN.
  *
  * Memory: the library copies everything it keeps. Strings and payloads
  * passed in may be freed as soon as the call returns.
@@ -29,11 +29,19 @@
 extern "C" {
 #endif
 
-/* Version of this header. */
+/*
+ * Version of this header (and of the library it ships with).
+ *
+ * 1.1.0 moved every type, constant and macro under the swiftwebhook_ /
+ * SWIFTWEBHOOK_ prefix: the 1.0 names (`webhook_event`, `WEBHOOK_OK`, ...)
+ * collided with NanoMQ's own `webhook_event` in NanoNNG's conf.h. A source
+ * change only: the functions keep their names, every layout and value is
+ * the same, so binaries built against 1.0 keep working (ABI version 1).
+ */
 #define SWIFTWEBHOOK_VERSION_MAJOR 1
-#define SWIFTWEBHOOK_VERSION_MINOR 0
+#define SWIFTWEBHOOK_VERSION_MINOR 1
 #define SWIFTWEBHOOK_VERSION_PATCH 0
-#define SWIFTWEBHOOK_VERSION "1.0.0"
+#define SWIFTWEBHOOK_VERSION "1.1.0"
 
 /*
  * ABI version: bumped only on an incompatible change. Compare it with
@@ -46,51 +54,51 @@ extern "C" {
 /*
  * A running webhook instance. Opaque: never dereference it. It is a tagged
  * id, not a pointer to memory, so a handle used after webhook_fini() is
- * recognised and answered with WEBHOOK_ESHUTDOWN instead of touching freed
- * memory. At most WEBHOOK_MAX_HANDLES may be alive at once in a process.
+ * recognised and answered with SWIFTWEBHOOK_ESHUTDOWN instead of touching freed
+ * memory. At most SWIFTWEBHOOK_MAX_HANDLES may be alive at once in a process.
  */
-typedef struct webhook webhook;
-#define WEBHOOK_MAX_HANDLES 4096
+typedef struct swiftwebhook swiftwebhook;
+#define SWIFTWEBHOOK_MAX_HANDLES 4096
 
 /*
  * Return codes. Zero and positive values are outcomes, negative values
  * are errors. webhook_strerror() names each one.
  */
-typedef enum webhook_result {
-    WEBHOOK_OK = 0,          /* success; for webhook_emit(): copied and queued */
-    WEBHOOK_FILTERED = 1,    /* webhook_emit(): no rule wants this event (not an error) */
-    WEBHOOK_DROPPED = 2,     /* webhook_emit(): the queue is full (queue.overflow = drop_new); counted */
-    WEBHOOK_EINVAL = -1,     /* a NULL or malformed argument */
-    WEBHOOK_ESHUTDOWN = -2,  /* the handle is shutting down or was finalised */
-    WEBHOOK_ECONFIG = -3,    /* the config cannot be used; the message says why */
-    WEBHOOK_ESTART = -4,     /* the config is fine but delivery could not start (TLS files, ...) */
-    WEBHOOK_ENOMEM = -5,     /* out of memory, or WEBHOOK_MAX_HANDLES handles alive */
-    WEBHOOK_EVERSION = -6    /* the loader found a library of another ABI version */
-} webhook_result;
+typedef enum swiftwebhook_result {
+    SWIFTWEBHOOK_OK = 0,          /* success; for webhook_emit(): copied and queued */
+    SWIFTWEBHOOK_FILTERED = 1,    /* webhook_emit(): no rule wants this event (not an error) */
+    SWIFTWEBHOOK_DROPPED = 2,     /* webhook_emit(): the queue is full (queue.overflow = drop_new); counted */
+    SWIFTWEBHOOK_EINVAL = -1,     /* a NULL or malformed argument */
+    SWIFTWEBHOOK_ESHUTDOWN = -2,  /* the handle is shutting down or was finalised */
+    SWIFTWEBHOOK_ECONFIG = -3,    /* the config cannot be used; the message says why */
+    SWIFTWEBHOOK_ESTART = -4,     /* the config is fine but delivery could not start (TLS files, ...) */
+    SWIFTWEBHOOK_ENOMEM = -5,     /* out of memory, or SWIFTWEBHOOK_MAX_HANDLES handles alive */
+    SWIFTWEBHOOK_EVERSION = -6    /* the loader found a library of another ABI version */
+} swiftwebhook_result;
 
 /*
  * The twelve broker events (NanoMQ's names, without "on_"). Values are
  * fixed; new types are only ever appended.
  */
-typedef enum webhook_event_type {
-    WEBHOOK_CLIENT_CONNECT = 0,       /* CONNECT received, before authentication */
-    WEBHOOK_CLIENT_CONNACK = 1,       /* CONNACK sent (reason_code: its reason code) */
-    WEBHOOK_CLIENT_CONNECTED = 2,     /* the client was accepted */
-    WEBHOOK_CLIENT_DISCONNECTED = 3,  /* the connection ended (reason_code / reason) */
-    WEBHOOK_CLIENT_SUBSCRIBE = 4,     /* SUBSCRIBE received: one event per topic filter */
-    WEBHOOK_CLIENT_UNSUBSCRIBE = 5,   /* UNSUBSCRIBE received: one event per topic filter */
-    WEBHOOK_SESSION_SUBSCRIBED = 6,   /* a subscription was added to the session */
-    WEBHOOK_SESSION_UNSUBSCRIBED = 7, /* a subscription was removed */
-    WEBHOOK_SESSION_TERMINATED = 8,   /* the session was discarded (reason_code / reason) */
-    WEBHOOK_MESSAGE_PUBLISH = 9,      /* PUBLISH received from a client */
-    WEBHOOK_MESSAGE_DELIVERED = 10,   /* a message is about to go to a subscriber */
-    WEBHOOK_MESSAGE_ACKED = 11        /* PUBACK / PUBCOMP received from the subscriber */
-} webhook_event_type;
-#define WEBHOOK_EVENT_TYPE_COUNT 12
+typedef enum swiftwebhook_event_type {
+    SWIFTWEBHOOK_CLIENT_CONNECT = 0,       /* CONNECT received, before authentication */
+    SWIFTWEBHOOK_CLIENT_CONNACK = 1,       /* CONNACK sent (reason_code: its reason code) */
+    SWIFTWEBHOOK_CLIENT_CONNECTED = 2,     /* the client was accepted */
+    SWIFTWEBHOOK_CLIENT_DISCONNECTED = 3,  /* the connection ended (reason_code / reason) */
+    SWIFTWEBHOOK_CLIENT_SUBSCRIBE = 4,     /* SUBSCRIBE received: one event per topic filter */
+    SWIFTWEBHOOK_CLIENT_UNSUBSCRIBE = 5,   /* UNSUBSCRIBE received: one event per topic filter */
+    SWIFTWEBHOOK_SESSION_SUBSCRIBED = 6,   /* a subscription was added to the session */
+    SWIFTWEBHOOK_SESSION_UNSUBSCRIBED = 7, /* a subscription was removed */
+    SWIFTWEBHOOK_SESSION_TERMINATED = 8,   /* the session was discarded (reason_code / reason) */
+    SWIFTWEBHOOK_MESSAGE_PUBLISH = 9,      /* PUBLISH received from a client */
+    SWIFTWEBHOOK_MESSAGE_DELIVERED = 10,   /* a message is about to go to a subscriber */
+    SWIFTWEBHOOK_MESSAGE_ACKED = 11        /* PUBACK / PUBCOMP received from the subscriber */
+} swiftwebhook_event_type;
+#define SWIFTWEBHOOK_EVENT_TYPE_COUNT 12
 
 /*
- * One broker event. Zero it, set `size` to sizeof(webhook_event), then set
- * what the event has (WEBHOOK_EVENT_INIT does the first two steps).
+ * One broker event. Zero it, set `size` to sizeof(swiftwebhook_event), then set
+ * what the event has (SWIFTWEBHOOK_EVENT_INIT does the first two steps).
  *
  * Strings are NUL-terminated UTF-8 (invalid bytes are repaired in the
  * body, never rejected), at most 65535 bytes (MQTT's limit); NULL means
@@ -106,9 +114,9 @@ typedef enum webhook_event_type {
  *   delivered, acked:          clientid, username (the receiver), from_clientid,
  *                              from_username (the publisher), topic, qos, retain, payload
  */
-typedef struct webhook_event {
-    size_t size;                 /* sizeof(webhook_event), set by the caller */
-    int type;                    /* a webhook_event_type */
+typedef struct swiftwebhook_event {
+    size_t size;                 /* sizeof(swiftwebhook_event), set by the caller */
+    int type;                    /* a swiftwebhook_event_type */
     uint8_t proto_ver;           /* MQTT protocol level: 3, 4 (3.1.1) or 5 */
     uint8_t qos;                 /* 0-2 */
     uint8_t retain;              /* 0 or 1 */
@@ -130,10 +138,10 @@ typedef struct webhook_event {
     const char *from_clientid;   /* delivered / acked: the publisher */
     const char *from_username;
     uint64_t timestamp_ms;       /* milliseconds since the epoch; 0 = now */
-} webhook_event;
+} swiftwebhook_event;
 
-/* Declares a zeroed event with its size set: webhook_event ev = WEBHOOK_EVENT_INIT; */
-#define WEBHOOK_EVENT_INIT {sizeof(webhook_event), 0, 0, 0, 0, 0, 0, 0, 0, 0, {0, 0, 0}, \
+/* Declares a zeroed event with its size set: swiftwebhook_event ev = SWIFTWEBHOOK_EVENT_INIT; */
+#define SWIFTWEBHOOK_EVENT_INIT {sizeof(swiftwebhook_event), 0, 0, 0, 0, 0, 0, 0, 0, 0, {0, 0, 0}, \
     NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, 0}
 
 /*
@@ -141,8 +149,8 @@ typedef struct webhook_event {
  * quiet moment: matched == delivered + failed + dropped_queue_full +
  * dropped_shutdown + queued + in_flight.
  */
-typedef struct webhook_stats {
-    size_t size;                 /* sizeof(webhook_stats), set by the caller */
+typedef struct swiftwebhook_stats {
+    size_t size;                 /* sizeof(swiftwebhook_stats), set by the caller */
     uint64_t matched;            /* events that passed the filter */
     uint64_t queued;             /* waiting in the queue now */
     uint64_t in_flight;          /* being sent, or waiting to be retried, now */
@@ -156,22 +164,22 @@ typedef struct webhook_stats {
     uint64_t queued_bytes;       /* memory held by queued events */
     uint64_t latency_p50_us;     /* emit-to-2xx latency, median, microseconds */
     uint64_t latency_p99_us;     /* emit-to-2xx latency, 99th percentile */
-} webhook_stats;
+} swiftwebhook_stats;
 
 /* Log levels for webhook_set_log(). */
-typedef enum webhook_log_level {
-    WEBHOOK_LOG_ERROR = 1,
-    WEBHOOK_LOG_WARNING = 2,
-    WEBHOOK_LOG_INFO = 3,
-    WEBHOOK_LOG_DEBUG = 4
-} webhook_log_level;
+typedef enum swiftwebhook_log_level {
+    SWIFTWEBHOOK_LOG_ERROR = 1,
+    SWIFTWEBHOOK_LOG_WARNING = 2,
+    SWIFTWEBHOOK_LOG_INFO = 3,
+    SWIFTWEBHOOK_LOG_DEBUG = 4
+} swiftwebhook_log_level;
 
 /*
  * Receives the library's log messages (one line, no newline, NUL-terminated,
  * valid only during the call). Called from the library's threads and from
  * the caller's; it must not call back into the library.
  */
-typedef void (*webhook_log_fn)(void *userdata, int level, const char *message);
+typedef void (*swiftwebhook_log_fn)(void *userdata, int level, const char *message);
 
 /*
  * Starts an instance from a broker config file (a whole nanomq.conf, or any
@@ -181,63 +189,63 @@ typedef void (*webhook_log_fn)(void *userdata, int level, const char *message);
  *   errbuf:  NULL, or a buffer that receives the reason on failure, e.g.
  *            "nanomq.conf:42:19: webhook.body.encoding: expected plain, base64
  *            or base62, got \"base63\"" (truncated to errlen, always NUL-terminated)
- * Returns WEBHOOK_OK, or WEBHOOK_EINVAL / ECONFIG / ESTART / ENOMEM; on
+ * Returns SWIFTWEBHOOK_OK, or SWIFTWEBHOOK_EINVAL / ECONFIG / ESTART / ENOMEM; on
  * failure nothing is started and nothing leaks. When errbuf is NULL the
  * reason goes to the log instead. A config with `enable = false` succeeds
  * and filters every event.
  */
-int webhook_init(webhook **out, const char *path, char *errbuf, size_t errlen);
+int webhook_init(swiftwebhook **out, const char *path, char *errbuf, size_t errlen);
 
 /*
  * The same from config text in memory. `name` is what messages call it
  * (NULL: "<text>"); includes are resolved against the current directory.
  */
-int webhook_init_text(webhook **out, const char *text, const char *name, char *errbuf, size_t errlen);
+int webhook_init_text(swiftwebhook **out, const char *text, const char *name, char *errbuf, size_t errlen);
 
 /*
  * Hands one event to the library. Copies what it needs, queues it, and
- * returns: WEBHOOK_OK (queued), WEBHOOK_FILTERED (no rule wants it),
- * WEBHOOK_DROPPED (queue full, counted), WEBHOOK_EINVAL (NULL handle or
+ * returns: SWIFTWEBHOOK_OK (queued), SWIFTWEBHOOK_FILTERED (no rule wants it),
+ * SWIFTWEBHOOK_DROPPED (queue full, counted), SWIFTWEBHOOK_EINVAL (NULL handle or
  * event, size below the first version's, unknown type, payload NULL with
- * a length, a string over 65535 bytes) or WEBHOOK_ESHUTDOWN.
+ * a length, a string over 65535 bytes) or SWIFTWEBHOOK_ESHUTDOWN.
  */
-int webhook_emit(webhook *wh, const webhook_event *event);
+int webhook_emit(swiftwebhook *wh, const swiftwebhook_event *event);
 
 /*
  * Whether any rule of the config names this event type: 1 yes, 0 no, or
- * WEBHOOK_EINVAL / WEBHOOK_ESHUTDOWN. Lets a broker skip work (or a hook it
+ * SWIFTWEBHOOK_EINVAL / SWIFTWEBHOOK_ESHUTDOWN. Lets a broker skip work (or a hook it
  * would otherwise register) for types nobody asked for.
  */
-int webhook_wants(webhook *wh, int type);
+int webhook_wants(swiftwebhook *wh, int type);
 
 /*
  * Stops accepting events, delivers what is queued for up to the config's
  * drain_timeout, counts the rest as dropped, closes connections and frees
  * everything. Blocks for at most drain_timeout plus a moment. Harmless with
  * NULL, twice, or from several threads at once; calls racing it get
- * WEBHOOK_ESHUTDOWN. After it returns, the handle answers every call with
- * WEBHOOK_ESHUTDOWN until the process ends.
+ * SWIFTWEBHOOK_ESHUTDOWN. After it returns, the handle answers every call with
+ * SWIFTWEBHOOK_ESHUTDOWN until the process ends.
  */
-void webhook_fini(webhook *wh);
+void webhook_fini(swiftwebhook *wh);
 
 /*
- * Copies the counters into *out. Set out->size = sizeof(webhook_stats)
+ * Copies the counters into *out. Set out->size = sizeof(swiftwebhook_stats)
  * first; fields past an older caller's size are not written.
- * Returns WEBHOOK_OK, WEBHOOK_EINVAL or WEBHOOK_ESHUTDOWN.
+ * Returns SWIFTWEBHOOK_OK, SWIFTWEBHOOK_EINVAL or SWIFTWEBHOOK_ESHUTDOWN.
  */
-int webhook_get_stats(webhook *wh, webhook_stats *out);
+int webhook_get_stats(swiftwebhook *wh, swiftwebhook_stats *out);
 
 /*
  * Routes log messages at `max_level` and more severe to `fn` (for example
  * the broker's own logger). Process-wide, for every handle. NULL restores
- * the default: messages at WEBHOOK_LOG_WARNING and above to stderr.
+ * the default: messages at SWIFTWEBHOOK_LOG_WARNING and above to stderr.
  */
-void webhook_set_log(webhook_log_fn fn, void *userdata, int max_level);
+void webhook_set_log(swiftwebhook_log_fn fn, void *userdata, int max_level);
 
 /* A static English name for a return code ("queued", "filtered out", ...). */
 const char *webhook_strerror(int code);
 
-/* The library's version, "1.0.0". */
+/* The library's version, SWIFTWEBHOOK_VERSION. */
 const char *webhook_version(void);
 
 /* The library's SWIFTWEBHOOK_ABI_VERSION. */

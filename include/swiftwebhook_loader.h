@@ -9,8 +9,8 @@
  *     if (swiftwebhook_load(&api, "libswiftwebhook.so", why, sizeof why) != 0) {
  *         log_error("webhook disabled: %s", why);
  *     } else {
- *         webhook *wh;
- *         if (api.init(&wh, "/etc/nanomq.conf", why, sizeof why) == WEBHOOK_OK) { ... }
+ *         swiftwebhook *wh;
+ *         if (api.init(&wh, "/etc/nanomq.conf", why, sizeof why) == SWIFTWEBHOOK_OK) { ... }
  *         ...
  *         api.fini(wh);
  *         swiftwebhook_unload(&api);
@@ -36,13 +36,13 @@ extern "C" {
 /* Every function of the library, resolved. */
 typedef struct swiftwebhook_api {
     void *library; /* the dlopen() handle; NULL when not loaded */
-    int (*init)(webhook **, const char *, char *, size_t);
-    int (*init_text)(webhook **, const char *, const char *, char *, size_t);
-    int (*emit)(webhook *, const webhook_event *);
-    int (*wants)(webhook *, int);
-    void (*fini)(webhook *);
-    int (*get_stats)(webhook *, webhook_stats *);
-    void (*set_log)(webhook_log_fn, void *, int);
+    int (*init)(swiftwebhook **, const char *, char *, size_t);
+    int (*init_text)(swiftwebhook **, const char *, const char *, char *, size_t);
+    int (*emit)(swiftwebhook *, const swiftwebhook_event *);
+    int (*wants)(swiftwebhook *, int);
+    void (*fini)(swiftwebhook *);
+    int (*get_stats)(swiftwebhook *, swiftwebhook_stats *);
+    void (*set_log)(swiftwebhook_log_fn, void *, int);
     const char *(*strerror)(int);
     const char *(*version)(void);
     int (*abi_version)(void);
@@ -70,7 +70,7 @@ swiftwebhook_resolve_(void *library, const char *name, void *target, size_t size
 /*
  * Loads the library at `path` (a file name searched like any dlopen()
  * path, or an absolute path) with RTLD_NOW | RTLD_LOCAL.
- * Returns 0, or WEBHOOK_EINVAL / WEBHOOK_EVERSION with the reason in err.
+ * Returns 0, or SWIFTWEBHOOK_EINVAL / SWIFTWEBHOOK_EVERSION with the reason in err.
  */
 static inline int
 swiftwebhook_load(swiftwebhook_api *api, const char *path, char *err, size_t errlen)
@@ -80,7 +80,7 @@ swiftwebhook_load(swiftwebhook_api *api, const char *path, char *err, size_t err
         if (err != NULL && errlen > 0) {
             snprintf(err, errlen, "swiftwebhook_load: api and path must not be NULL");
         }
-        return WEBHOOK_EINVAL;
+        return SWIFTWEBHOOK_EINVAL;
     }
     memset(api, 0, sizeof(*api));
     api->library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -89,13 +89,13 @@ swiftwebhook_load(swiftwebhook_api *api, const char *path, char *err, size_t err
             const char *why = dlerror();
             snprintf(err, errlen, "cannot load %s: %s", path, why != NULL ? why : "unknown error");
         }
-        return WEBHOOK_EINVAL;
+        return SWIFTWEBHOOK_EINVAL;
     }
 #define SWIFTWEBHOOK_RESOLVE_(field, name) \
     if (swiftwebhook_resolve_(api->library, name, &api->field, sizeof(api->field), err, errlen) != 0) { \
         dlclose(api->library); \
         memset(api, 0, sizeof(*api)); \
-        return WEBHOOK_EINVAL; \
+        return SWIFTWEBHOOK_EINVAL; \
     }
     SWIFTWEBHOOK_RESOLVE_(abi_version, "webhook_abi_version")
     version = api->abi_version();
@@ -106,7 +106,7 @@ swiftwebhook_load(swiftwebhook_api *api, const char *path, char *err, size_t err
         }
         dlclose(api->library);
         memset(api, 0, sizeof(*api));
-        return WEBHOOK_EVERSION;
+        return SWIFTWEBHOOK_EVERSION;
     }
     SWIFTWEBHOOK_RESOLVE_(init, "webhook_init")
     SWIFTWEBHOOK_RESOLVE_(init_text, "webhook_init_text")

@@ -1,5 +1,5 @@
 /*
- * registry.c - the handle table behind `webhook *` (see webhook_registry.h).
+ * registry.c - the handle table behind `swiftwebhook *` (see webhook_registry.h).
  */
 #include "webhook_registry.h"
 

@@ -4,7 +4,7 @@ import WebhookCore
 import Glibc
 #endif
 
-/// Reads a broker's `webhook_event` into an owned `Event`, checking every
+/// Reads a broker's `swiftwebhook_event` into an owned `Event`, checking every
 /// field a C caller can get wrong. Runs on the broker's thread: it does the
 /// filter test straight on the caller's bytes and copies only what matched.
 enum EventConversion {
@@ -13,8 +13,8 @@ enum EventConversion {
     /// MQTT's largest packet.
     static let maxPayload = 256 << 20
     /// The first published layout; callers built against it keep working.
-    static let minimumSize = MemoryLayout<webhook_event>.size
-    /// Anything larger is not a webhook_event at all.
+    static let minimumSize = MemoryLayout<swiftwebhook_event>.size
+    /// Anything larger is not a swiftwebhook_event at all.
     static let maximumSize = 65536
 
     enum Failure: Error {
@@ -22,7 +22,7 @@ enum EventConversion {
     }
 
     /// The struct's `size` and `type`, checked before anything else is read.
-    static func kind(of event: UnsafePointer<webhook_event>) -> EventKind? {
+    static func kind(of event: UnsafePointer<swiftwebhook_event>) -> EventKind? {
         let size = UnsafeRawPointer(event).load(as: Int.self)
         guard size >= minimumSize, size <= maximumSize else { return nil }
         let type = event.pointee.type
@@ -49,7 +49,7 @@ enum EventConversion {
     }
 
     /// Copies the event into library memory (one allocation).
-    static func copy(_ e: webhook_event, kind: EventKind) throws -> Event {
+    static func copy(_ e: swiftwebhook_event, kind: EventKind) throws -> Event {
         let clientID = try bytes(e.clientid)
         let username = try bytes(e.username)
         let peer = try bytes(e.peer_address)

@@ -10,7 +10,8 @@ import WebhookEngine
 import Glibc
 #endif
 
-private let libraryVersion: StaticString = "1.0.0"
+/// SWIFTWEBHOOK_VERSION of include/swiftwebhook.h (abi_test checks they agree).
+private let libraryVersion: StaticString = "1.1.0"
 
 // MARK: Lifecycle
 
@@ -18,7 +19,7 @@ private let libraryVersion: StaticString = "1.0.0"
 public func swiftwebhook_init(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ path: UnsafePointer<CChar>?,
                               _ errbuf: UnsafeMutablePointer<CChar>?, _ errlen: Int) -> Int32 {
     guard let out, let path else {
-        return fail(WEBHOOK_EINVAL, "webhook_init: out and path must not be NULL", errbuf, errlen)
+        return fail(SWIFTWEBHOOK_EINVAL, "webhook_init: out and path must not be NULL", errbuf, errlen)
     }
     return start(out, errbuf, errlen) { try ConfigLoader().settings(path: String(cString: path)) }
 }
@@ -27,7 +28,7 @@ public func swiftwebhook_init(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ pa
 public func swiftwebhook_init_text(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ text: UnsafePointer<CChar>?,
                                    _ name: UnsafePointer<CChar>?, _ errbuf: UnsafeMutablePointer<CChar>?, _ errlen: Int) -> Int32 {
     guard let out, let text else {
-        return fail(WEBHOOK_EINVAL, "webhook_init_text: out and text must not be NULL", errbuf, errlen)
+        return fail(SWIFTWEBHOOK_EINVAL, "webhook_init_text: out and text must not be NULL", errbuf, errlen)
     }
     let label = name.map { String(cString: $0) } ?? "<text>"
     return start(out, errbuf, errlen) { try ConfigLoader().settings(text: String(cString: text), name: label) }
@@ -39,21 +40,21 @@ private func start(_ out: UnsafeMutablePointer<OpaquePointer?>, _ errbuf: Unsafe
     do {
         settings = try load()
     } catch {
-        return fail(WEBHOOK_ECONFIG, "\(error)", errbuf, errlen)
+        return fail(SWIFTWEBHOOK_ECONFIG, "\(error)", errbuf, errlen)
     }
     for warning in settings.warnings { LogRouting.write(.warning, warning) }
     let instance: Instance
     do {
         instance = try Instance(settings: settings)
     } catch {
-        return fail(WEBHOOK_ESTART, "\(error)", errbuf, errlen)
+        return fail(SWIFTWEBHOOK_ESTART, "\(error)", errbuf, errlen)
     }
     let retained = Unmanaged.passRetained(instance)
     let handle = swh_registry_add(retained.toOpaque(), instance.wantedMask)
     if handle == 0 {
         instance.engine?.shutdown()
         retained.release()
-        return fail(WEBHOOK_ENOMEM, "webhook_init: \(WEBHOOK_MAX_HANDLES) handles are already alive", errbuf, errlen)
+        return fail(SWIFTWEBHOOK_ENOMEM, "webhook_init: \(SWIFTWEBHOOK_MAX_HANDLES) handles are already alive", errbuf, errlen)
     }
     out.pointee = OpaquePointer(bitPattern: handle)
     if settings.enabled {
@@ -61,7 +62,7 @@ private func start(_ out: UnsafeMutablePointer<OpaquePointer?>, _ errbuf: Unsafe
     } else {
         LogRouting.write(.info, "webhook is disabled (enable = false); every event is filtered")
     }
-    return WEBHOOK_OK.rawValue
+    return SWIFTWEBHOOK_OK.rawValue
 }
 
 @_cdecl("webhook_fini")
@@ -78,72 +79,72 @@ public func swiftwebhook_fini(_ handle: OpaquePointer?) {
 // MARK: Events
 
 @_cdecl("webhook_emit")
-public func swiftwebhook_emit(_ handle: OpaquePointer?, _ event: UnsafePointer<webhook_event>?) -> Int32 {
-    guard let handle, let event, let kind = EventConversion.kind(of: event) else { return WEBHOOK_EINVAL.rawValue }
+public func swiftwebhook_emit(_ handle: OpaquePointer?, _ event: UnsafePointer<swiftwebhook_event>?) -> Int32 {
+    guard let handle, let event, let kind = EventConversion.kind(of: event) else { return SWIFTWEBHOOK_EINVAL.rawValue }
     let id = handleID(handle)
 
     // Fast path: no rule names this type. One atomic load, no reference taken.
     switch swh_registry_wants(id, UInt32(kind.rawValue)) {
-    case 0: return WEBHOOK_FILTERED.rawValue
+    case 0: return SWIFTWEBHOOK_FILTERED.rawValue
     case 1: break
-    case SWH_SLOT_INVALID.rawValue: return WEBHOOK_EINVAL.rawValue
-    default: return WEBHOOK_ESHUTDOWN.rawValue
+    case SWH_SLOT_INVALID.rawValue: return SWIFTWEBHOOK_EINVAL.rawValue
+    default: return SWIFTWEBHOOK_ESHUTDOWN.rawValue
     }
 
     return withInstance(id) { instance in
-        guard let engine = instance.engine else { return WEBHOOK_FILTERED.rawValue }
+        guard let engine = instance.engine else { return SWIFTWEBHOOK_FILTERED.rawValue }
         return emit(event.pointee, kind: kind, to: engine)
     }
 }
 
-private func emit(_ e: webhook_event, kind: EventKind, to engine: Engine) -> Int32 {
+private func emit(_ e: swiftwebhook_event, kind: EventKind, to engine: Engine) -> Int32 {
     do {
         if kind.hasTopic {
             let topic = try EventConversion.bytes(e.topic)
             if !engine.matches(kind, topic: EventConversion.matchTopic(kind, topic)) {
-                return WEBHOOK_FILTERED.rawValue
+                return SWIFTWEBHOOK_FILTERED.rawValue
             }
         }
         switch engine.enqueue(try EventConversion.copy(e, kind: kind)) {
-        case .queued: return WEBHOOK_OK.rawValue
-        case .filtered: return WEBHOOK_FILTERED.rawValue
-        case .dropped: return WEBHOOK_DROPPED.rawValue
-        case .shuttingDown: return WEBHOOK_ESHUTDOWN.rawValue
+        case .queued: return SWIFTWEBHOOK_OK.rawValue
+        case .filtered: return SWIFTWEBHOOK_FILTERED.rawValue
+        case .dropped: return SWIFTWEBHOOK_DROPPED.rawValue
+        case .shuttingDown: return SWIFTWEBHOOK_ESHUTDOWN.rawValue
         }
     } catch {
-        return WEBHOOK_EINVAL.rawValue
+        return SWIFTWEBHOOK_EINVAL.rawValue
     }
 }
 
 @_cdecl("webhook_wants")
 public func swiftwebhook_wants(_ handle: OpaquePointer?, _ type: Int32) -> Int32 {
-    guard let handle, type >= 0, type < Int32(EventKind.allCases.count) else { return WEBHOOK_EINVAL.rawValue }
+    guard let handle, type >= 0, type < Int32(EventKind.allCases.count) else { return SWIFTWEBHOOK_EINVAL.rawValue }
     let id = handleID(handle)
     switch swh_registry_wants(id, UInt32(type)) {
     case 0: return 0
     case 1: return 1
-    case SWH_SLOT_INVALID.rawValue: return WEBHOOK_EINVAL.rawValue
-    default: return WEBHOOK_ESHUTDOWN.rawValue
+    case SWH_SLOT_INVALID.rawValue: return SWIFTWEBHOOK_EINVAL.rawValue
+    default: return SWIFTWEBHOOK_ESHUTDOWN.rawValue
     }
 }
 
 // MARK: Stats, logging, names
 
 @_cdecl("webhook_get_stats")
-public func swiftwebhook_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<webhook_stats>?) -> Int32 {
-    guard let handle, let out else { return WEBHOOK_EINVAL.rawValue }
+public func swiftwebhook_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<swiftwebhook_stats>?) -> Int32 {
+    guard let handle, let out else { return SWIFTWEBHOOK_EINVAL.rawValue }
     let callerSize = UnsafeRawPointer(out).load(as: Int.self)
-    let firstField = MemoryLayout<webhook_stats>.offset(of: \.matched)!
-    guard callerSize > firstField, callerSize <= 65536 else { return WEBHOOK_EINVAL.rawValue }
+    let firstField = MemoryLayout<swiftwebhook_stats>.offset(of: \.matched)!
+    guard callerSize > firstField, callerSize <= 65536 else { return SWIFTWEBHOOK_EINVAL.rawValue }
     let id = handleID(handle)
     var stats = EngineStats()
     let result = withInstance(id) { instance in
         stats = instance.engine?.stats() ?? EngineStats()
-        return WEBHOOK_OK.rawValue
+        return SWIFTWEBHOOK_OK.rawValue
     }
-    guard result == WEBHOOK_OK.rawValue else { return result }
-    var filled = webhook_stats()
-    filled.size = MemoryLayout<webhook_stats>.size
+    guard result == SWIFTWEBHOOK_OK.rawValue else { return result }
+    var filled = swiftwebhook_stats()
+    filled.size = MemoryLayout<swiftwebhook_stats>.size
     filled.matched = stats.matched
     filled.queued = stats.queued
     filled.in_flight = stats.inFlight
@@ -158,15 +159,15 @@ public func swiftwebhook_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutabl
     filled.latency_p50_us = stats.latencyP50Us
     filled.latency_p99_us = stats.latencyP99Us
     // Write no further than the caller's struct reaches; keep its size field.
-    let count = min(callerSize, MemoryLayout<webhook_stats>.size) - firstField
+    let count = min(callerSize, MemoryLayout<swiftwebhook_stats>.size) - firstField
     withUnsafeBytes(of: &filled) { source in
         UnsafeMutableRawPointer(out).advanced(by: firstField).copyMemory(from: source.baseAddress!.advanced(by: firstField), byteCount: count)
     }
-    return WEBHOOK_OK.rawValue
+    return SWIFTWEBHOOK_OK.rawValue
 }
 
 @_cdecl("webhook_set_log")
-public func swiftwebhook_set_log(_ function: webhook_log_fn?, _ userdata: UnsafeMutableRawPointer?, _ maxLevel: Int32) {
+public func swiftwebhook_set_log(_ function: swiftwebhook_log_fn?, _ userdata: UnsafeMutableRawPointer?, _ maxLevel: Int32) {
     LogRouting.set(function, userdata, maxLevel: maxLevel)
 }
 
@@ -174,15 +175,15 @@ public func swiftwebhook_set_log(_ function: webhook_log_fn?, _ userdata: Unsafe
 public func swiftwebhook_strerror(_ code: Int32) -> UnsafePointer<CChar> {
     let text: StaticString
     switch code {
-    case WEBHOOK_OK.rawValue: text = "success (queued)"
-    case WEBHOOK_FILTERED.rawValue: text = "filtered out: no rule wants this event"
-    case WEBHOOK_DROPPED.rawValue: text = "dropped: the queue is full"
-    case WEBHOOK_EINVAL.rawValue: text = "invalid argument"
-    case WEBHOOK_ESHUTDOWN.rawValue: text = "shutting down or finalised"
-    case WEBHOOK_ECONFIG.rawValue: text = "the config cannot be used"
-    case WEBHOOK_ESTART.rawValue: text = "delivery could not start"
-    case WEBHOOK_ENOMEM.rawValue: text = "out of memory or handles"
-    case WEBHOOK_EVERSION.rawValue: text = "incompatible library ABI version"
+    case SWIFTWEBHOOK_OK.rawValue: text = "success (queued)"
+    case SWIFTWEBHOOK_FILTERED.rawValue: text = "filtered out: no rule wants this event"
+    case SWIFTWEBHOOK_DROPPED.rawValue: text = "dropped: the queue is full"
+    case SWIFTWEBHOOK_EINVAL.rawValue: text = "invalid argument"
+    case SWIFTWEBHOOK_ESHUTDOWN.rawValue: text = "shutting down or finalised"
+    case SWIFTWEBHOOK_ECONFIG.rawValue: text = "the config cannot be used"
+    case SWIFTWEBHOOK_ESTART.rawValue: text = "delivery could not start"
+    case SWIFTWEBHOOK_ENOMEM.rawValue: text = "out of memory or handles"
+    case SWIFTWEBHOOK_EVERSION.rawValue: text = "incompatible library ABI version"
     default: text = "unknown code"
     }
     return UnsafeRawPointer(text.utf8Start).assumingMemoryBound(to: CChar.self)
@@ -200,7 +201,7 @@ public func swiftwebhook_abi_version() -> Int32 {
 
 // MARK: Helpers
 
-/// The registry id a `webhook *` stands for (it is never dereferenced).
+/// The registry id a `swiftwebhook *` stands for (it is never dereferenced).
 @inline(__always)
 private func handleID(_ handle: OpaquePointer) -> UInt {
     UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
@@ -212,14 +213,14 @@ private func handleID(_ handle: OpaquePointer) -> UInt {
 private func withInstance(_ id: UInt, _ body: (Instance) -> Int32) -> Int32 {
     var status: Int32 = 0
     guard let raw = swh_registry_acquire(id, &status) else {
-        return status == SWH_SLOT_INVALID.rawValue ? WEBHOOK_EINVAL.rawValue : WEBHOOK_ESHUTDOWN.rawValue
+        return status == SWH_SLOT_INVALID.rawValue ? SWIFTWEBHOOK_EINVAL.rawValue : SWIFTWEBHOOK_ESHUTDOWN.rawValue
     }
     defer { swh_registry_release(id) }
     return body(Unmanaged<Instance>.fromOpaque(raw).takeUnretainedValue())
 }
 
 /// Reports a failed init: into errbuf when given, else to the log.
-private func fail(_ code: webhook_result, _ message: String, _ errbuf: UnsafeMutablePointer<CChar>?, _ errlen: Int) -> Int32 {
+private func fail(_ code: swiftwebhook_result, _ message: String, _ errbuf: UnsafeMutablePointer<CChar>?, _ errlen: Int) -> Int32 {
     if let errbuf, errlen > 0 {
         let bytes = Array(message.utf8.prefix(errlen - 1))
         bytes.withUnsafeBufferPointer { source in

@@ -8,7 +8,7 @@ import Glibc
 /// global state the library has besides the handle table.
 enum LogRouting {
     struct Destination {
-        var function: webhook_log_fn?
+        var function: swiftwebhook_log_fn?
         var userdata: UnsafeMutableRawPointer?
         var maxLevel: Int32
     }
@@ -20,7 +20,7 @@ enum LogRouting {
         return true
     }()
 
-    static func set(_ function: webhook_log_fn?, _ userdata: UnsafeMutableRawPointer?, maxLevel: Int32) {
+    static func set(_ function: swiftwebhook_log_fn?, _ userdata: UnsafeMutableRawPointer?, maxLevel: Int32) {
         _ = lockReady
         pthread_rwlock_wrlock(&lock)
         destination = function == nil

@@ -33,6 +33,7 @@ public final class Engine: @unchecked Sendable {
         self.settings = settings
         self.rules = settings.rules
         self.log = log
+        try NngLibrary.load()
         let laneCount = settings.ordering == .perClient ? settings.poolSize : 1
         queue = DeliveryQueue(laneCount: laneCount, limits: settings.queue)
         let endpoint = try Endpoint(settings: settings)

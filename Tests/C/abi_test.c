@@ -22,21 +22,21 @@ static const char *all_rules =
     "        { event = on_message_delivered }\n     { event = on_message_acked }\n"
     "    ]\n";
 
-static webhook_stats
-stats_of(webhook *wh)
+static swiftwebhook_stats
+stats_of(swiftwebhook *wh)
 {
-    webhook_stats stats;
+    swiftwebhook_stats stats;
     memset(&stats, 0, sizeof stats);
     stats.size = sizeof stats;
-    CHECK_EQ_INT(webhook_get_stats(wh, &stats), WEBHOOK_OK);
+    CHECK_EQ_INT(webhook_get_stats(wh, &stats), SWIFTWEBHOOK_OK);
     return stats;
 }
 
 static int
-wait_settled(webhook *wh, uint64_t expected_done)
+wait_settled(swiftwebhook *wh, uint64_t expected_done)
 {
     for (int i = 0; i < 1000; i++) {
-        webhook_stats s = stats_of(wh);
+        swiftwebhook_stats s = stats_of(wh);
         if (s.delivered + s.failed + s.dropped_queue_full >= expected_done) {
             return 1;
         }
@@ -50,9 +50,9 @@ test_names(void)
 {
     CHECK(strcmp(webhook_version(), SWIFTWEBHOOK_VERSION) == 0);
     CHECK_EQ_INT(webhook_abi_version(), SWIFTWEBHOOK_ABI_VERSION);
-    CHECK(strcmp(webhook_strerror(WEBHOOK_OK), "success (queued)") == 0);
-    CHECK(strstr(webhook_strerror(WEBHOOK_FILTERED), "filtered") != NULL);
-    CHECK(strstr(webhook_strerror(WEBHOOK_ESHUTDOWN), "shutting down") != NULL);
+    CHECK(strcmp(webhook_strerror(SWIFTWEBHOOK_OK), "success (queued)") == 0);
+    CHECK(strstr(webhook_strerror(SWIFTWEBHOOK_FILTERED), "filtered") != NULL);
+    CHECK(strstr(webhook_strerror(SWIFTWEBHOOK_ESHUTDOWN), "shutting down") != NULL);
     CHECK(strcmp(webhook_strerror(12345), "unknown code") == 0);
 }
 
@@ -60,19 +60,19 @@ static void
 test_init_errors(void)
 {
     char why[512];
-    webhook *wh = NULL;
+    swiftwebhook *wh = NULL;
     const char *path = "abi_test_bad.conf";
 
-    CHECK_EQ_INT(webhook_init(NULL, "x.conf", why, sizeof why), WEBHOOK_EINVAL);
-    CHECK_EQ_INT(webhook_init(&wh, NULL, why, sizeof why), WEBHOOK_EINVAL);
-    CHECK_EQ_INT(webhook_init_text(&wh, NULL, NULL, why, sizeof why), WEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_init(NULL, "x.conf", why, sizeof why), SWIFTWEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_init(&wh, NULL, why, sizeof why), SWIFTWEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_init_text(&wh, NULL, NULL, why, sizeof why), SWIFTWEBHOOK_EINVAL);
 
-    CHECK_EQ_INT(webhook_init(&wh, "/nonexistent/nanomq.conf", why, sizeof why), WEBHOOK_ECONFIG);
+    CHECK_EQ_INT(webhook_init(&wh, "/nonexistent/nanomq.conf", why, sizeof why), SWIFTWEBHOOK_ECONFIG);
     CHECK(strcmp(why, "cannot read config file /nonexistent/nanomq.conf: No such file or directory") == 0);
     CHECK(wh == NULL);
 
     write_config(path, "    body.encoding = base63\n");
-    CHECK_EQ_INT(webhook_init(&wh, path, why, sizeof why), WEBHOOK_ECONFIG);
+    CHECK_EQ_INT(webhook_init(&wh, path, why, sizeof why), SWIFTWEBHOOK_ECONFIG);
     CHECK(strcmp(why, "abi_test_bad.conf:10:21: webhook.body.encoding: expected plain, base64 or base62, got \"base63\"") == 0);
     if (strcmp(why, "abi_test_bad.conf:10:21: webhook.body.encoding: expected plain, base64 or base62, got \"base63\"") != 0) {
         fprintf(stderr, "  got: %s\n", why);
@@ -81,26 +81,26 @@ test_init_errors(void)
     /* A short buffer gets a truncated, terminated message. */
     char tiny[8];
     memset(tiny, 'x', sizeof tiny);
-    CHECK_EQ_INT(webhook_init(&wh, path, tiny, sizeof tiny), WEBHOOK_ECONFIG);
+    CHECK_EQ_INT(webhook_init(&wh, path, tiny, sizeof tiny), SWIFTWEBHOOK_ECONFIG);
     CHECK(strcmp(tiny, "abi_tes") == 0);
-    CHECK_EQ_INT(webhook_init(&wh, path, NULL, 0), WEBHOOK_ECONFIG); /* reason goes to the log */
+    CHECK_EQ_INT(webhook_init(&wh, path, NULL, 0), SWIFTWEBHOOK_ECONFIG); /* reason goes to the log */
 
     CHECK_EQ_INT(webhook_init_text(&wh, "webhook { url = \"http://h/\", events = [ { event = on_nothing } ] }",
-                     "inline.conf", why, sizeof why), WEBHOOK_ECONFIG);
+                     "inline.conf", why, sizeof why), SWIFTWEBHOOK_ECONFIG);
     CHECK(strstr(why, "inline.conf:1:51: webhook.events[0].event: unknown event \"on_nothing\"") == why);
 
     /* Config fine, TLS material unusable: the engine cannot start. */
     CHECK_EQ_INT(webhook_init_text(&wh, "webhook { url = \"https://127.0.0.1:1/\", tls { cacertfile = \"abi_test_bad.conf\" } }",
-                     NULL, why, sizeof why), WEBHOOK_ESTART);
+                     NULL, why, sizeof why), SWIFTWEBHOOK_ESTART);
     CHECK(strstr(why, "tls.cacertfile abi_test_bad.conf") != NULL);
     CHECK(wh == NULL);
     remove(path);
 }
 
-static webhook_event
+static swiftwebhook_event
 event_of(int type)
 {
-    webhook_event ev = WEBHOOK_EVENT_INIT;
+    swiftwebhook_event ev = SWIFTWEBHOOK_EVENT_INIT;
     ev.type = type;
     ev.clientid = "c1";
     ev.username = "alice";
@@ -121,23 +121,23 @@ static void
 test_every_event_type(void)
 {
     char why[512];
-    webhook *wh = NULL;
+    swiftwebhook *wh = NULL;
     write_config("abi_test_all.conf", all_rules);
-    CHECK_EQ_INT(webhook_init(&wh, "abi_test_all.conf", why, sizeof why), WEBHOOK_OK);
-    for (int type = 0; type < WEBHOOK_EVENT_TYPE_COUNT; type++) {
-        webhook_event ev = event_of(type);
-        CHECK_EQ_INT(webhook_emit(wh, &ev), WEBHOOK_OK);
+    CHECK_EQ_INT(webhook_init(&wh, "abi_test_all.conf", why, sizeof why), SWIFTWEBHOOK_OK);
+    for (int type = 0; type < SWIFTWEBHOOK_EVENT_TYPE_COUNT; type++) {
+        swiftwebhook_event ev = event_of(type);
+        CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_OK);
     }
-    CHECK(wait_settled(wh, WEBHOOK_EVENT_TYPE_COUNT));
-    webhook_stats s = stats_of(wh);
-    CHECK_EQ_INT(s.delivered, WEBHOOK_EVENT_TYPE_COUNT);
-    CHECK_EQ_INT(s.matched, WEBHOOK_EVENT_TYPE_COUNT);
+    CHECK(wait_settled(wh, SWIFTWEBHOOK_EVENT_TYPE_COUNT));
+    swiftwebhook_stats s = stats_of(wh);
+    CHECK_EQ_INT(s.delivered, SWIFTWEBHOOK_EVENT_TYPE_COUNT);
+    CHECK_EQ_INT(s.matched, SWIFTWEBHOOK_EVENT_TYPE_COUNT);
     webhook_fini(wh);
 
     char *requests = hook_get("/_control/requests");
     CHECK(requests != NULL);
-    CHECK_EQ_INT(count_occurrences(requests, "\"method\": \"POST\""), WEBHOOK_EVENT_TYPE_COUNT);
-    CHECK_EQ_INT(count_occurrences(requests, "\"path\": \"/hook\""), WEBHOOK_EVENT_TYPE_COUNT);
+    CHECK_EQ_INT(count_occurrences(requests, "\"method\": \"POST\""), SWIFTWEBHOOK_EVENT_TYPE_COUNT);
+    CHECK_EQ_INT(count_occurrences(requests, "\"path\": \"/hook\""), SWIFTWEBHOOK_EVENT_TYPE_COUNT);
     free(requests);
     remove("abi_test_all.conf");
 }
@@ -146,82 +146,82 @@ static void
 test_invalid_input(void)
 {
     char why[512];
-    webhook *wh = NULL;
+    swiftwebhook *wh = NULL;
     CHECK_EQ_INT(webhook_init_text(&wh, "webhook { url = \"http://127.0.0.1:1/\", drain_timeout = 100ms\n"
                                         "  events = [ { event = on_message_publish } ] }",
-                     NULL, why, sizeof why), WEBHOOK_OK);
-    webhook_event ev = event_of(WEBHOOK_MESSAGE_PUBLISH);
+                     NULL, why, sizeof why), SWIFTWEBHOOK_OK);
+    swiftwebhook_event ev = event_of(SWIFTWEBHOOK_MESSAGE_PUBLISH);
 
-    CHECK_EQ_INT(webhook_emit(NULL, &ev), WEBHOOK_EINVAL);
-    CHECK_EQ_INT(webhook_emit(wh, NULL), WEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_emit(NULL, &ev), SWIFTWEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_emit(wh, NULL), SWIFTWEBHOOK_EINVAL);
 
     ev.size = 0;
-    CHECK_EQ_INT(webhook_emit(wh, &ev), WEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_EINVAL);
     ev.size = sizeof ev - 1;
-    CHECK_EQ_INT(webhook_emit(wh, &ev), WEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_EINVAL);
     ev.size = (size_t) 1 << 20;
-    CHECK_EQ_INT(webhook_emit(wh, &ev), WEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_EINVAL);
     ev.size = sizeof ev;
 
     ev.type = -1;
-    CHECK_EQ_INT(webhook_emit(wh, &ev), WEBHOOK_EINVAL);
-    ev.type = WEBHOOK_EVENT_TYPE_COUNT;
-    CHECK_EQ_INT(webhook_emit(wh, &ev), WEBHOOK_EINVAL);
-    ev.type = WEBHOOK_MESSAGE_PUBLISH;
+    CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_EINVAL);
+    ev.type = SWIFTWEBHOOK_EVENT_TYPE_COUNT;
+    CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_EINVAL);
+    ev.type = SWIFTWEBHOOK_MESSAGE_PUBLISH;
 
     ev.payload = NULL;
     ev.payload_len = 5;
-    CHECK_EQ_INT(webhook_emit(wh, &ev), WEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_EINVAL);
     ev.payload_len = 0;
-    CHECK_EQ_INT(webhook_emit(wh, &ev), WEBHOOK_OK); /* an empty payload is fine */
+    CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_OK); /* an empty payload is fine */
 
     /* A 64 KiB topic: MQTT's limit is fine, one byte more is not. */
     char *topic = malloc(65537);
     memset(topic, 'a', 65536);
     topic[65535] = '\0';
     ev.topic = topic;
-    CHECK_EQ_INT(webhook_emit(wh, &ev), WEBHOOK_OK);
+    CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_OK);
     topic[65535] = 'a';
     topic[65536] = '\0';
-    CHECK_EQ_INT(webhook_emit(wh, &ev), WEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_EINVAL);
     free(topic);
     ev.topic = "a/b";
 
     /* Optional strings absent, and bytes that are not UTF-8. */
-    webhook_event sparse = WEBHOOK_EVENT_INIT;
-    sparse.type = WEBHOOK_MESSAGE_PUBLISH;
-    CHECK_EQ_INT(webhook_emit(wh, &sparse), WEBHOOK_OK);
+    swiftwebhook_event sparse = SWIFTWEBHOOK_EVENT_INIT;
+    sparse.type = SWIFTWEBHOOK_MESSAGE_PUBLISH;
+    CHECK_EQ_INT(webhook_emit(wh, &sparse), SWIFTWEBHOOK_OK);
     ev.clientid = "\xff\xfe\xc0\xaf";
     ev.payload = "bin\0\xff\xfe";
     ev.payload_len = 6;
-    CHECK_EQ_INT(webhook_emit(wh, &ev), WEBHOOK_OK);
+    CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_OK);
 
     /* A newer broker's larger struct is accepted. */
     struct {
-        webhook_event ev;
+        swiftwebhook_event ev;
         uint64_t future_field;
     } newer;
     memset(&newer, 0, sizeof newer);
-    newer.ev = event_of(WEBHOOK_MESSAGE_PUBLISH);
+    newer.ev = event_of(SWIFTWEBHOOK_MESSAGE_PUBLISH);
     newer.ev.size = sizeof newer;
-    CHECK_EQ_INT(webhook_emit(wh, &newer.ev), WEBHOOK_OK);
+    CHECK_EQ_INT(webhook_emit(wh, &newer.ev), SWIFTWEBHOOK_OK);
 
     /* Something that never was a handle. */
-    CHECK_EQ_INT(webhook_emit((webhook *) (uintptr_t) 0x7fff0000u, &ev), WEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_emit((swiftwebhook *) (uintptr_t) 0x7fff0000u, &ev), SWIFTWEBHOOK_EINVAL);
 
     /* No rule for this type. */
-    webhook_event connack = event_of(WEBHOOK_CLIENT_CONNACK);
-    CHECK_EQ_INT(webhook_emit(wh, &connack), WEBHOOK_FILTERED);
-    CHECK_EQ_INT(webhook_wants(wh, WEBHOOK_MESSAGE_PUBLISH), 1);
-    CHECK_EQ_INT(webhook_wants(wh, WEBHOOK_CLIENT_CONNACK), 0);
-    CHECK_EQ_INT(webhook_wants(wh, 99), WEBHOOK_EINVAL);
-    CHECK_EQ_INT(webhook_wants(NULL, 0), WEBHOOK_EINVAL);
+    swiftwebhook_event connack = event_of(SWIFTWEBHOOK_CLIENT_CONNACK);
+    CHECK_EQ_INT(webhook_emit(wh, &connack), SWIFTWEBHOOK_FILTERED);
+    CHECK_EQ_INT(webhook_wants(wh, SWIFTWEBHOOK_MESSAGE_PUBLISH), 1);
+    CHECK_EQ_INT(webhook_wants(wh, SWIFTWEBHOOK_CLIENT_CONNACK), 0);
+    CHECK_EQ_INT(webhook_wants(wh, 99), SWIFTWEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_wants(NULL, 0), SWIFTWEBHOOK_EINVAL);
 
-    webhook_stats stats;
-    CHECK_EQ_INT(webhook_get_stats(wh, NULL), WEBHOOK_EINVAL);
-    CHECK_EQ_INT(webhook_get_stats(NULL, &stats), WEBHOOK_EINVAL);
+    swiftwebhook_stats stats;
+    CHECK_EQ_INT(webhook_get_stats(wh, NULL), SWIFTWEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_get_stats(NULL, &stats), SWIFTWEBHOOK_EINVAL);
     stats.size = 0;
-    CHECK_EQ_INT(webhook_get_stats(wh, &stats), WEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_get_stats(wh, &stats), SWIFTWEBHOOK_EINVAL);
     webhook_fini(wh);
 }
 
@@ -229,26 +229,26 @@ static void
 test_filters_and_drops(void)
 {
     char why[512];
-    webhook *wh = NULL;
+    swiftwebhook *wh = NULL;
     /* A dead endpoint, one connection, room for two queued events. */
     CHECK_EQ_INT(webhook_init_text(&wh,
                      "webhook {\n url = \"http://127.0.0.1:1/\"\n pool_size = 1\n drain_timeout = 100ms\n"
                      " queue { max_events = 2 }\n"
                      " retry { max_attempts = 1000, initial_backoff = 50ms, max_backoff = 50ms }\n"
                      " events = [ { event = on_message_publish, topic = \"sensors/#\" } ] }",
-                     NULL, why, sizeof why), WEBHOOK_OK);
-    webhook_event ev = event_of(WEBHOOK_MESSAGE_PUBLISH);
+                     NULL, why, sizeof why), SWIFTWEBHOOK_OK);
+    swiftwebhook_event ev = event_of(SWIFTWEBHOOK_MESSAGE_PUBLISH);
     ev.topic = "other/x";
-    CHECK_EQ_INT(webhook_emit(wh, &ev), WEBHOOK_FILTERED);
+    CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_FILTERED);
     ev.topic = "sensors/1";
     int dropped = 0;
     for (int i = 0; i < 20; i++) {
-        if (webhook_emit(wh, &ev) == WEBHOOK_DROPPED) {
+        if (webhook_emit(wh, &ev) == SWIFTWEBHOOK_DROPPED) {
             dropped++;
         }
         sleep_ms(i == 0 ? 100 : 0); /* let the first one go in flight */
     }
-    webhook_stats s = stats_of(wh);
+    swiftwebhook_stats s = stats_of(wh);
     CHECK_EQ_INT(dropped, 17);
     CHECK_EQ_INT(s.dropped_queue_full, 17);
     CHECK_EQ_INT(s.queued, 2);
@@ -256,10 +256,10 @@ test_filters_and_drops(void)
     CHECK_EQ_INT(s.matched, 20);
 
     /* An older caller's smaller struct: nothing past its size is written. */
-    webhook_stats old;
+    swiftwebhook_stats old;
     memset(&old, 0xAB, sizeof old);
-    old.size = offsetof(webhook_stats, latency_p50_us);
-    CHECK_EQ_INT(webhook_get_stats(wh, &old), WEBHOOK_OK);
+    old.size = offsetof(swiftwebhook_stats, latency_p50_us);
+    CHECK_EQ_INT(webhook_get_stats(wh, &old), SWIFTWEBHOOK_OK);
     CHECK_EQ_INT(old.matched, 20);
     CHECK(old.latency_p50_us == 0xABABABABABABABABULL && old.latency_p99_us == 0xABABABABABABABABULL);
 
@@ -274,7 +274,7 @@ capture_log(void *userdata, int level, const char *message)
 {
     int *count = userdata;
     (*count)++;
-    if (level <= WEBHOOK_LOG_WARNING) {
+    if (level <= SWIFTWEBHOOK_LOG_WARNING) {
         snprintf(last_log, sizeof last_log, "%s", message);
     }
 }
@@ -283,10 +283,10 @@ static void
 test_log_callback(void)
 {
     char why[512];
-    webhook *wh = NULL;
-    webhook_set_log(capture_log, &log_lines, WEBHOOK_LOG_DEBUG);
+    swiftwebhook *wh = NULL;
+    webhook_set_log(capture_log, &log_lines, SWIFTWEBHOOK_LOG_DEBUG);
     CHECK_EQ_INT(webhook_init_text(&wh, "webhook {\n url = \"http://127.0.0.1:1/\"\n pool_sise = 3\n}", "typo.conf",
-                     why, sizeof why), WEBHOOK_OK);
+                     why, sizeof why), SWIFTWEBHOOK_OK);
     CHECK(log_lines >= 2); /* the warning and the info line */
     CHECK(strcmp(last_log, "typo.conf:3:14: webhook.pool_sise: unknown key, ignored") == 0);
     webhook_fini(wh);
@@ -297,31 +297,31 @@ static void
 test_handles_and_fini(void)
 {
     char why[512];
-    webhook *first = NULL, *second = NULL, *disabled = NULL;
+    swiftwebhook *first = NULL, *second = NULL, *disabled = NULL;
     write_config("abi_test_first.conf", "    events = [ { event = on_client_connack } ]\n");
-    CHECK_EQ_INT(webhook_init(&first, "abi_test_first.conf", why, sizeof why), WEBHOOK_OK);
-    CHECK_EQ_INT(webhook_init(&second, "abi_test_first.conf", why, sizeof why), WEBHOOK_OK);
-    CHECK_EQ_INT(webhook_init_text(&disabled, "webhook { enable = false }", NULL, why, sizeof why), WEBHOOK_OK);
+    CHECK_EQ_INT(webhook_init(&first, "abi_test_first.conf", why, sizeof why), SWIFTWEBHOOK_OK);
+    CHECK_EQ_INT(webhook_init(&second, "abi_test_first.conf", why, sizeof why), SWIFTWEBHOOK_OK);
+    CHECK_EQ_INT(webhook_init_text(&disabled, "webhook { enable = false }", NULL, why, sizeof why), SWIFTWEBHOOK_OK);
     CHECK(first != second && first != disabled);
 
-    webhook_event connack = event_of(WEBHOOK_CLIENT_CONNACK);
-    CHECK_EQ_INT(webhook_emit(disabled, &connack), WEBHOOK_FILTERED);
-    CHECK_EQ_INT(webhook_emit(first, &connack), WEBHOOK_OK);
+    swiftwebhook_event connack = event_of(SWIFTWEBHOOK_CLIENT_CONNACK);
+    CHECK_EQ_INT(webhook_emit(disabled, &connack), SWIFTWEBHOOK_FILTERED);
+    CHECK_EQ_INT(webhook_emit(first, &connack), SWIFTWEBHOOK_OK);
     webhook_fini(first);
-    CHECK_EQ_INT(webhook_emit(first, &connack), WEBHOOK_ESHUTDOWN);
-    CHECK_EQ_INT(webhook_wants(first, WEBHOOK_CLIENT_CONNACK), WEBHOOK_ESHUTDOWN);
-    webhook_stats s;
+    CHECK_EQ_INT(webhook_emit(first, &connack), SWIFTWEBHOOK_ESHUTDOWN);
+    CHECK_EQ_INT(webhook_wants(first, SWIFTWEBHOOK_CLIENT_CONNACK), SWIFTWEBHOOK_ESHUTDOWN);
+    swiftwebhook_stats s;
     s.size = sizeof s;
-    CHECK_EQ_INT(webhook_get_stats(first, &s), WEBHOOK_ESHUTDOWN);
+    CHECK_EQ_INT(webhook_get_stats(first, &s), SWIFTWEBHOOK_ESHUTDOWN);
     webhook_fini(first); /* twice: harmless */
     webhook_fini(NULL);  /* NULL: harmless */
 
     /* The other handle is untouched, and a new one does not revive the old. */
-    CHECK_EQ_INT(webhook_emit(second, &connack), WEBHOOK_OK);
-    webhook *third = NULL;
-    CHECK_EQ_INT(webhook_init(&third, "abi_test_first.conf", why, sizeof why), WEBHOOK_OK);
-    CHECK_EQ_INT(webhook_emit(first, &connack), WEBHOOK_ESHUTDOWN);
-    CHECK_EQ_INT(webhook_emit(third, &connack), WEBHOOK_OK);
+    CHECK_EQ_INT(webhook_emit(second, &connack), SWIFTWEBHOOK_OK);
+    swiftwebhook *third = NULL;
+    CHECK_EQ_INT(webhook_init(&third, "abi_test_first.conf", why, sizeof why), SWIFTWEBHOOK_OK);
+    CHECK_EQ_INT(webhook_emit(first, &connack), SWIFTWEBHOOK_ESHUTDOWN);
+    CHECK_EQ_INT(webhook_emit(third, &connack), SWIFTWEBHOOK_OK);
     CHECK(wait_settled(second, 1));
     CHECK(wait_settled(third, 1));
     webhook_fini(second);

@@ -47,14 +47,14 @@ static void
 cycle(const char *config)
 {
     char why[512];
-    webhook *wh = NULL;
-    if (webhook_init_text(&wh, config, "cycles.conf", why, sizeof why) != WEBHOOK_OK) {
+    swiftwebhook *wh = NULL;
+    if (webhook_init_text(&wh, config, "cycles.conf", why, sizeof why) != SWIFTWEBHOOK_OK) {
         fprintf(stderr, "init: %s\n", why);
         exit(1);
     }
     for (int i = 0; i < 5; i++) {
-        webhook_event ev = WEBHOOK_EVENT_INIT;
-        ev.type = WEBHOOK_MESSAGE_PUBLISH;
+        swiftwebhook_event ev = SWIFTWEBHOOK_EVENT_INIT;
+        ev.type = SWIFTWEBHOOK_MESSAGE_PUBLISH;
         ev.clientid = i % 2 ? "a" : "b";
         ev.topic = "cycles/t";
         ev.payload = "payload";

@@ -5,8 +5,8 @@
 int
 main(void)
 {
-    webhook_event ev = WEBHOOK_EVENT_INIT;
+    swiftwebhook_event ev = SWIFTWEBHOOK_EVENT_INIT;
     swiftwebhook_api api;
     (void) api;
-    return ev.size == sizeof(webhook_event) && SWIFTWEBHOOK_ABI_VERSION == 1 ? 0 : 1;
+    return ev.size == sizeof(swiftwebhook_event) && SWIFTWEBHOOK_ABI_VERSION == 1 ? 0 : 1;
 }

@@ -4,9 +4,9 @@
 
 int main()
 {
-    webhook_event ev = WEBHOOK_EVENT_INIT;
-    ev.type = WEBHOOK_MESSAGE_PUBLISH;
+    swiftwebhook_event ev = SWIFTWEBHOOK_EVENT_INIT;
+    ev.type = SWIFTWEBHOOK_MESSAGE_PUBLISH;
     swiftwebhook_api api = swiftwebhook_api();
     (void) api;
-    return ev.size == sizeof(webhook_event) ? 0 : 1;
+    return ev.size == sizeof(swiftwebhook_event) ? 0 : 1;
 }

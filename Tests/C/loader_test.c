@@ -15,7 +15,7 @@ main(int argc, char **argv)
 {
     swiftwebhook_api api;
     char why[512];
-    webhook *wh = NULL;
+    swiftwebhook *wh = NULL;
 
     if (argc != 2) {
         fprintf(stderr, "usage: loader_test LIBRARY\n");
@@ -23,12 +23,12 @@ main(int argc, char **argv)
     }
 
     /* Clear errors for a missing file and a library without our symbols. */
-    CHECK_EQ_INT(swiftwebhook_load(&api, "/nonexistent/libswiftwebhook.so", why, sizeof why), WEBHOOK_EINVAL);
+    CHECK_EQ_INT(swiftwebhook_load(&api, "/nonexistent/libswiftwebhook.so", why, sizeof why), SWIFTWEBHOOK_EINVAL);
     CHECK(strstr(why, "cannot load /nonexistent/libswiftwebhook.so") == why);
     CHECK(api.library == NULL);
-    CHECK_EQ_INT(swiftwebhook_load(&api, "libm.so.6", why, sizeof why), WEBHOOK_EINVAL);
+    CHECK_EQ_INT(swiftwebhook_load(&api, "libm.so.6", why, sizeof why), SWIFTWEBHOOK_EINVAL);
     CHECK(strstr(why, "symbol webhook_abi_version not found") == why);
-    CHECK_EQ_INT(swiftwebhook_load(NULL, argv[1], why, sizeof why), WEBHOOK_EINVAL);
+    CHECK_EQ_INT(swiftwebhook_load(NULL, argv[1], why, sizeof why), SWIFTWEBHOOK_EINVAL);
 
     CHECK_EQ_INT(swiftwebhook_load(&api, argv[1], why, sizeof why), 0);
     if (api.library == NULL) {
@@ -49,41 +49,41 @@ main(int argc, char **argv)
         "        { event = on_message_publish, topic = \"a/+\" }\n"
         "        { event = on_message_delivered }\n     { event = on_message_acked }\n"
         "    ]\n");
-    CHECK_EQ_INT(api.init(&wh, "loader_test.conf", why, sizeof why), WEBHOOK_OK);
+    CHECK_EQ_INT(api.init(&wh, "loader_test.conf", why, sizeof why), SWIFTWEBHOOK_OK);
 
-    static const char *actions[WEBHOOK_EVENT_TYPE_COUNT] = {
+    static const char *actions[SWIFTWEBHOOK_EVENT_TYPE_COUNT] = {
         "client_connect", "client_connack", "client_connected", "client_disconnected",
         "client_subscribe", "client_unsubscribe", "session_subscribed", "session_unsubscribed",
         "session_terminated", "message_publish", "message_delivered", "message_acked",
     };
-    for (int type = 0; type < WEBHOOK_EVENT_TYPE_COUNT; type++) {
-        webhook_event ev = WEBHOOK_EVENT_INIT;
+    for (int type = 0; type < SWIFTWEBHOOK_EVENT_TYPE_COUNT; type++) {
+        swiftwebhook_event ev = SWIFTWEBHOOK_EVENT_INIT;
         ev.type = type;
         ev.clientid = "dev-42";
         ev.username = "alice";
         ev.peer_address = "10.1.2.3:40000";
         ev.proto_ver = 5;
         ev.keepalive = 30;
-        ev.topic = type == WEBHOOK_CLIENT_SUBSCRIBE ? "cmd/dev-42" : "a/b";
+        ev.topic = type == SWIFTWEBHOOK_CLIENT_SUBSCRIBE ? "cmd/dev-42" : "a/b";
         ev.qos = 1;
         ev.payload = "temp=21";
         ev.payload_len = 7;
         ev.from_clientid = "pub-7";
         ev.from_username = "bob";
-        CHECK_EQ_INT(api.emit(wh, &ev), WEBHOOK_OK);
+        CHECK_EQ_INT(api.emit(wh, &ev), SWIFTWEBHOOK_OK);
     }
     /* A topic the rule does not match. */
-    webhook_event other = WEBHOOK_EVENT_INIT;
-    other.type = WEBHOOK_MESSAGE_PUBLISH;
+    swiftwebhook_event other = SWIFTWEBHOOK_EVENT_INIT;
+    other.type = SWIFTWEBHOOK_MESSAGE_PUBLISH;
     other.topic = "b/c";
-    CHECK_EQ_INT(api.emit(wh, &other), WEBHOOK_FILTERED);
+    CHECK_EQ_INT(api.emit(wh, &other), SWIFTWEBHOOK_FILTERED);
 
     api.fini(wh); /* drains: everything queued is delivered before it returns */
 
     char *requests = hook_get("/_control/requests");
     CHECK(requests != NULL);
-    CHECK_EQ_INT(count_occurrences(requests, "\"method\": \"POST\""), WEBHOOK_EVENT_TYPE_COUNT);
-    CHECK_EQ_INT(count_occurrences(requests, "[\"x-broker\", \"nanomq\"]"), WEBHOOK_EVENT_TYPE_COUNT);
+    CHECK_EQ_INT(count_occurrences(requests, "\"method\": \"POST\""), SWIFTWEBHOOK_EVENT_TYPE_COUNT);
+    CHECK_EQ_INT(count_occurrences(requests, "[\"x-broker\", \"nanomq\"]"), SWIFTWEBHOOK_EVENT_TYPE_COUNT);
     free(requests);
 
     /* Bodies are base64 in the control listing; decode what we check. */
@@ -101,7 +101,7 @@ main(int argc, char **argv)
         }
     }
     CHECK(decoded != NULL);
-    for (int type = 0; type < WEBHOOK_EVENT_TYPE_COUNT; type++) {
+    for (int type = 0; type < SWIFTWEBHOOK_EVENT_TYPE_COUNT; type++) {
         char action[64];
         snprintf(action, sizeof action, "\"action\":\"%s\"", actions[type]);
         CHECK_EQ_INT(count_occurrences(decoded, action), 1);

@@ -1,7 +1,7 @@
 /*
  * stress_test.c - eight broker threads emitting as fast as they can while
  * another thread calls webhook_fini; built plain, with AddressSanitizer and
- * with ThreadSanitizer. Every call after fini must answer WEBHOOK_ESHUTDOWN,
+ * with ThreadSanitizer. Every call after fini must answer SWIFTWEBHOOK_ESHUTDOWN,
  * nothing may crash or hang, and the counters must add up.
  */
 #include "testutil.h"
@@ -13,7 +13,7 @@
 
 #define THREADS 8
 
-static webhook *wh;
+static swiftwebhook *wh;
 static atomic_int started;
 static atomic_long results[4]; /* queued, filtered, dropped, shutdown */
 static atomic_long invalid;
@@ -26,21 +26,21 @@ emitter(void *arg)
     snprintf(clientid, sizeof clientid, "client-%ld", id);
     atomic_fetch_add(&started, 1);
     for (long i = 0;; i++) {
-        webhook_event ev = WEBHOOK_EVENT_INIT;
-        ev.type = (i % 5 == 0) ? WEBHOOK_CLIENT_CONNACK : WEBHOOK_MESSAGE_PUBLISH;
+        swiftwebhook_event ev = SWIFTWEBHOOK_EVENT_INIT;
+        ev.type = (i % 5 == 0) ? SWIFTWEBHOOK_CLIENT_CONNACK : SWIFTWEBHOOK_MESSAGE_PUBLISH;
         ev.clientid = clientid;
         ev.topic = (i % 3 == 0) ? "ignored/topic" : "stress/data";
         int n = snprintf(payload, sizeof payload, "%ld:%ld", id, i);
         ev.payload = payload;
         ev.payload_len = (size_t) n;
         switch (webhook_emit(wh, &ev)) {
-        case WEBHOOK_OK: atomic_fetch_add(&results[0], 1); break;
-        case WEBHOOK_FILTERED: atomic_fetch_add(&results[1], 1); break;
-        case WEBHOOK_DROPPED: atomic_fetch_add(&results[2], 1); break;
-        case WEBHOOK_ESHUTDOWN:
+        case SWIFTWEBHOOK_OK: atomic_fetch_add(&results[0], 1); break;
+        case SWIFTWEBHOOK_FILTERED: atomic_fetch_add(&results[1], 1); break;
+        case SWIFTWEBHOOK_DROPPED: atomic_fetch_add(&results[2], 1); break;
+        case SWIFTWEBHOOK_ESHUTDOWN:
             /* Once shut down, it stays shut down. */
             for (int k = 0; k < 100; k++) {
-                if (webhook_emit(wh, &ev) != WEBHOOK_ESHUTDOWN) {
+                if (webhook_emit(wh, &ev) != SWIFTWEBHOOK_ESHUTDOWN) {
                     atomic_fetch_add(&invalid, 1);
                 }
             }
@@ -67,7 +67,7 @@ main(void)
         for (int k = 0; k < 4; k++) {
             atomic_store(&results[k], 0);
         }
-        CHECK_EQ_INT(webhook_init_text(&wh, config, "stress.conf", why, sizeof why), WEBHOOK_OK);
+        CHECK_EQ_INT(webhook_init_text(&wh, config, "stress.conf", why, sizeof why), SWIFTWEBHOOK_OK);
         for (long t = 0; t < THREADS; t++) {
             pthread_create(&threads[t], NULL, emitter, (void *) (intptr_t) t);
         }
@@ -76,10 +76,10 @@ main(void)
         }
         sleep_ms(200 + 100 * round);
 
-        webhook_stats before;
+        swiftwebhook_stats before;
         memset(&before, 0, sizeof before);
         before.size = sizeof before;
-        CHECK_EQ_INT(webhook_get_stats(wh, &before), WEBHOOK_OK);
+        CHECK_EQ_INT(webhook_get_stats(wh, &before), SWIFTWEBHOOK_OK);
         CHECK(before.matched > 0);
 
         webhook_fini(wh); /* races the emitters */
@@ -96,16 +96,16 @@ main(void)
     snprintf(config, sizeof config,
         "webhook {\n url = \"http://127.0.0.1:%d/hook\"\n pool_size = 4\n drain_timeout = 30s\n"
         " events = [ { event = on_message_publish, topic = \"stress/#\" } ] }", hook_port());
-    CHECK_EQ_INT(webhook_init_text(&wh, config, "stress.conf", why, sizeof why), WEBHOOK_OK);
+    CHECK_EQ_INT(webhook_init_text(&wh, config, "stress.conf", why, sizeof why), SWIFTWEBHOOK_OK);
     long queued = 0;
     for (long i = 0; i < 4000; i++) {
-        webhook_event ev = WEBHOOK_EVENT_INIT;
-        ev.type = WEBHOOK_MESSAGE_PUBLISH;
+        swiftwebhook_event ev = SWIFTWEBHOOK_EVENT_INIT;
+        ev.type = SWIFTWEBHOOK_MESSAGE_PUBLISH;
         ev.clientid = "one";
         ev.topic = "stress/x";
-        queued += webhook_emit(wh, &ev) == WEBHOOK_OK;
+        queued += webhook_emit(wh, &ev) == SWIFTWEBHOOK_OK;
     }
-    webhook_stats s;
+    swiftwebhook_stats s;
     memset(&s, 0, sizeof s);
     s.size = sizeof s;
     for (int i = 0; i < 3000; i++) {

@@ -48,7 +48,7 @@
 
 typedef struct plugin {
     mosquitto_plugin_id_t *id;
-    webhook *wh;
+    swiftwebhook *wh;
     bool observe_auth;
     bool observe_acl;
     bool registered_auth;
@@ -81,9 +81,9 @@ static int
 mosquitto_level(int level)
 {
     switch (level) {
-    case WEBHOOK_LOG_ERROR: return MOSQ_LOG_ERR;
-    case WEBHOOK_LOG_WARNING: return MOSQ_LOG_WARNING;
-    case WEBHOOK_LOG_INFO: return MOSQ_LOG_INFO;
+    case SWIFTWEBHOOK_LOG_ERROR: return MOSQ_LOG_ERR;
+    case SWIFTWEBHOOK_LOG_WARNING: return MOSQ_LOG_WARNING;
+    case SWIFTWEBHOOK_LOG_INFO: return MOSQ_LOG_INFO;
     default: return MOSQ_LOG_DEBUG;
     }
 }
@@ -115,7 +115,7 @@ flush_log(void)
 
 /* Fills the fields every event shares from the client. */
 static void
-describe_client(webhook_event *ev, int type, struct mosquitto *client)
+describe_client(swiftwebhook_event *ev, int type, struct mosquitto *client)
 {
     ev->type = type;
     ev->clientid = mosquitto_client_id(client);
@@ -130,9 +130,9 @@ on_message(int event, void *event_data, void *userdata)
 {
     plugin *p = userdata;
     struct mosquitto_evt_message *msg = event_data;
-    webhook_event ev = WEBHOOK_EVENT_INIT;
+    swiftwebhook_event ev = SWIFTWEBHOOK_EVENT_INIT;
     (void) event;
-    describe_client(&ev, WEBHOOK_MESSAGE_PUBLISH, msg->client);
+    describe_client(&ev, SWIFTWEBHOOK_MESSAGE_PUBLISH, msg->client);
     ev.topic = msg->topic;
     ev.payload = msg->payload;
     ev.payload_len = msg->payloadlen;
@@ -167,12 +167,12 @@ on_disconnect(int event, void *event_data, void *userdata)
 {
     plugin *p = userdata;
     struct mosquitto_evt_disconnect *d = event_data;
-    webhook_event ev = WEBHOOK_EVENT_INIT;
+    swiftwebhook_event ev = SWIFTWEBHOOK_EVENT_INIT;
     (void) event;
     if (mosquitto_client_id(d->client) == NULL) {
         return MOSQ_ERR_SUCCESS; /* never sent CONNECT (a port probe): no client to report */
     }
-    describe_client(&ev, WEBHOOK_CLIENT_DISCONNECTED, d->client);
+    describe_client(&ev, SWIFTWEBHOOK_CLIENT_DISCONNECTED, d->client);
     ev.reason = disconnect_reason(d->reason);
     ev.reason_code = d->reason == MOSQ_ERR_SUCCESS ? 0 : 0x80; /* any non-zero code: the reason text wins */
     webhook_emit(p->wh, &ev);
@@ -184,9 +184,9 @@ on_basic_auth(int event, void *event_data, void *userdata)
 {
     plugin *p = userdata;
     struct mosquitto_evt_basic_auth *auth = event_data;
-    webhook_event ev = WEBHOOK_EVENT_INIT;
+    swiftwebhook_event ev = SWIFTWEBHOOK_EVENT_INIT;
     (void) event;
-    describe_client(&ev, WEBHOOK_CLIENT_CONNECT, auth->client);
+    describe_client(&ev, SWIFTWEBHOOK_CLIENT_CONNECT, auth->client);
     ev.username = auth->username; /* as sent in CONNECT; never the password */
     webhook_emit(p->wh, &ev);
     return MOSQ_ERR_PLUGIN_DEFER; /* the password_file decides */
@@ -197,20 +197,20 @@ on_acl_check(int event, void *event_data, void *userdata)
 {
     plugin *p = userdata;
     struct mosquitto_evt_acl_check *acl = event_data;
-    webhook_event ev = WEBHOOK_EVENT_INIT;
+    swiftwebhook_event ev = SWIFTWEBHOOK_EVENT_INIT;
     int type;
     (void) event;
     switch (acl->access) {
-    case MOSQ_ACL_SUBSCRIBE: type = WEBHOOK_CLIENT_SUBSCRIBE; break;
-    case MOSQ_ACL_UNSUBSCRIBE: type = WEBHOOK_CLIENT_UNSUBSCRIBE; break;
-    case MOSQ_ACL_READ: type = WEBHOOK_MESSAGE_DELIVERED; break;
+    case MOSQ_ACL_SUBSCRIBE: type = SWIFTWEBHOOK_CLIENT_SUBSCRIBE; break;
+    case MOSQ_ACL_UNSUBSCRIBE: type = SWIFTWEBHOOK_CLIENT_UNSUBSCRIBE; break;
+    case MOSQ_ACL_READ: type = SWIFTWEBHOOK_MESSAGE_DELIVERED; break;
     default: return MOSQ_ERR_PLUGIN_DEFER; /* publishes come through MOSQ_EVT_MESSAGE */
     }
     describe_client(&ev, type, acl->client);
     ev.topic = acl->topic;
     ev.qos = acl->qos;
     ev.retain = acl->retain ? 1 : 0;
-    if (type == WEBHOOK_MESSAGE_DELIVERED) {
+    if (type == SWIFTWEBHOOK_MESSAGE_DELIVERED) {
         ev.payload = acl->payload;
         ev.payload_len = acl->payloadlen;
     }
@@ -271,9 +271,9 @@ mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, struct
         free(p);
         return MOSQ_ERR_INVAL;
     }
-    webhook_set_log(queue_log, NULL, WEBHOOK_LOG_INFO);
+    webhook_set_log(queue_log, NULL, SWIFTWEBHOOK_LOG_INFO);
     int rv = webhook_init(&p->wh, config, why, sizeof why);
-    if (rv != WEBHOOK_OK) {
+    if (rv != SWIFTWEBHOOK_OK) {
         mosquitto_log_printf(MOSQ_LOG_ERR, "webhook: %s", why);
         webhook_set_log(NULL, NULL, 0);
         free(p);
@@ -285,7 +285,7 @@ mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, struct
     mosquitto_callback_register(identifier, MOSQ_EVT_DISCONNECT, on_disconnect, NULL, p);
     mosquitto_callback_register(identifier, MOSQ_EVT_TICK, on_tick, NULL, p);
 
-    if (webhook_wants(p->wh, WEBHOOK_CLIENT_CONNECT) == 1) {
+    if (webhook_wants(p->wh, SWIFTWEBHOOK_CLIENT_CONNECT) == 1) {
         if (p->observe_auth) {
             mosquitto_callback_register(identifier, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL, p);
             p->registered_auth = true;
@@ -294,8 +294,8 @@ mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, struct
                 "(and a password_file to decide logins); rule ignored");
         }
     }
-    if (webhook_wants(p->wh, WEBHOOK_CLIENT_SUBSCRIBE) == 1 || webhook_wants(p->wh, WEBHOOK_CLIENT_UNSUBSCRIBE) == 1
-        || webhook_wants(p->wh, WEBHOOK_MESSAGE_DELIVERED) == 1) {
+    if (webhook_wants(p->wh, SWIFTWEBHOOK_CLIENT_SUBSCRIBE) == 1 || webhook_wants(p->wh, SWIFTWEBHOOK_CLIENT_UNSUBSCRIBE) == 1
+        || webhook_wants(p->wh, SWIFTWEBHOOK_MESSAGE_DELIVERED) == 1) {
         if (p->observe_acl) {
             mosquitto_callback_register(identifier, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL, p);
             p->registered_acl = true;
@@ -304,8 +304,8 @@ mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, struct
                 "on_message_delivered need plugin_opt_observe_acl true (and an acl_file to decide access); rules ignored");
         }
     }
-    static const int unsupported[] = {WEBHOOK_CLIENT_CONNACK, WEBHOOK_CLIENT_CONNECTED, WEBHOOK_SESSION_SUBSCRIBED,
-        WEBHOOK_SESSION_UNSUBSCRIBED, WEBHOOK_SESSION_TERMINATED, WEBHOOK_MESSAGE_ACKED};
+    static const int unsupported[] = {SWIFTWEBHOOK_CLIENT_CONNACK, SWIFTWEBHOOK_CLIENT_CONNECTED, SWIFTWEBHOOK_SESSION_SUBSCRIBED,
+        SWIFTWEBHOOK_SESSION_UNSUBSCRIBED, SWIFTWEBHOOK_SESSION_TERMINATED, SWIFTWEBHOOK_MESSAGE_ACKED};
     static const char *names[] = {"on_client_connack", "on_client_connected", "on_session_subscribed",
         "on_session_unsubscribed", "on_session_terminated", "on_message_acked"};
     for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++) {
@@ -336,10 +336,10 @@ mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int opti
     if (p->registered_acl) {
         mosquitto_callback_unregister(p->id, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
     }
-    webhook_stats s;
+    swiftwebhook_stats s;
     memset(&s, 0, sizeof s);
     s.size = sizeof s;
-    if (webhook_get_stats(p->wh, &s) == WEBHOOK_OK) {
+    if (webhook_get_stats(p->wh, &s) == SWIFTWEBHOOK_OK) {
         mosquitto_log_printf(MOSQ_LOG_NOTICE, "webhook: matched %llu, delivered %llu, failed %llu, retried %llu, "
             "dropped %llu, queued %llu, in flight %llu, connections opened %llu, latency p50 %llu us p99 %llu us",
             (unsigned long long) s.matched, (unsigned long long) s.delivered, (unsigned long long) s.failed,

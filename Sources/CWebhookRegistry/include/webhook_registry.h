@@ -1,5 +1,5 @@
 /*
- * The handle table behind `webhook *`.
+ * The handle table behind `swiftwebhook *`.
  *
  * A handle is (generation << 16 | slot + 1), never a pointer. Each slot has
  * one 64-bit atomic word:

@@ -1,6 +1,6 @@
 import WebhookCore
 
-/// Message levels, numbered as the C ABI's `webhook_log_level`.
+/// Message levels, numbered as the C ABI's `swiftwebhook_log_level`.
 public enum LogLevel: Int32, Sendable, Comparable {
     case error = 1
     case warning = 2

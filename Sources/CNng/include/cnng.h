@@ -1,0 +1,31 @@
+/*
+ * cnng.h - the parts of nng the delivery engine uses, bound to Debian's
+ * libnng at run time (see binding.c for why).
+ *
+ * The engine calls nng_* by their usual names; those names resolve to
+ * private forwarders inside the library, never to whatever nng_* a host
+ * process exports. cnng_load() must have succeeded before the first call.
+ */
+#ifndef SWIFTWEBHOOK_CNNG_H
+#define SWIFTWEBHOOK_CNNG_H
+
+#include <stddef.h>
+#include <nng/nng.h>
+#include <nng/supplemental/http/http.h>
+#include <nng/supplemental/tls/tls.h>
+
+/* The shared object loaded: Debian's libnng1 package, whose SONAME this is. */
+#define CNNG_LIBRARY "libnng.so.1"
+
+/*
+ * Loads CNNG_LIBRARY and resolves every function the engine calls, once per
+ * process (later calls return the first outcome). Returns 0, or -1 with the
+ * reason in err (always NUL-terminated when errlen > 0).
+ */
+int cnng_load(char *err, size_t errlen);
+
+/* 1 when libnng was loaded with its own symbols first (RTLD_DEEPBIND), 0 when
+ * a sanitizer runtime forbade that, -1 before a successful cnng_load(). */
+int cnng_isolated(void);
+
+#endif
