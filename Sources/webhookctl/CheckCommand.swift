@@ -57,7 +57,7 @@ enum SettingsReport {
         } else {
             lines.append("tls: off")
         }
-        lines.append("retry: max_attempts \(s.retry.maxAttempts), initial_backoff \(s.retry.initialBackoffMs) ms, max_backoff \(s.retry.maxBackoffMs) ms")
+        lines.append("retry: max_attempts \(s.retry.maxAttempts == 0 ? "unlimited" : String(s.retry.maxAttempts)), max_elapsed \(s.retry.maxElapsedMs == 0 ? "unlimited" : "\(s.retry.maxElapsedMs) ms"), initial_backoff \(s.retry.initialBackoffMs) ms, max_backoff \(s.retry.maxBackoffMs) ms")
         lines.append("queue: max_events \(s.queue.maxEvents), max_bytes \(s.queue.maxBytes), overflow \(s.queue.overflow.rawValue)")
         lines.append("ordering: \(s.ordering.rawValue)")
         lines.append("drain_timeout: \(s.drainTimeoutMs) ms")

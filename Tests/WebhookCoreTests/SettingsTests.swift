@@ -13,10 +13,22 @@ import Testing
         #expect(s.tls == nil)
         #expect(s.rules.isEmpty)
         #expect(s.retry == RetryPolicy())
-        #expect(s.retry.maxAttempts == 5 && s.retry.initialBackoffMs == 100 && s.retry.maxBackoffMs == 10_000)
+        #expect(s.retry.maxAttempts == 0 && s.retry.maxElapsedMs == 600_000 && s.retry.initialBackoffMs == 100 && s.retry.maxBackoffMs == 10_000)
         #expect(s.queue.maxEvents == 100_000 && s.queue.maxBytes == 64 << 20 && s.queue.overflow == .dropNew)
         #expect(s.ordering == .perClient)
         #expect(s.drainTimeoutMs == 5000)
+    }
+
+    @Test func retryIsBoundedByTimeNotByCountByDefault() {
+        var policy = RetryPolicy()
+        #expect(policy.allowsRetry(afterAttempts: 1_000, elapsedMs: 599_999))
+        #expect(!policy.allowsRetry(afterAttempts: 2, elapsedMs: 600_001))
+        policy.maxAttempts = 3
+        #expect(policy.allowsRetry(afterAttempts: 2, elapsedMs: 0))
+        #expect(!policy.allowsRetry(afterAttempts: 3, elapsedMs: 0))
+        policy.maxAttempts = 0
+        policy.maxElapsedMs = 0
+        #expect(policy.allowsRetry(afterAttempts: 1_000_000, elapsedMs: Int.max))
     }
 
     @Test func everyKeyOfTheFullFixture() throws {
@@ -34,7 +46,7 @@ import Testing
         #expect(s.rules.rules.count == 5)
         #expect(s.rules.rules.map(\.kind) == [.messagePublish, .messagePublish, .clientConnack, .clientDisconnected, .clientSubscribe])
         #expect(s.rules.rules.first?.topic?.description == "a/+/c")
-        #expect(s.retry.maxAttempts == 3 && s.retry.initialBackoffMs == 50 && s.retry.maxBackoffMs == 2000)
+        #expect(s.retry.maxAttempts == 3 && s.retry.maxElapsedMs == 90_000 && s.retry.initialBackoffMs == 50 && s.retry.maxBackoffMs == 2000)
         #expect(s.queue.maxEvents == 5000 && s.queue.maxBytes == 8 << 20 && s.queue.overflow == .dropOld)
         #expect(s.ordering == Ordering.none)
         #expect(s.drainTimeoutMs == 3000)

@@ -66,6 +66,20 @@ import Testing
         #expect(try server.requests().count == 4, "max_attempts = 4")
     }
 
+    @Test func byDefaultRetriesAreBoundedByTimeNotCount() throws {
+        let server = try HookServer()
+        try server.setBehaviour(default: ["status": 500])
+        let settings = try engineSettings(server.url, "retry { max_elapsed = 300ms, initial_backoff = 10ms, max_backoff = 20ms }")
+        #expect(settings.retry.maxAttempts == 0)
+        let engine = try Engine(settings: settings, log: LogCapture().log)
+        _ = engine.submit(publish("c", "x"))
+        #expect(eventually { engine.stats().failed == 1 })
+        engine.shutdown()
+        // More attempts than the old default count (5): the event failed
+        // because max_elapsed ran out (with no count limit it could not otherwise).
+        #expect(try server.requests().count > 5)
+    }
+
     @Test func tooManyRequestsHonoursRetryAfter() throws {
         let server = try HookServer()
         try server.setBehaviour(script: [["status": 429, "retry_after": 1], ["status": 200]])

@@ -221,7 +221,8 @@ public struct SettingsResolver {
     private func retry(_ node: ConfigNode?) throws -> RetryPolicy {
         var policy = RetryPolicy()
         guard let object = try object(node, key: "retry") else { return policy }
-        policy.maxAttempts = try integer(object, "max_attempts", in: 1...1_000_000, keyPrefix: "retry.") ?? policy.maxAttempts
+        policy.maxAttempts = try integer(object, "max_attempts", in: 0...1_000_000, keyPrefix: "retry.") ?? policy.maxAttempts
+        policy.maxElapsedMs = try duration(object, "max_elapsed", in: 0...604_800_000, keyPrefix: "retry.") ?? policy.maxElapsedMs
         policy.initialBackoffMs = try duration(object, "initial_backoff", in: 1...3_600_000, keyPrefix: "retry.") ?? policy.initialBackoffMs
         policy.maxBackoffMs = try duration(object, "max_backoff", in: 1...86_400_000, keyPrefix: "retry.") ?? policy.maxBackoffMs
         if policy.maxBackoffMs < policy.initialBackoffMs {

@@ -54,13 +54,28 @@ public struct TLSSettings: Equatable, Sendable {
     }
 }
 
+/// How long one event is retried. The defaults keep at-least-once through
+/// any outage the queue can hold: no count limit, only a time limit that
+/// keeps one event the endpoint always refuses (a 5xx for that body) from
+/// holding its lane forever. Memory stays bounded by `QueueLimits`.
 public struct RetryPolicy: Equatable, Sendable {
-    /// Attempts per event including the first; 1 disables retries.
-    public var maxAttempts: Int = 5
+    /// Attempts per event including the first; 0 = no limit, 1 disables retries.
+    public var maxAttempts: Int = 0
+    /// Time from an event's first attempt after which it is not retried
+    /// again; 0 = no limit.
+    public var maxElapsedMs: Int = 600_000
     public var initialBackoffMs: Int = 100
     public var maxBackoffMs: Int = 10_000
 
     public init() {}
+
+    /// Whether an event that has had `attempts` attempts may have another,
+    /// which would start `elapsedMs` after its first.
+    public func allowsRetry(afterAttempts attempts: Int, elapsedMs: Int) -> Bool {
+        if maxAttempts > 0 && attempts >= maxAttempts { return false }
+        if maxElapsedMs > 0 && elapsedMs > maxElapsedMs { return false }
+        return true
+    }
 }
 
 public enum OverflowPolicy: String, CaseIterable, Sendable {

@@ -71,6 +71,8 @@ final class Connection: @unchecked Sendable {
     private var requestsOnConnection = 0
     private var current: QueuedEvent?
     private var attempt = 0
+    /// When the current event's first attempt started (retry.max_elapsed counts from it).
+    private var firstAttemptNs: UInt64 = 0
     private var staleRetryUsed = false
     private var attemptDeadlineNs: UInt64 = 0
     /// The current event's last answer, for the observer.
@@ -212,6 +214,7 @@ final class Connection: @unchecked Sendable {
     private func begin(_ event: QueuedEvent) {
         current = event
         attempt = 0
+        firstAttemptNs = Clock.monotonicNanoseconds()
         staleRetryUsed = false
         lastStatus = nil
         lastError = nil
@@ -295,14 +298,15 @@ final class Connection: @unchecked Sendable {
     private func attemptFailed(_ reason: String, key: String, retryAfterMs: Int? = nil) {
         let url = context.settings.url
         if !reason.hasPrefix("HTTP ") { lastError = reason }
-        if attempt >= context.settings.retry.maxAttempts {
-            context.log.limited(.warning, key: "give-up", "\(url): \(reason); giving up after \(attempt) attempt\(attempt == 1 ? "" : "s"), event failed")
+        let delay = retryAfterMs ?? backoffMs(afterAttempt: attempt)
+        let elapsedMs = Int((Clock.monotonicNanoseconds() &- firstAttemptNs) / 1_000_000)
+        guard context.settings.retry.allowsRetry(afterAttempts: attempt, elapsedMs: elapsedMs + delay) else {
+            context.log.limited(.warning, key: "give-up", "\(url): \(reason); giving up after \(attempt) attempt\(attempt == 1 ? "" : "s") in \(elapsedMs / 1000) s, event failed")
             finish(.failed)
             return
         }
         context.queue.countRetry()
         context.log.limited(.warning, key: key, "\(url): \(reason); retrying")
-        let delay = retryAfterMs ?? backoffMs(afterAttempt: attempt)
         stateLock.withLock { phase = .backingOff }
         nng_sleep_aio(Int32(clamping: delay), sleepAio)
     }
