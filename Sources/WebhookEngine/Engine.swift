@@ -119,6 +119,10 @@ public final class Engine: @unchecked Sendable {
         if !drained {
             log.log(.warning, "shutdown: drain_timeout (\(settings.drainTimeoutMs) ms) passed; \(final.droppedShutdown) event(s) dropped (\(abandoned) still queued)")
         }
+        // The books at the end, for the broker's log (a host cannot ask once the handle is gone).
+        log.log(.info, "stopped: matched \(final.matched), delivered \(final.delivered), failed \(final.failed), "
+            + "dropped \(final.dropped) (queue full \(final.droppedQueueFull), shutdown \(final.droppedShutdown)), "
+            + "retried \(final.retried), connections opened \(final.connectionsOpened)")
     }
 
     deinit {

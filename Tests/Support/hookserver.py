@@ -60,12 +60,16 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def reply(self, status, body=b"", headers=()):
-        self.send_response(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # A sender that does not read answers (NanoMQ's own webhook) has gone.
+            self.close_connection = True
 
     def do_GET(self):
         if self.path == "/_control/requests":

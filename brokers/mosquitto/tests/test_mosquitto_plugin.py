@@ -11,48 +11,13 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 PLUGIN = os.environ.get("MOSQUITTO_PLUGIN", os.path.join(ROOT, "build", "mosquitto", "libmosquitto_swiftwebhook.so"))
-HOOKSERVER = os.path.join(ROOT, "Tests", "Support", "hookserver.py")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(condition, timeout=15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
-class Receiver:
-    """The HTTP endpoint the webhook posts to."""
-
-    def __init__(self, port=0):
-        self.process = subprocess.Popen([sys.executable, HOOKSERVER, "--port", str(port)],
-                                        stdout=subprocess.PIPE, text=True)
-        self.port = int(self.process.stdout.readline().split()[1])
-
-    def requests(self):
-        with urllib.request.urlopen("http://127.0.0.1:%d/_control/requests" % self.port) as r:
-            return json.load(r)
-
-    def bodies(self):
-        return [json.loads(base64.b64decode(r["body"])) for r in self.requests()]
-
-    def stop(self):
-        self.process.kill()
-        self.process.wait()
+sys.path.insert(0, os.path.join(ROOT, "Tests", "Support"))
+from e2e import Receiver, free_port, wait_until  # noqa: E402
 
 
 class Broker:
