@@ -7,6 +7,7 @@ import base64
 import json
 import getpass
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -128,7 +129,9 @@ def test_broker_logs_through_mosquitto(tmp_path, receiver):
     broker = Broker(tmp_path, webhook_conf(receiver, '    { event = on_message_publish }\n    { event = on_client_connack }'))
     broker.stop()
     log = broker.log()
-    assert "webhook: libswiftwebhook 1.0.0 loaded" in log
+    version = re.search(r'#define SWIFTWEBHOOK_VERSION "([^"]+)"',
+                        open(os.path.join(ROOT, "include", "swiftwebhook.h")).read()).group(1)
+    assert "webhook: libswiftwebhook %s loaded" % version in log
     assert "Mosquitto 2.0 has no plugin event for on_client_connack; rule ignored" in log
 
 

@@ -415,7 +415,84 @@ def test_per_client_order_kept_when_nanomq_keeps_it(tmp_path, brokers, receiver)
         assert seqs == sorted(seqs), "%s: %d out-of-order steps" % (client, sum(a > b for a, b in zip(seqs, seqs[1:])))
 
 
+def test_library_nng_calls_never_reach_nanomqs_own_nng(tmp_path, brokers, receiver):
+    # The patched NanoMQ is built with -rdynamic (as its plugin loader needs): it exports its
+    # NanoNNG fork's nng_*. The library and Debian's libnng must not bind to any of them.
+    exported = subprocess.run(["nm", "-D", "--defined-only", PATCHED], capture_output=True, text=True).stdout
+    assert len(re.findall(r" T nng_\w+", exported)) > 300
+    trace = tmp_path / "ld"
+    broker = start(brokers, PATCHED, tmp_path, webhook(receiver, ["on_message_publish"]),
+                   env={"LD_DEBUG": "bindings", "LD_DEBUG_OUTPUT": str(trace)})
+    broker.pub("-t", "a/b", "-m", "isolated", "-q", "1")
+    assert wait_until(lambda: any(b.get("payload") == "isolated" for b in receiver.bodies()))
+    assert broker.stop()[0] == 0
+    lines = [l for f in tmp_path.glob("ld.*") for l in f.read_text(errors="replace").splitlines()]
+    binding = re.compile(r"binding file (\S+) \[\d+\] to (\S+) \[\d+\]: \w+ symbol `(nng_\w+)")
+    ours = [m.groups() for m in map(binding.search, lines)
+            if m and ("libswiftwebhook" in m.group(1) or "libnng.so" in m.group(1))]
+    assert ours, "no nng_* binding of libnng seen"
+    assert all("libnng.so" in target for _, target, _ in ours), [o for o in ours if "libnng.so" not in o[1]][:5]
+
+
+# MARK: the patch itself
+
+PATCH = os.path.join(ROOT, "brokers", "nanomq", "patch")
+SOURCE = os.environ.get("NANOMQ_SOURCE", os.path.join(ROOT, "build", "nanomq", "src"))
+EDITED = ["nanomq/CMakeLists.txt", "nanomq/apps/broker.c", "nanomq/webhook_post.c",
+          "nng/src/sp/transport/mqtt/broker_tcp.c"]
+
+
+def copy_of_source(tmp_path):
+    tree = tmp_path / "nanomq"
+    for name in EDITED + ["nanomq/include/version.h"]:
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_bytes(open(os.path.join(SOURCE, name), "rb").read())
+    return tree
+
+
+def snapshot(tree):
+    return {p: (tree / p).read_bytes() for p in EDITED + ["nanomq/swiftwebhook_nanomq.c"] if (tree / p).exists()}
+
+
+def test_patch_twice_is_harmless(tmp_path):
+    tree = copy_of_source(tmp_path)
+    first = subprocess.run([PATCH, str(tree)], capture_output=True, text=True)
+    assert first.returncode == 0 and "patched" in first.stdout, first.stderr
+    once = snapshot(tree)
+    assert all(once[p] != open(os.path.join(SOURCE, p), "rb").read() for p in EDITED)
+    second = subprocess.run([PATCH, str(tree)], capture_output=True, text=True)
+    assert second.returncode == 0 and "already patched" in second.stdout, second.stderr
+    assert snapshot(tree) == once
+
+
+def test_patch_refuses_a_tree_it_does_not_know_and_leaves_it_untouched(tmp_path):
+    tree = copy_of_source(tmp_path)
+    version = tree / "nanomq/include/version.h"
+    version.write_text(version.read_text().replace("NANO_VER_MINOR 25", "NANO_VER_MINOR 26"))
+    before = snapshot(tree)
+    result = subprocess.run([PATCH, str(tree)], capture_output=True, text=True)
+    assert result.returncode != 0 and "knows NanoMQ 0.25.x only" in result.stderr, result.stderr
+    assert snapshot(tree) == before
+
+    # The right version, but a place the patch edits was changed locally: nothing is written.
+    tree = copy_of_source(tmp_path / "second")
+    handler = tree / "nanomq/webhook_post.c"
+    handler.write_text(handler.read_text().replace("nng_socket    *sock      = &work->hook_sock;", "nng_socket *sock = NULL;"))
+    before = snapshot(tree)
+    result = subprocess.run([PATCH, str(tree)], capture_output=True, text=True)
+    assert result.returncode != 0 and "nanomq/webhook_post.c: expected this once, found it 0 times" in result.stderr
+    assert snapshot(tree) == before
+
+
 # MARK: start-up failures never stop the broker
+
+def test_library_named_by_an_absolute_path(tmp_path, brokers, receiver):
+    broker = start(brokers, PATCHED, tmp_path, webhook(receiver, ["on_message_publish"]),
+                   env={"LD_LIBRARY_PATH": "", "SWIFTWEBHOOK_LIBRARY": LIBRARY})
+    broker.pub("-t", "a/b", "-m", "by path")
+    assert wait_until(lambda: any(b.get("payload") == "by path" for b in receiver.bodies()))
+    assert "delivered by libswiftwebhook" in broker.log() and LIBRARY in broker.log()
+
 
 def test_missing_library_is_one_clear_line_and_nanomq_keeps_its_own_webhook(tmp_path, brokers, receiver):
     broker = start(brokers, PATCHED, tmp_path, webhook(receiver, ["on_message_publish"]),
