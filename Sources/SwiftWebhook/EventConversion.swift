@@ -58,8 +58,9 @@ enum EventConversion {
         let share = try bytes(e.share_group)
         let fromClientID = try bytes(e.from_clientid)
         let fromUsername = try bytes(e.from_username)
+        // size_t arrives as Int: a length of 2^63 or more is negative here.
+        if e.payload_len < 0 || e.payload_len > maxPayload { throw Failure.invalid }
         if e.payload == nil && e.payload_len > 0 { throw Failure.invalid }
-        if e.payload_len > maxPayload { throw Failure.invalid }
         let payload = UnsafeRawBufferPointer(start: e.payload, count: kind.hasPayload ? e.payload_len : 0)
 
         var total = payload.count + (clientID?.count ?? 0) + (username?.count ?? 0) + (peer?.count ?? 0)

@@ -175,6 +175,22 @@ test_invalid_input(void)
     ev.payload_len = 0;
     CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_OK); /* an empty payload is fine */
 
+    /* Every size_t over the limit, the ones that are negative as a signed
+     * size among them, is refused before a byte is read. */
+    static const char small[8] = "payload";
+    static const size_t huge[] = {SIZE_MAX, SIZE_MAX - 4, (size_t) 1 << 63, ((size_t) 1 << 63) + 1,
+                                  ((size_t) 256 << 20) + 1, (size_t) INT64_MAX};
+    ev.payload = small;
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+        ev.payload_len = huge[i];
+        CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_EINVAL);
+    }
+    ev.payload_len = sizeof small;
+    CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_OK);
+    ev.size = SIZE_MAX;
+    CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_EINVAL);
+    ev.size = sizeof ev;
+
     /* A 64 KiB topic: MQTT's limit is fine, one byte more is not. */
     char *topic = malloc(65537);
     memset(topic, 'a', 65536);

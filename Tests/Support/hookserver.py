@@ -13,7 +13,9 @@ Prints "PORT <n>" once listening. Control endpoints (never recorded):
     POST /_control/clear      forget recorded requests and counters
 A behaviour is {"status": 200, "delay_ms": 0, "close": false, "reset": false,
 "chunked": false, "no_length": false, "retry_after": null, "close_after": 0,
-"fail_rate": 0.0, "chaos": false}; "script" entries are used once each, in order,
+"fail_rate": 0.0, "chaos": false, "interim": [], "body_size": 0, "endless": false};
+"interim" lists 1xx statuses sent before the answer, "body_size" answers with
+that many bytes (Content-Length), "endless" with a chunked body that never ends; "script" entries are used once each, in order,
 before "default". "chaos" picks per request: 500 (10%), a 50 ms delay (10%),
 a reset (5%), Connection: close (5%), otherwise 200.
 """
@@ -143,6 +145,29 @@ class Handler(BaseHTTPRequestHandler):
             headers.append(("Connection", "close"))
             self.close_connection = True
         reply_body = b"ok"
+        try:
+            for code in b.get("interim", []):
+                self.wfile.write(b"HTTP/1.1 %d Interim\r\n\r\n" % code)
+            if b.get("body_size"):
+                self.send_response(status)
+                self.send_header("Content-Length", str(b["body_size"]))
+                self.end_headers()
+                piece, left = b"x" * 65536, b["body_size"]
+                while left > 0:
+                    self.wfile.write(piece[:min(left, len(piece))])
+                    left -= min(left, len(piece))
+                return
+            if b.get("endless"):
+                self.send_response(status)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                piece = b"%x\r\n%s\r\n" % (65536, b"y" * 65536)
+                for _ in range(1 << 16):  # 4 GiB at most, far more than any reader should take
+                    self.wfile.write(piece)
+                return
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+            return
         if b.get("chunked"):
             self.send_response(status)
             for k, v in headers:

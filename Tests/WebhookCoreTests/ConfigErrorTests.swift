@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import WebhookCore
 
@@ -36,7 +37,7 @@ import Testing
         ("webhook { url = \"http://h:99999/\" }", "nanomq.conf:1:17: webhook.url: port must be 1-65535, got \"99999\" (got \"http://h:99999/\")"),
         ("webhook { url = \"http:///x\" }", "nanomq.conf:1:17: webhook.url: URL has no host (got \"http:///x\")"),
         ("webhook { url = \"http://*/\" }", "nanomq.conf:1:17: webhook.url: host \"*\" is not a host name or IP address (got \"http://*/\")"),
-        ("webhook { url = \"http://u:p@h/\" }", "nanomq.conf:1:17: webhook.url: user:password@ in the URL is not supported; set headers.authorization instead (got \"http://u:p@h/\")"),
+        ("webhook { url = \"http://u:p@h/\" }", "nanomq.conf:1:17: webhook.url: user:password@ in the URL is not supported; set headers.authorization instead (got \"http://***@h/\")"),
         ("webhook { url = \"http://h/\", pool_size = 0 }", "nanomq.conf:1:42: webhook.pool_size: expected a whole number from 1 to 1024, got \"0\""),
         ("webhook { url = \"http://h/\", pool_size = 3x }", "nanomq.conf:1:42: webhook.pool_size: expected a whole number from 1 to 1024, got \"3x\""),
         ("webhook { url = \"http://h/\", cancel_timeout = 5 years }", "nanomq.conf:1:47: webhook.cancel_timeout: expected a duration such as 5000, 500ms, 5s or 1m (from 1 to 3600000 ms), got \"5 years\""),
@@ -70,6 +71,13 @@ import Testing
         #expect(configError(config) == expected)
     }
 
+    @Test func aPasswordInTheURLIsRedactedFromTheError() {
+        #expect(configError("webhook {\n  url = \"http://user:S3CRETPW@127.0.0.1/hook\"\n}") ==
+            "nanomq.conf:2:9: webhook.url: user:password@ in the URL is not supported; set headers.authorization instead (got \"http://***@127.0.0.1/hook\")")
+        #expect(EndpointURL.redactingUserInfo("https://a:b@c@host:1/p@q") == "https://***@host:1/p@q")
+        #expect(EndpointURL.redactingUserInfo("http://host/p@q") == "http://host/p@q")
+    }
+
     @Test func headerInjectionIsRejectedWithoutEchoingTheSecret() {
         let message = configError("webhook { url = \"http://h/\", headers.authorization = \"Bearer abc\\r\\nX-Evil: 1\" }")
         #expect(message == "nanomq.conf:1:54: webhook.headers.authorization: header value contains CR, LF or NUL (header injection)")
@@ -81,6 +89,9 @@ import Testing
             "webhook { url = \"http://h/\", headers.authorization = \"hunter2\\n\" }",
             "webhook { url = \"https://h/\", tls { key_password = [\"hunter2\"] } }",
             "webhook { url = \"https://h/\", headers { x-token = { a = \"hunter2\\r\" } } }",
+            "webhook { url = \"http://user:hunter2@127.0.0.1/hook\" }",
+            "webhook { url = \"https://hunter2@h:8443?x=1\" }",
+            "web.hook.url = http://user:hunter2@127.0.0.1/hook\nweb.hook.rule.message.publish.1 = {\"action\": \"on_message_publish\"}",
         ]
         for config in configs {
             let message = configError(config)
@@ -109,6 +120,34 @@ import Testing
             Issue.record("expected an error")
         } catch {
             #expect("\(error)" == "cannot read config file /nonexistent/nanomq.conf: No such file or directory")
+        }
+    }
+
+    @Test func aFifoIsRefusedAtOnceAsConfigOrInclude() throws {
+        // open() on a FIFO used to wait for a writer, forever, before the
+        // regular-file check. The load runs on its own thread so that a
+        // regression fails the test instead of hanging the suite.
+        let dir = "/tmp/swh-fifo-\(getpid())"
+        mkdir(dir, 0o700)
+        defer { unlink(dir + "/pipe"); unlink(dir + "/main.conf"); rmdir(dir) }
+        #expect(mkfifo(dir + "/pipe", 0o600) == 0)
+        let main = "include \"pipe\"\nwebhook { url = \"http://h/\" }\n"
+        let fd = open(dir + "/main.conf", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        _ = main.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+        for path in [dir + "/pipe", dir + "/main.conf"] {
+            let outcome = OneShot<String>()
+            let thread = Thread {
+                do {
+                    _ = try ConfigLoader(environment: Environment([:])).settings(path: path)
+                    outcome.set("loaded")
+                } catch {
+                    outcome.set("\(error)")
+                }
+            }
+            thread.start()
+            let message = outcome.wait(seconds: 60)
+            #expect(message?.contains("not a regular file") == true, "\(path): \(message ?? "still blocked after 60 s")")
         }
     }
 

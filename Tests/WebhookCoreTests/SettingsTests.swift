@@ -29,6 +29,9 @@ import Testing
         policy.maxAttempts = 0
         policy.maxElapsedMs = 0
         #expect(policy.allowsRetry(afterAttempts: 1_000_000, elapsedMs: Int.max))
+        #expect(policy.retryAfterDelayMs(seconds: 3) == 3_000)
+        #expect(policy.retryAfterDelayMs(seconds: 3600) == 60_000)
+        #expect(policy.retryAfterDelayMs(seconds: Int.max) == 60_000)
     }
 
     @Test func everyKeyOfTheFullFixture() throws {

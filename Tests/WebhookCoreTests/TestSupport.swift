@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import WebhookCore
 
@@ -39,4 +40,22 @@ func scalar(_ object: ConfigObject, _ path: String) -> String? {
     }
     if case .scalar(let text, _)? = node?.value { return text }
     return nil
+}
+
+/// A value handed from another thread, waited for with a limit (so that a
+/// call that hangs fails its test instead of stopping the suite).
+final class OneShot<T: Sendable>: @unchecked Sendable {
+    private let ready = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var value: T?
+
+    func set(_ newValue: T) {
+        lock.withLock { value = newValue }
+        ready.signal()
+    }
+
+    func wait(seconds: Double) -> T? {
+        guard ready.wait(timeout: .now() + seconds) == .success else { return nil }
+        return lock.withLock { value }
+    }
 }

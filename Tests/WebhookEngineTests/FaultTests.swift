@@ -80,6 +80,18 @@ import Testing
         #expect(try server.requests().count > 5)
     }
 
+    @Test func retryAfterIsHonouredOnlyUpToItsCap() throws {
+        let server = try HookServer()
+        try server.setBehaviour(script: [["status": 429, "retry_after": 3600], ["status": 200]])
+        let settings = try engineSettings(server.url, "retry { max_retry_after = 200ms }")
+        let engine = try Engine(settings: settings, log: LogCapture().log)
+        _ = engine.submit(publish("c", "x"))
+        // Without the cap the retry would come in an hour.
+        #expect(eventually { engine.stats().delivered == 1 })
+        engine.shutdown()
+        #expect(try server.requests().count == 2)
+    }
+
     @Test func tooManyRequestsHonoursRetryAfter() throws {
         let server = try HookServer()
         try server.setBehaviour(script: [["status": 429, "retry_after": 1], ["status": 200]])

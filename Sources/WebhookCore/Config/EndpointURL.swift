@@ -15,6 +15,20 @@ public struct EndpointURL: Equatable, Sendable, CustomStringConvertible {
         return "\(scheme)://\(hostPart):\(port)\(target)"
     }
 
+    /// The URL as it may appear in a message: `user:password@` becomes
+    /// `***@`, so a refused URL never shows its password.
+    public static func redactingUserInfo(_ text: String) -> String {
+        let utf8 = Array(text.utf8)
+        guard let split = (0..<max(0, utf8.count - 2)).first(where: {
+            utf8[$0] == UInt8(ascii: ":") && utf8[$0 + 1] == UInt8(ascii: "/") && utf8[$0 + 2] == UInt8(ascii: "/")
+        }) else { return text }
+        let start = split + 3
+        let end = utf8[start...].firstIndex(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") })
+            ?? utf8.endIndex
+        guard let at = utf8[start..<end].lastIndex(of: UInt8(ascii: "@")) else { return text }
+        return String(decoding: utf8[..<start], as: UTF8.self) + "***" + String(decoding: utf8[at...], as: UTF8.self)
+    }
+
     /// Parses a URL, or says what is wrong with it.
     public static func parse(_ text: String) -> Result<EndpointURL, ValueProblem> {
         let separator = Array("://".utf8)

@@ -35,7 +35,7 @@ public struct SettingsResolver {
         }
         let known: Set<String> = [
             "enable", "url", "headers", "body", "pool_size", "cancel_timeout", "tls", "ssl", "events",
-            "retry", "queue", "ordering", "drain_timeout",
+            "retry", "queue", "ordering", "drain_timeout", "max_response_body",
         ]
         var warnings: [String] = []
         for key in object.keys where !known.contains(key) {
@@ -56,7 +56,8 @@ public struct SettingsResolver {
         switch EndpointURL.parse(urlText) {
         case .success(let parsed): url = parsed
         case .failure(let problem):
-            throw ConfigError("\(problem.message) (got \"\(urlText)\")", at: urlNode.location, key: "\(prefix).url")
+            throw ConfigError("\(problem.message) (got \"\(EndpointURL.redactingUserInfo(urlText))\")",
+                              at: urlNode.location, key: "\(prefix).url")
         }
 
         var settings = WebhookSettings(url: url)
@@ -76,6 +77,14 @@ public struct SettingsResolver {
         settings.queue = try queue(object["queue"])
         settings.ordering = try choice(object, "ordering", Ordering.self) ?? .perClient
         settings.drainTimeoutMs = try duration(object, "drain_timeout", in: 0...3_600_000) ?? 5000
+        if let sizeNode = object["max_response_body"] {
+            let text = try string(sizeNode, key: "max_response_body")
+            guard let bytes = Units.sizeBytes(text), bytes <= 64 << 20 else {
+                throw ConfigError("expected a size up to 64MB such as 64KB, got \"\(text)\"", at: sizeNode.location,
+                                  key: "\(prefix).max_response_body")
+            }
+            settings.maxResponseBodyBytes = bytes
+        }
         settings.warnings = warnings
         return settings
     }
@@ -225,6 +234,7 @@ public struct SettingsResolver {
         policy.maxElapsedMs = try duration(object, "max_elapsed", in: 0...604_800_000, keyPrefix: "retry.") ?? policy.maxElapsedMs
         policy.initialBackoffMs = try duration(object, "initial_backoff", in: 1...3_600_000, keyPrefix: "retry.") ?? policy.initialBackoffMs
         policy.maxBackoffMs = try duration(object, "max_backoff", in: 1...86_400_000, keyPrefix: "retry.") ?? policy.maxBackoffMs
+        policy.maxRetryAfterMs = try duration(object, "max_retry_after", in: 0...86_400_000, keyPrefix: "retry.") ?? policy.maxRetryAfterMs
         if policy.maxBackoffMs < policy.initialBackoffMs {
             throw ConfigError("max_backoff (\(policy.maxBackoffMs) ms) is below initial_backoff (\(policy.initialBackoffMs) ms)",
                               at: object["max_backoff"]?.location ?? node?.location, key: "\(prefix).retry.max_backoff")

@@ -19,6 +19,10 @@ public struct WebhookSettings: Sendable {
     public var ordering: Ordering = .perClient
     /// How long shutdown keeps delivering what is queued.
     public var drainTimeoutMs: Int = 5000
+    /// A response body is read, and discarded, up to this size so the
+    /// connection can carry the next request; a longer (or endless) one is
+    /// not read: the status stands and the connection is closed.
+    public var maxResponseBodyBytes: Int = 64 << 10
     /// Things worth a log line that do not stop init (unknown keys and the like).
     public var warnings: [String] = []
 
@@ -66,8 +70,17 @@ public struct RetryPolicy: Equatable, Sendable {
     public var maxElapsedMs: Int = 600_000
     public var initialBackoffMs: Int = 100
     public var maxBackoffMs: Int = 10_000
+    /// The longest wait a `Retry-After` header is honoured for; a longer one
+    /// waits this long (one answer must not stall a connection, and every
+    /// client hashed onto it, for an hour).
+    public var maxRetryAfterMs: Int = 60_000
 
     public init() {}
+
+    /// The wait before the next attempt when the endpoint said `Retry-After: seconds`.
+    public func retryAfterDelayMs(seconds: Int) -> Int {
+        seconds >= maxRetryAfterMs / 1000 ? maxRetryAfterMs : max(0, seconds) * 1000
+    }
 
     /// Whether an event that has had `attempts` attempts may have another,
     /// which would start `elapsedMs` after its first.

@@ -20,12 +20,15 @@ public enum FileSystem {
     }
 
     public static func readFile(_ path: String) -> Result<[UInt8], ReadError> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+        // writer, forever, before the regular-file check below could refuse it.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 { return .failure(.cannotOpen(String(cString: strerror(errno)))) }
         defer { close(fd) }
         var info = stat()
         if fstat(fd, &info) != 0 { return .failure(.cannotOpen(String(cString: strerror(errno)))) }
         if (info.st_mode & S_IFMT) != S_IFREG { return .failure(.notRegularFile) }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         if Int(info.st_size) > maxConfigSize { return .failure(.tooLarge) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)

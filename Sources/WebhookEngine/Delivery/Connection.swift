@@ -63,6 +63,14 @@ final class Connection: @unchecked Sendable {
     private var requests: [Int: OpaquePointer] = [:]
     private static let cachedRequests = 8
     private let response: OpaquePointer
+    /// Where response bodies are read into and dropped (never kept whole).
+    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 << 10, alignment: 1)
+    private enum Exchange { case writing, readingHead, readingBody }
+    private var exchange = Exchange.writing
+    private var body = ResponseBody(status: 204, contentLength: nil, transferEncoding: nil, limit: 0)
+    private var interimResponses = 0
+    /// More 1xx responses than any server sends before its answer.
+    private static let maxInterimResponses = 8
 
     /// The open HTTP connection, nil until connected (opened lazily).
     private var conn: OpaquePointer?
@@ -112,6 +120,10 @@ final class Connection: @unchecked Sendable {
         }
         self.aio = aio
         self.sleepAio = sleepAio
+    }
+
+    deinit {
+        scratch.deallocate()
     }
 
     // MARK: Entry points from outside nng's callbacks
@@ -191,7 +203,7 @@ final class Connection: @unchecked Sendable {
                 }
             }
         case .transacting:
-            transacted(result)
+            exchangeStepCompleted(result)
         case .waking, .backingOff, .idle, .stopped:
             break
         }
@@ -251,38 +263,105 @@ final class Connection: @unchecked Sendable {
         nng_http_client_connect(client, aio)
     }
 
+    /// One HTTP exchange, step by step: write the request, read the head
+    /// (past any 1xx), read and discard the body so the connection can be
+    /// reused. Not `nng_http_conn_transact`, which keeps the whole body in
+    /// memory and takes a `100 Continue` for the answer.
     private func send() {
         stateLock.withLock { phase = .transacting }
+        exchange = .writing
+        interimResponses = 0
+        armAttemptTimeout()
+        nng_http_conn_write_req(conn, request, aio)
+    }
+
+    /// Each exchange step's operation uses what is left of the attempt's
+    /// `cancel_timeout`, so a server that drips its answer cannot stretch it.
+    private func armAttemptTimeout() {
         let now = Clock.monotonicNanoseconds()
         let remainingMs = attemptDeadlineNs > now ? (attemptDeadlineNs - now) / 1_000_000 : 0
         nng_aio_set_timeout(aio, Int32(clamping: max(1, remainingMs)))
-        nng_http_conn_transact(conn, request, response, aio)
     }
 
-    private func transacted(_ result: Int32) {
-        if result != 0 {
-            let reused = requestsOnConnection > 0
-            closeConnection()
-            // A kept-alive connection the server closed while it sat idle:
-            // reconnect at once, without spending an attempt.
-            if reused, !staleRetryUsed, result == Int32(NNG_ECLOSED.rawValue) || result == Int32(NNG_ECONNRESET.rawValue)
-                || result == Int32(NNG_ECONNSHUT.rawValue) {
-                staleRetryUsed = true
-                attempt -= 1
-                context.queue.countRetry()
-                startAttempt()
-                return
+    private func readHead() {
+        exchange = .readingHead
+        nng_http_res_reset(response)
+        armAttemptTimeout()
+        nng_http_conn_read_res(conn, response, aio)
+    }
+
+    private func readBody() {
+        var iov = nng_iov(iov_buf: scratch.baseAddress, iov_len: body.nextReadSize(buffer: scratch.count))
+        _ = nng_aio_set_iov(aio, 1, &iov)
+        armAttemptTimeout()
+        nng_http_conn_read(conn, aio)
+    }
+
+    private func exchangeStepCompleted(_ result: Int32) {
+        switch exchange {
+        case .writing:
+            if result != 0 { return transportFailed(result) }
+            readHead()
+        case .readingHead:
+            if result != 0 { return transportFailed(result) }
+            let status = Int(nng_http_res_get_status(response))
+            if (100..<200).contains(status) {
+                // 100 Continue, 102, 103: not the answer; it follows.
+                interimResponses += 1
+                guard interimResponses <= Self.maxInterimResponses else {
+                    closeConnection()
+                    return attemptFailed("\(interimResponses) interim (1xx) responses and no answer", key: "interim")
+                }
+                return readHead()
             }
-            let reason = result == Int32(NNG_ETIMEDOUT.rawValue)
-                ? "no response within \(context.settings.cancelTimeoutMs) ms" : "request failed: \(nngError(result))"
-            attemptFailed(reason, key: "transport")
+            body = ResponseBody(status: status, contentLength: header("Content-Length"),
+                                transferEncoding: header("Transfer-Encoding"), limit: context.settings.maxResponseBodyBytes)
+            switch body.initialProgress {
+            case .complete: answered(status, reusable: true)
+            case .abandon: answered(status, reusable: false)
+            case .needMore:
+                exchange = .readingBody
+                readBody()
+            }
+        case .readingBody:
+            // The status is known: a body that fails or times out only costs the connection.
+            let status = Int(nng_http_res_get_status(response))
+            guard result == 0 else { return answered(status, reusable: false) }
+            let count = min(nng_aio_count(aio), scratch.count)
+            switch body.consume(UnsafeRawBufferPointer(rebasing: scratch[0..<count])) {
+            case .needMore: readBody()
+            case .complete: answered(status, reusable: true)
+            case .abandon: answered(status, reusable: false)
+            }
+        }
+    }
+
+    /// Writing the request or reading the head failed: the attempt failed.
+    private func transportFailed(_ result: Int32) {
+        let reused = requestsOnConnection > 0
+        closeConnection()
+        // A kept-alive connection the server closed while it sat idle:
+        // reconnect at once, without spending an attempt.
+        if reused, !staleRetryUsed, result == Int32(NNG_ECLOSED.rawValue) || result == Int32(NNG_ECONNRESET.rawValue)
+            || result == Int32(NNG_ECONNSHUT.rawValue) {
+            staleRetryUsed = true
+            attempt -= 1
+            context.queue.countRetry()
+            startAttempt()
             return
         }
+        let reason = result == Int32(NNG_ETIMEDOUT.rawValue)
+            ? "no response within \(context.settings.cancelTimeoutMs) ms" : "request failed: \(nngError(result))"
+        attemptFailed(reason, key: "transport")
+    }
+
+    /// The endpoint answered with `status`; `reusable` says whether its body
+    /// left the connection fit for the next request.
+    private func answered(_ status: Int, reusable: Bool) {
         requestsOnConnection += 1
-        let status = Int(nng_http_res_get_status(response))
         lastStatus = status
         lastError = nil
-        if !responseKeepsConnection(status: status) { closeConnection() }
+        if !reusable || !headersKeepConnection() { closeConnection() }
         switch status {
         case 200..<300:
             finish(.delivered)
@@ -293,6 +372,10 @@ final class Connection: @unchecked Sendable {
                                 "\(context.settings.url): HTTP \(status) for \(current?.event.kind.configName ?? "an event"); not retried, event failed")
             finish(.failed)
         }
+    }
+
+    private func header(_ name: String) -> String? {
+        nng_http_res_get_header(response, name).map { String(cString: $0) }
     }
 
     private func attemptFailed(_ reason: String, key: String, retryAfterMs: Int? = nil) {
@@ -380,27 +463,20 @@ final class Connection: @unchecked Sendable {
               let header = nng_http_res_get_header(response, "Retry-After"),
               let seconds = Int(String(cString: header).trimmingSpaces()), seconds >= 0
         else { return nil }
-        return min(seconds, 3600) * 1000
+        return context.settings.retry.retryAfterDelayMs(seconds: seconds)
     }
 
-    /// Whether the connection can carry the next request: not when the
-    /// server said `Connection: close`, spoke HTTP/1.0 without keep-alive,
-    /// or sent a body delimited by closing (nng reads only Content-Length
-    /// and chunked bodies; anything else would poison the next response).
+    /// Whether the server lets the connection carry the next request: not
+    /// after `Connection: close`, nor from HTTP/1.0 without keep-alive.
     /// Compared as C strings: this runs for every response.
-    private func responseKeepsConnection(status: Int) -> Bool {
+    private func headersKeepConnection() -> Bool {
         let connection = nng_http_res_get_header(response, "Connection")
         if let connection, containsIgnoringCase(connection, "close") { return false }
         if let version = nng_http_res_get_version(response), strcmp(version, "HTTP/1.0") == 0,
            !(connection.map { containsIgnoringCase($0, "keep-alive") } ?? false) {
             return false
         }
-        if status < 200 || status == 204 || status == 304 { return true }
-        if nng_http_res_get_header(response, "Content-Length") != nil { return true }
-        if let encoding = nng_http_res_get_header(response, "Transfer-Encoding"), containsIgnoringCase(encoding, "chunked") {
-            return true
-        }
-        return false
+        return true
     }
 }
 
