@@ -114,6 +114,9 @@ public final class Engine: @unchecked Sendable {
         nng_aio_free(watchdog)
         watchdog = nil
         for connection in connections { connection.stop() }
+        if !context.closer.waitForAll(limitMs: 2000) {
+            log.log(.warning, "nng_http_conn_close did not return within 2000 ms; abandoning the connection")
+        }
         context.endpoint.close(clients: connections.map(\.client) + context.graveyard.all(), limitMs: 2000, log: log)
         let final = queue.snapshot()
         if !drained {

@@ -60,4 +60,43 @@ import Testing
         engine.shutdown()
         #expect(engine.stats().connectionsOpened == 1)
     }
+
+    /// A listener that completes TCP handshakes (the kernel does, below the
+    /// backlog) and never reads or answers: TLS on it never gets a handshake.
+    func silentListener() -> (Int32, Int) {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        listen(listener, 64)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        return (listener, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    @Test func tlsToAServerThatNeverHandshakesTimesOutAndRetries() throws {
+        let (listener, port) = silentListener()
+        defer { close(listener) }
+        let plain = try HookServer()
+        for url in ["https://127.0.0.1:\(port)/hook", plain.url.replacingOccurrences(of: "http://", with: "https://")] {
+            let settings = try engineSettings(url, """
+                pool_size = 1
+                cancel_timeout = 300ms
+                drain_timeout = 500ms
+                retry { initial_backoff = 10ms, max_backoff = 20ms }
+                tls { verify_peer = false }
+                """)
+            let engine = try Engine(settings: settings, log: LogCapture().log)
+            _ = engine.submit(publish("c", "1"))
+            _ = engine.submit(publish("c", "2"))
+            #expect(eventually(within: 20) { engine.stats().retried >= 3 }, "\(url): the attempt must time out and be retried")
+            // fini must come back: run it where a hang fails the test instead of the suite.
+            let done = DispatchSemaphore(value: 0)
+            Thread { engine.shutdown(); done.signal() }.start()
+            #expect(done.wait(timeout: .now() + 60) == .success, "\(url): shutdown hung")
+            let stats = engine.stats()
+            #expect(stats.isBalanced && stats.delivered == 0 && stats.dropped + stats.failed == 2)
+        }
+    }
 }

@@ -13,6 +13,7 @@ final class DeliveryContext: @unchecked Sendable {
     let log: Log
     let observer: DeliveryObserver?
     let graveyard = Graveyard()
+    let closer = ConnectionCloser()
 
     init(queue: DeliveryQueue, endpoint: Endpoint, settings: WebhookSettings, log: Log, observer: DeliveryObserver?) {
         self.queue = queue
@@ -443,7 +444,7 @@ final class Connection: @unchecked Sendable {
 
     private func closeConnection() {
         guard let open = conn else { return }
-        nng_http_conn_close(open)
+        context.closer.close(open)  // never inline: see ConnectionCloser
         conn = nil
         context.queue.connectionClosed()
     }
