@@ -13,6 +13,11 @@
  * it copies the event and queues it. webhook_fini() may run while other
  * threads are inside webhook_emit(); they get SWIFTWEBHOOK_ESHUTDOWN.
  *
+ * fork(): nng's threads do not survive it, so in the child the handles
+ * from before the fork answer SWIFTWEBHOOK_ESHUTDOWN, webhook_fini() on them
+ * returns at once, and what they had queued stays the parent's to deliver.
+ * A new webhook_init() in the child works (it loads a fresh copy of libnng).
+ *
  * Memory: the library copies everything it keeps. Strings and payloads
  * passed in may be freed as soon as the call returns.
  *

@@ -22,6 +22,37 @@ typedef struct {
 static slot slots[SWH_REGISTRY_SLOTS];
 /* Guards only the search for a free slot (init and fini, never emit). */
 static pthread_mutex_t add_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/*
+ * fork(): the child has none of the parent's threads, nng's among them, so
+ * the parent's instances cannot deliver there. The child forgets them: every
+ * handle becomes an older generation (webhook_emit answers
+ * SWIFTWEBHOOK_ESHUTDOWN, webhook_fini returns at once) and its instance is
+ * left alone, never freed (its locks may be held by threads that are gone).
+ * add_lock is held across the fork so the child's copy is never locked.
+ */
+static void fork_prepare(void) { pthread_mutex_lock(&add_lock); }
+static void fork_parent(void) { pthread_mutex_unlock(&add_lock); }
+
+static void
+fork_child(void)
+{
+    for (unsigned i = 0; i < SWH_REGISTRY_SLOTS; i++) {
+        uint64_t word = atomic_load_explicit(&slots[i].state, memory_order_relaxed);
+        if (word & (LIVE | CLOSING)) {
+            slots[i].instance = NULL;
+            atomic_store_explicit(&slots[i].state, (uint64_t) (GENERATION(word) + 1) << 32, memory_order_relaxed);
+        }
+    }
+    pthread_mutex_unlock(&add_lock);
+}
+
+static void
+register_atfork(void)
+{
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
 
 static slot *
 lookup(uintptr_t handle, uint32_t *generation)
@@ -37,6 +68,7 @@ lookup(uintptr_t handle, uint32_t *generation)
 uintptr_t
 swh_registry_add(void *instance, uint32_t wanted)
 {
+    pthread_once(&atfork_once, register_atfork);
     pthread_mutex_lock(&add_lock);
     for (unsigned i = 0; i < SWH_REGISTRY_SLOTS; i++) {
         uint64_t word = atomic_load_explicit(&slots[i].state, memory_order_acquire);
