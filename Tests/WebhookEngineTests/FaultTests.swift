@@ -254,14 +254,11 @@ import Testing
     /// A loopback listener whose accept queue is full, so further SYNs go
     /// unanswered and connects to it hang.
     func fullBacklogListener() throws -> (Int32, Int, [Int32]) {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (listener, port) = loopbackListener(backlog: 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        listen(listener, 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
         // Fill the accept queue so later SYNs go unanswered.
         var fillers: [Int32] = []
         for _ in 0..<4 {
@@ -270,7 +267,7 @@ import Testing
             fillers.append(fd)
         }
         usleep(100_000)
-        return (listener, Int(UInt16(bigEndian: address.sin_port)), fillers)
+        return (listener, port, fillers)
     }
 
     @Test func stuckConnectTimesOutAndShutdownDoesNotHang() throws {

@@ -204,3 +204,10 @@ func unusedPort() -> Int {
     }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+/// This process's resident memory, KiB (for memory bounds, never timings).
+func residentKiB() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
+    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+}

@@ -5,13 +5,6 @@ import Testing
 
 /// Endpoints that answer in ways nng's own HTTP client mishandles.
 @Suite(.serialized) struct HostileEndpointTests {
-    /// This process's resident memory, KiB.
-    func residentKiB() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
-        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-    }
-
     @Test func interimResponsesAreNotTheAnswer() throws {
         let server = try HookServer()
         try server.setBehaviour(default: ["status": 200, "interim": [100]],
@@ -61,25 +54,11 @@ import Testing
         #expect(engine.stats().connectionsOpened == 1)
     }
 
-    /// A listener that completes TCP handshakes (the kernel does, below the
-    /// backlog) and never reads or answers: TLS on it never gets a handshake.
-    func silentListener() -> (Int32, Int) {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        listen(listener, 64)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
-        return (listener, Int(UInt16(bigEndian: address.sin_port)))
-    }
-
     @Test func tlsToAServerThatNeverHandshakesTimesOutAndRetries() throws {
-        let (listener, port) = silentListener()
-        defer { close(listener) }
+        // Completes TCP handshakes (the kernel does, below the backlog), never reads or answers.
+        let silent = try RawServer(answer: "", ending: .hold)
         let plain = try HookServer()
-        for url in ["https://127.0.0.1:\(port)/hook", plain.url.replacingOccurrences(of: "http://", with: "https://")] {
+        for url in ["https://127.0.0.1:\(silent.port)/hook", plain.url.replacingOccurrences(of: "http://", with: "https://")] {
             let settings = try engineSettings(url, """
                 pool_size = 1
                 cancel_timeout = 300ms
