@@ -3,10 +3,12 @@
  * every event type to a real HTTP server, every invalid input with its
  * exact return code, several handles, stats, logging, and fini rules.
  */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "testutil.h"
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>
 
 #include <swiftwebhook.h>
 
@@ -346,6 +348,60 @@ test_handles_and_fini(void)
     remove("abi_test_first.conf");
 }
 
+/* SWIFTWEBHOOK_MAX_HANDLES alive at once, then one more: ENOMEM, with the
+ * reason; every one finalised, and the slots usable again. */
+static void
+test_handle_limit(void)
+{
+    static swiftwebhook *handles[SWIFTWEBHOOK_MAX_HANDLES + 1];
+    char why[512] = "";
+    int made = 0;
+    for (; made < SWIFTWEBHOOK_MAX_HANDLES; made++) {
+        if (webhook_init_text(&handles[made], "webhook { enable = false }", NULL, why, sizeof why) != SWIFTWEBHOOK_OK) {
+            break;
+        }
+    }
+    CHECK_EQ_INT(made, SWIFTWEBHOOK_MAX_HANDLES);
+    swiftwebhook *extra = NULL;
+    CHECK_EQ_INT(webhook_init_text(&extra, "webhook { enable = false }", NULL, why, sizeof why), SWIFTWEBHOOK_ENOMEM);
+    CHECK(extra == NULL && strstr(why, "handles are already alive") != NULL);
+    for (int i = 0; i < made; i++) {
+        webhook_fini(handles[i]);
+    }
+    CHECK_EQ_INT(webhook_init_text(&extra, "webhook { enable = false }", NULL, why, sizeof why), SWIFTWEBHOOK_OK);
+    webhook_fini(extra);
+}
+
+/* Strings and a payload that end right before an unreadable page: nothing
+ * past their end is read. */
+static void
+test_guard_page(void)
+{
+    char why[512];
+    swiftwebhook *wh = NULL;
+    long page = sysconf(_SC_PAGESIZE);
+    char *pages = mmap(NULL, (size_t) page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(pages != MAP_FAILED);
+    if (pages == MAP_FAILED) {
+        return;
+    }
+    CHECK(mprotect(pages + page, (size_t) page, PROT_NONE) == 0);
+    char *end = pages + page;
+    memcpy(end - 4, "abc", 4);                 /* "abc\0" as the page's last bytes */
+    CHECK_EQ_INT(webhook_init_text(&wh, "webhook { url = \"http://127.0.0.1:1/\", drain_timeout = 0s\n"
+                                        "  events = [ { event = on_message_publish } ] }", NULL, why, sizeof why),
+        SWIFTWEBHOOK_OK);
+    swiftwebhook_event ev = event_of(SWIFTWEBHOOK_MESSAGE_PUBLISH);
+    ev.clientid = end - 4;
+    ev.username = end - 1;                     /* the empty string in the last byte */
+    ev.topic = end - 4;
+    ev.payload = end - 4;
+    ev.payload_len = 4;
+    CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_OK);
+    webhook_fini(wh);
+    munmap(pages, (size_t) page * 2);
+}
+
 int
 main(void)
 {
@@ -356,5 +412,7 @@ main(void)
     test_filters_and_drops();
     test_log_callback();
     test_handles_and_fini();
+    test_handle_limit();
+    test_guard_page();
     return test_summary("abi_test");
 }
