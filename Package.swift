@@ -38,7 +38,8 @@ let package = Package(
         .target(name: "WebhookCore", path: "Sources/WebhookCore"),
         .target(name: "WebhookEngine", dependencies: ["WebhookCore", "CNng"], path: "Sources/WebhookEngine"),
         .systemLibrary(name: "CSwiftWebhookABI", path: "Sources/CSwiftWebhookABI"),
-        .target(name: "CWebhookRegistry", path: "Sources/CWebhookRegistry", cSettings: dwarf4),
+        .target(name: "CWebhookRegistry", path: "Sources/CWebhookRegistry",
+                cSettings: dwarf4 + [.headerSearchPath("../../include")]),
         .target(
             name: "SwiftWebhook",
             dependencies: ["WebhookEngine", "WebhookCore", "CSwiftWebhookABI", "CWebhookRegistry"],
@@ -46,7 +47,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "webhookctl",
-            dependencies: ["WebhookEngine", "WebhookCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["WebhookEngine", "WebhookCore", "CWebhookRegistry",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/webhookctl"
         ),
         .executableTarget(name: "Base62Bench", dependencies: ["WebhookCore"], path: "bench/Base62Bench"),

@@ -10,8 +10,6 @@ import WebhookEngine
 import Glibc
 #endif
 
-/// SWIFTWEBHOOK_VERSION of include/swiftwebhook.h (abi_test checks they agree).
-private let libraryVersion: StaticString = "1.1.0"
 
 // MARK: Lifecycle
 
@@ -191,7 +189,7 @@ public func swiftwebhook_strerror(_ code: Int32) -> UnsafePointer<CChar> {
 
 @_cdecl("webhook_version")
 public func swiftwebhook_version() -> UnsafePointer<CChar> {
-    UnsafeRawPointer(libraryVersion.utf8Start).assumingMemoryBound(to: CChar.self)
+    swh_library_version()  // SWIFTWEBHOOK_VERSION, from the header (abi_facts.c)
 }
 
 @_cdecl("webhook_abi_version")

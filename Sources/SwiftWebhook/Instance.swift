@@ -12,12 +12,7 @@ final class Instance {
     }
 
     /// Bit n set: some rule names event type n. A disabled instance wants nothing.
-    var wantedMask: UInt32 {
-        guard settings.enabled else { return 0 }
-        var mask: UInt32 = 0
-        for kind in EventKind.allCases where settings.rules.wants(kind) {
-            mask |= 1 << UInt32(kind.rawValue)
-        }
-        return mask
+    var wantedMask: RuleTable.KindMask {
+        settings.enabled ? settings.rules.wanted : 0
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CWebhookRegistry
 
 /// `webhookctl`: the operator's tool for libswiftwebhook configs.
 ///
@@ -12,7 +13,7 @@ struct WebhookCtl: ParsableCommand {
         discussion: """
             Exit status: 0 success, 1 invalid config or failed delivery, 64 bad command line.
             """,
-        version: "1.0.0",
+        version: String(cString: swh_library_version()),  // the header's SWIFTWEBHOOK_VERSION
         subcommands: [CheckCommand.self, SendCommand.self]
     )
 }

@@ -245,6 +245,19 @@ mosquitto_plugin_version(int supported_version_count, const int *supported_versi
     return -1;
 }
 
+/* Registers one callback, and says which one Mosquitto refused. */
+static bool
+register_callback(mosquitto_plugin_id_t *identifier, int event, const char *name, MOSQ_FUNC_generic_callback callback,
+    plugin *p)
+{
+    int rv = mosquitto_callback_register(identifier, event, callback, NULL, p);
+    if (rv != MOSQ_ERR_SUCCESS) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "webhook: Mosquitto refused the %s callback: %s", name, mosquitto_strerror(rv));
+        return false;
+    }
+    return true;
+}
+
 PLUGIN_EXPORT int
 mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, struct mosquitto_opt *options, int option_count)
 {
@@ -281,14 +294,20 @@ mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, struct
     }
     flush_log();
 
-    mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, on_message, NULL, p);
-    mosquitto_callback_register(identifier, MOSQ_EVT_DISCONNECT, on_disconnect, NULL, p);
-    mosquitto_callback_register(identifier, MOSQ_EVT_TICK, on_tick, NULL, p);
+    if (!register_callback(identifier, MOSQ_EVT_MESSAGE, "message", on_message, p)
+        || !register_callback(identifier, MOSQ_EVT_DISCONNECT, "disconnect", on_disconnect, p)
+        || !register_callback(identifier, MOSQ_EVT_TICK, "tick", on_tick, p)) {
+        mosquitto_callback_unregister(identifier, MOSQ_EVT_MESSAGE, on_message, NULL);
+        mosquitto_callback_unregister(identifier, MOSQ_EVT_DISCONNECT, on_disconnect, NULL);
+        webhook_fini(p->wh);
+        webhook_set_log(NULL, NULL, 0);
+        free(p);
+        return MOSQ_ERR_UNKNOWN;
+    }
 
     if (webhook_wants(p->wh, SWIFTWEBHOOK_CLIENT_CONNECT) == 1) {
         if (p->observe_auth) {
-            mosquitto_callback_register(identifier, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL, p);
-            p->registered_auth = true;
+            p->registered_auth = register_callback(identifier, MOSQ_EVT_BASIC_AUTH, "basic auth", on_basic_auth, p);
         } else {
             mosquitto_log_printf(MOSQ_LOG_WARNING, "webhook: on_client_connect needs plugin_opt_observe_auth true "
                 "(and a password_file to decide logins); rule ignored");
@@ -297,8 +316,7 @@ mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, struct
     if (webhook_wants(p->wh, SWIFTWEBHOOK_CLIENT_SUBSCRIBE) == 1 || webhook_wants(p->wh, SWIFTWEBHOOK_CLIENT_UNSUBSCRIBE) == 1
         || webhook_wants(p->wh, SWIFTWEBHOOK_MESSAGE_DELIVERED) == 1) {
         if (p->observe_acl) {
-            mosquitto_callback_register(identifier, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL, p);
-            p->registered_acl = true;
+            p->registered_acl = register_callback(identifier, MOSQ_EVT_ACL_CHECK, "ACL check", on_acl_check, p);
         } else {
             mosquitto_log_printf(MOSQ_LOG_WARNING, "webhook: on_client_subscribe, on_client_unsubscribe and "
                 "on_message_delivered need plugin_opt_observe_acl true (and an acl_file to decide access); rules ignored");

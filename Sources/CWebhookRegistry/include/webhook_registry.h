@@ -18,7 +18,11 @@
 
 #include <stdint.h>
 
+/* SWIFTWEBHOOK_MAX_HANDLES; abi_facts.c checks they agree. */
 #define SWH_REGISTRY_SLOTS 4096
+
+/* SWIFTWEBHOOK_VERSION, the one definition of the library's version. */
+const char *swh_library_version(void);
 
 typedef enum {
     SWH_SLOT_OK = 0,

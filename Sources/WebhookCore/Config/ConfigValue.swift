@@ -65,9 +65,4 @@ public struct ConfigObject: Sendable {
             assign(key, other.entries[key]!)
         }
     }
-
-    public mutating func remove(_ key: String) {
-        guard entries.removeValue(forKey: key) != nil else { return }
-        keys.removeAll { $0 == key }
-    }
 }

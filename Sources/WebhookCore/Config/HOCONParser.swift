@@ -490,12 +490,3 @@ struct HOCONParser {
         return String(s)
     }
 }
-
-extension String {
-    public func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while let c = s.first, c == " " || c == "\t" || c == "\r" { s = s.dropFirst() }
-        while let c = s.last, c == " " || c == "\t" || c == "\r" { s = s.dropLast() }
-        return String(s)
-    }
-}

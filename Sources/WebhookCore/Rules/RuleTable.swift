@@ -13,12 +13,16 @@ public struct Rule: Equatable, Sendable {
 /// every event, so the common "nobody asked for this kind" answer is one
 /// bit test, without touching any string.
 public struct RuleTable: Sendable {
+    /// One bit per event kind: as wide as the handle table's mask
+    /// (webhook_registry.h), which fits the 32 kinds the ABI allows.
+    public typealias KindMask = UInt32
+
     public private(set) var rules: [Rule] = []
     /// Bit n set: some rule names EventKind(rawValue: n).
-    private var wanted: UInt16 = 0
+    public private(set) var wanted: KindMask = 0
     /// Bit n set: every event of that kind matches (a rule without topic,
     /// or a kind that has no topic).
-    private var matchesAll: UInt16 = 0
+    private var matchesAll: KindMask = 0
     /// Per kind: the filters of its rules, when not `matchesAll`.
     private var filters: [[TopicFilter]] = Array(repeating: [], count: EventKind.allCases.count)
 
@@ -28,7 +32,7 @@ public struct RuleTable: Sendable {
 
     public mutating func add(_ rule: Rule) {
         rules.append(rule)
-        let bit: UInt16 = 1 << rule.kind.rawValue
+        let bit: KindMask = 1 << rule.kind.rawValue
         wanted |= bit
         if let topic = rule.topic, rule.kind.hasTopic {
             filters[Int(rule.kind.rawValue)].append(topic)
@@ -47,7 +51,7 @@ public struct RuleTable: Sendable {
 
     /// Whether an event of `kind` with this topic is sent (once, however many rules match).
     public func matches<T: Collection>(_ kind: EventKind, topic: T) -> Bool where T.Element == UInt8, T.Index == Int {
-        let bit: UInt16 = 1 << kind.rawValue
+        let bit: KindMask = 1 << kind.rawValue
         if wanted & bit == 0 { return false }
         if matchesAll & bit != 0 { return true }
         for filter in filters[Int(kind.rawValue)] where filter.matches(topic) {

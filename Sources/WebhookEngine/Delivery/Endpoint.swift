@@ -79,9 +79,9 @@ final class Endpoint: @unchecked Sendable {
         return client
     }
 
-    /// A POST request with the configured headers and `body`. A fresh one
-    /// per event: nng serialises a request's header block once and keeps it,
-    /// so a reused request would resend the first body's Content-Length.
+    /// A POST request with the configured headers and `body`. nng serialises
+    /// a request's header block once and keeps it (Content-Length included),
+    /// so `Connection` reuses a request only for a body of the same length.
     func makeRequest(body: [UInt8]) throws -> OpaquePointer {
         var request: OpaquePointer?
         var rv = nng_http_req_alloc(&request, url)

@@ -61,16 +61,6 @@ struct RingBuffer<Element> {
         return element
     }
 
-    /// Puts an element back at the front.
-    mutating func prepend(_ element: __owned Element) {
-        makeUnique()
-        let s = storage
-        if s.count == s.capacity { grow() }
-        s.head = (s.head - 1) & (s.capacity - 1)
-        (s.base + s.head).initialize(to: element)
-        s.count += 1
-    }
-
     mutating func removeAll() -> [Element] {
         var all: [Element] = []
         all.reserveCapacity(storage.count)
