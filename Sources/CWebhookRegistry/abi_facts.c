@@ -5,6 +5,7 @@
  */
 #include "webhook_registry.h"
 
+#include <stddef.h>
 #include <swiftwebhook.h>
 
 _Static_assert(SWH_REGISTRY_SLOTS == SWIFTWEBHOOK_MAX_HANDLES,
@@ -13,6 +14,11 @@ _Static_assert(SWIFTWEBHOOK_EVENT_TYPE_COUNT <= 32,
     "a handle's wanted-event mask (and RuleTable.KindMask) is 32 bits");
 _Static_assert(SWIFTWEBHOOK_MESSAGE_ACKED == SWIFTWEBHOOK_EVENT_TYPE_COUNT - 1,
     "event types are numbered 0 to SWIFTWEBHOOK_EVENT_TYPE_COUNT - 1");
+
+_Static_assert(offsetof(swiftwebhook_stats, matched) == sizeof(size_t),
+    "webhook_get_stats reads the caller's size, then writes from `matched` on");
+_Static_assert(offsetof(swiftwebhook_event, type) == sizeof(size_t),
+    "webhook_emit reads the caller's size before anything else");
 
 const char *
 swh_library_version(void)

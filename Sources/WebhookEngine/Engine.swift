@@ -45,7 +45,7 @@ public final class Engine: @unchecked Sendable {
             }
         } catch {
             for connection in connections { connection.stop() }
-            endpoint.close(clients: connections.map(\.client), limitMs: 2000, log: log)
+            endpoint.close(clients: connections.map { $0.client }, limitMs: 2000, log: log)
             throw error
         }
         self.connections = connections
@@ -56,7 +56,7 @@ public final class Engine: @unchecked Sendable {
         }, Unmanaged.passUnretained(self).toOpaque())
         guard rv == 0, let aio else {
             for connection in connections { connection.stop() }
-            endpoint.close(clients: connections.map(\.client), limitMs: 2000, log: log)
+            endpoint.close(clients: connections.map { $0.client }, limitMs: 2000, log: log)
             throw EngineError("cannot allocate an nng aio: \(nngError(rv))")
         }
         watchdog = aio
@@ -117,7 +117,7 @@ public final class Engine: @unchecked Sendable {
         if !context.closer.waitForAll(limitMs: 2000) {
             log.log(.warning, "nng_http_conn_close did not return within 2000 ms; abandoning the connection")
         }
-        context.endpoint.close(clients: connections.map(\.client) + context.graveyard.all(), limitMs: 2000, log: log)
+        context.endpoint.close(clients: connections.map { $0.client } + context.graveyard.all(), limitMs: 2000, log: log)
         let final = queue.snapshot()
         if !drained {
             log.log(.warning, "shutdown: drain_timeout (\(settings.drainTimeoutMs) ms) passed; \(final.droppedShutdown) event(s) dropped (\(abandoned) still queued)")

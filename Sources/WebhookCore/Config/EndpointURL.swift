@@ -80,7 +80,7 @@ public struct EndpointURL: Equatable, Sendable, CustomStringConvertible {
         let defaultPort = scheme == "https" ? 443 : 80
         var port = defaultPort
         if let portText {
-            guard let value = Int(portText), (1...65535).contains(value), portText.allSatisfy(\.isNumber) else {
+            guard let value = Int(portText), (1...65535).contains(value), portText.allSatisfy({ $0.isNumber }) else {
                 return .failure(.init("port must be 1-65535, got \"\(portText)\""))
             }
             port = value

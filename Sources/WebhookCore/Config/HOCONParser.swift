@@ -276,7 +276,7 @@ struct HOCONParser {
         if parts.count == 1, !parts[0].quoted, parts[0].text == "null" {
             return ConfigNode(.null, at: at)
         }
-        let text = parts.map(\.text).joined()
+        let text = parts.map { $0.text }.joined()
         return ConfigNode(.scalar(text, quoted: parts.contains { $0.quoted }), at: at)
     }
 

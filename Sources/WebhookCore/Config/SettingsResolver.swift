@@ -205,7 +205,7 @@ public struct SettingsResolver {
             }
             let name = try string(eventNode, key: "events[\(index)].event")
             guard let kind = EventKind(configName: name) else {
-                let names = EventKind.allCases.map(\.configName).joined(separator: ", ")
+                let names = EventKind.allCases.map { $0.configName }.joined(separator: ", ")
                 throw ConfigError("unknown event \"\(name)\"; expected one of \(names)", at: eventNode.location, key: "\(elementKey).event")
             }
             var filter: TopicFilter?
@@ -309,7 +309,7 @@ public struct SettingsResolver {
         guard let node = object[name] else { return nil }
         let text = try string(node, key: keyPrefix + name)
         guard let value = T(rawValue: text.lowercased()) else {
-            let options = T.allCases.map(\.rawValue).joined(separator: " or ")
+            let options = T.allCases.map { $0.rawValue }.joined(separator: " or ")
             throw ConfigError("expected \(options), got \"\(text)\"", at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
         }
         return value

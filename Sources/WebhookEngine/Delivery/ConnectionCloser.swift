@@ -13,52 +13,74 @@ import Glibc
 /// the nng task thread was lost for good, no event was retried, and
 /// `webhook_fini` never returned. Off the callback, the wait ends as soon as
 /// the callback does. Closes are rare (errors, `Connection: close`), so a
-/// thread each costs little; shutdown waits for them, bounded.
+/// thread each costs little. The threads are joined, not detached, so that
+/// once shutdown has waited for them none is left running.
 final class ConnectionCloser: @unchecked Sendable {
     private let lock = Lock()
-    private var pending = 0
+    private var jobs: [Job] = []
 
     /// Takes ownership of `conn` and closes (and frees) it.
     func close(_ conn: OpaquePointer) {
-        lock.withLock { pending += 1 }
-        let job = Unmanaged.passRetained(Job(conn: conn, closer: self)).toOpaque()
-        var thread = pthread_t()
-        let created = pthread_create(&thread, nil, { context in
-            let job = Unmanaged<Job>.fromOpaque(context!).takeRetainedValue()
-            nng_http_conn_close(job.conn)
-            job.closer.finished()
-            return nil
-        }, job)
-        if created == 0 {
-            pthread_detach(thread)
-        } else {
+        let job = Job(conn: conn, closer: self)
+        joinFinished()
+        let context = Unmanaged.passRetained(job).toOpaque()
+        let created = lock.withLock { () -> Int32 in
+            let rv = pthread_create(&job.thread, nil, { context in
+                let job = Unmanaged<Job>.fromOpaque(context!).takeRetainedValue()
+                nng_http_conn_close(job.conn)
+                job.closer.finished(job)
+                return nil
+            }, context)
+            if rv == 0 { jobs.append(job) }
+            return rv
+        }
+        if created != 0 {
             // No thread to be had: leak the connection rather than risk the
-            // hang (it is freed with the process).
-            Unmanaged<Job>.fromOpaque(job).release()
-            finished()
+            // hang (the process frees it when it exits).
+            Unmanaged<Job>.fromOpaque(context).release()
         }
     }
 
-    /// Waits until every close has returned, for at most `limitMs`; false
-    /// when one is still stuck inside nng (it is then abandoned).
+    /// Waits until every close has returned, for at most `limitMs`, and
+    /// joins their threads; false when one is still stuck inside nng (its
+    /// thread is then detached and abandoned).
     func waitForAll(limitMs: Int) -> Bool {
         let deadline = Clock.monotonicNanoseconds() + UInt64(limitMs) * 1_000_000
-        return lock.withLock {
-            lock.wait(untilNanoseconds: deadline) { pending > 0 }
-            return pending == 0
+        let stuck = lock.withLock { () -> [Job] in
+            lock.wait(untilNanoseconds: deadline) { jobs.contains { !$0.done } }
+            let stuck = jobs.filter { !$0.done }
+            for job in stuck { pthread_detach(job.thread) }
+            jobs.removeAll { !$0.done }
+            return stuck
+        }
+        joinFinished()
+        return stuck.isEmpty
+    }
+
+    private func finished(_ job: Job) {
+        lock.withLock {
+            job.done = true
+            lock.broadcast()
         }
     }
 
-    private func finished() {
-        lock.withLock {
-            pending -= 1
-            lock.broadcast()
+    /// Joins the threads whose close has returned (they are exiting).
+    private func joinFinished() {
+        let done = lock.withLock { () -> [Job] in
+            let done = jobs.filter { $0.done }
+            jobs.removeAll { $0.done }
+            return done
         }
+        for job in done { pthread_join(job.thread, nil) }
     }
 
     private final class Job {
         let conn: OpaquePointer
         let closer: ConnectionCloser
+        var thread = pthread_t()
+        /// Set under the closer's lock when nng_http_conn_close returned.
+        var done = false
+
         init(conn: OpaquePointer, closer: ConnectionCloser) {
             self.conn = conn
             self.closer = closer

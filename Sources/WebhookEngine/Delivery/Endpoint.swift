@@ -207,7 +207,7 @@ final class Graveyard: @unchecked Sendable {
     /// Clients old enough to free, removed from the graveyard.
     func expired(nowNs: UInt64) -> [OpaquePointer] {
         lock.withLock {
-            let old = retired.filter { nowNs &- $0.atNs >= Self.quarantineNs }.map(\.client)
+            let old = retired.filter { nowNs &- $0.atNs >= Self.quarantineNs }.map { $0.client }
             retired.removeAll { nowNs &- $0.atNs >= Self.quarantineNs }
             return old
         }
@@ -217,7 +217,7 @@ final class Graveyard: @unchecked Sendable {
     func all() -> [OpaquePointer] {
         lock.withLock {
             defer { retired.removeAll() }
-            return retired.map(\.client)
+            return retired.map { $0.client }
         }
     }
 }
