@@ -84,7 +84,14 @@ main(int argc, char **argv)
         cycle(config);
     }
     long rss_after = status_field("VmRSS:");
+    /* A thread joined a moment ago is still counted until the kernel has
+     * released it; give the count a moment to settle (a leak would be one
+     * thread per cycle, and never settle). */
     long threads_after = status_field("Threads:");
+    for (int i = 0; i < 200 && threads_after > threads_before; i++) {
+        sleep_ms(10);
+        threads_after = status_field("Threads:");
+    }
     int fds_after = open_fds();
     printf("after %d cycles: RSS %ld -> %ld KiB, threads %ld -> %ld, fds %d -> %d\n", cycles, rss_before, rss_after,
         threads_before, threads_after, fds_before, fds_after);
@@ -98,6 +105,21 @@ main(int argc, char **argv)
         free(stats);
     }
     CHECK_EQ_INT(threads_after, threads_before);
+    if (threads_after != threads_before) {
+        /* Name the threads, so a leak says whose it is. */
+        DIR *tasks = opendir("/proc/self/task");
+        struct dirent *entry;
+        while (tasks != NULL && (entry = readdir(tasks)) != NULL) {
+            char path[300], name[64] = "";
+            snprintf(path, sizeof path, "/proc/self/task/%s/comm", entry->d_name);
+            FILE *f = fopen(path, "r");
+            if (f != NULL) {
+                if (fgets(name, sizeof name, f) != NULL) fprintf(stderr, "thread %s: %s", entry->d_name, name);
+                fclose(f);
+            }
+        }
+        if (tasks != NULL) closedir(tasks);
+    }
     /* nng closes sockets on its reaper thread, so one may still be closing
      * at either reading; a leak would add one per cycle (900 here). */
     CHECK(fds_after <= fds_before + 2);

@@ -46,7 +46,7 @@ struct ResponseBody {
             framing = .chunked
         } else if let text = contentLength {
             let trimmed = text.trimmingSpaces()
-            if let n = Int(trimmed), n >= 0, trimmed.allSatisfy { $0.isNumber } {
+            if let n = Int(trimmed), n >= 0, trimmed.allSatisfy({ $0.isNumber }) {
                 framing = n == 0 ? .none : .length(n)
             } else {
                 framing = .untilClose  // unreadable length: only closing can end it safely
