@@ -14,25 +14,23 @@ enum LogRouting {
     }
 
     nonisolated(unsafe) private static var destination = Destination(function: nil, userdata: nil, maxLevel: LogLevel.warning.rawValue)
-    nonisolated(unsafe) private static var lock = pthread_rwlock_t()
-    private static let lockReady: Bool = {
-        pthread_rwlock_init(&lock, nil)
-        return true
-    }()
+    /// Held while a message is handed over, so `webhook_set_log(NULL)`
+    /// returns only once no thread can still call the old function.
+    private static let lock = Lock()
 
     static func set(_ function: swiftwebhook_log_fn?, _ userdata: UnsafeMutableRawPointer?, maxLevel: Int32) {
-        _ = lockReady
-        pthread_rwlock_wrlock(&lock)
-        destination = function == nil
-            ? Destination(function: nil, userdata: nil, maxLevel: LogLevel.warning.rawValue)
-            : Destination(function: function, userdata: userdata, maxLevel: maxLevel)
-        pthread_rwlock_unlock(&lock)
+        lock.withLock {
+            destination = function == nil
+                ? Destination(function: nil, userdata: nil, maxLevel: LogLevel.warning.rawValue)
+                : Destination(function: function, userdata: userdata, maxLevel: maxLevel)
+        }
     }
 
     static func write(_ level: LogLevel, _ message: String) {
-        _ = lockReady
-        pthread_rwlock_rdlock(&lock)
-        defer { pthread_rwlock_unlock(&lock) }
+        lock.withLock { deliver(level, message) }
+    }
+
+    private static func deliver(_ level: LogLevel, _ message: String) {
         guard level.rawValue <= destination.maxLevel else { return }
         if let function = destination.function {
             message.withCString { function(destination.userdata, level.rawValue, $0) }

@@ -88,27 +88,22 @@ struct SendCommand: ParsableCommand {
 
 /// Hands the observer's report (from an nng thread) to the main thread.
 final class ReportBox: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
+    private let lock = Lock()
     private var report: DeliveryReport?
 
-    init() { pthread_mutex_init(&mutex, nil) }
-
     func set(_ value: DeliveryReport) {
-        pthread_mutex_lock(&mutex)
-        report = value
-        pthread_mutex_unlock(&mutex)
+        lock.withLock {
+            report = value
+            lock.broadcast()
+        }
     }
 
     func wait(seconds: Double) -> DeliveryReport? {
         let deadline = Clock.monotonicNanoseconds() + UInt64(seconds * 1e9)
-        while Clock.monotonicNanoseconds() < deadline {
-            pthread_mutex_lock(&mutex)
-            let value = report
-            pthread_mutex_unlock(&mutex)
-            if let value { return value }
-            usleep(2000)
+        return lock.withLock {
+            lock.wait(untilNanoseconds: deadline) { report == nil }
+            return report
         }
-        return nil
     }
 }
 

@@ -4,18 +4,21 @@ import Glibc
 import Musl
 #endif
 
-/// A pthread mutex with a condition variable. The engine holds it only for
-/// queue and counter updates, never across I/O.
-final class Lock: @unchecked Sendable {
+/// A pthread mutex with a condition variable: the one lock type of the
+/// library, its CLI and its C ABI layer. The engine holds it only for queue
+/// and counter updates, never across I/O. A failing pthread call is a bug
+/// (a corrupted or destroyed lock), so it stops the process with its code
+/// rather than going on unlocked.
+public final class Lock: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init() {
-        pthread_mutex_init(mutex, nil)
+    public init() {
+        check(pthread_mutex_init(mutex, nil), "pthread_mutex_init")
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(condition, &attributes)
+        check(pthread_cond_init(condition, &attributes), "pthread_cond_init")
         pthread_condattr_destroy(&attributes)
     }
 
@@ -27,15 +30,15 @@ final class Lock: @unchecked Sendable {
     }
 
     @inline(__always)
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        check(pthread_mutex_lock(mutex), "pthread_mutex_lock")
+        defer { check(pthread_mutex_unlock(mutex), "pthread_mutex_unlock") }
         return try body()
     }
 
     /// Waits on the condition until `done()` holds or the monotonic deadline
     /// passes. Call with the lock held (inside `withLock`).
-    func wait(untilNanoseconds deadline: UInt64, while notDone: () -> Bool) {
+    public func wait(untilNanoseconds deadline: UInt64, while notDone: () -> Bool) {
         while notDone() {
             var now = timespec()
             clock_gettime(CLOCK_MONOTONIC, &now)
@@ -46,7 +49,12 @@ final class Lock: @unchecked Sendable {
         }
     }
 
-    func broadcast() {
-        pthread_cond_broadcast(condition)
+    public func broadcast() {
+        check(pthread_cond_broadcast(condition), "pthread_cond_broadcast")
+    }
+
+    @inline(__always)
+    private func check(_ result: Int32, _ call: StaticString) {
+        if result != 0 { fatalError("\(call) failed with \(result)") }
     }
 }
