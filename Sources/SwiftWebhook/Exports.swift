@@ -44,6 +44,8 @@ private func start(_ out: UnsafeMutablePointer<OpaquePointer?>, _ errbuf: Unsafe
     let instance: Instance
     do {
         instance = try Instance(settings: settings)
+    } catch let error as EngineError where error.isOutOfMemory {
+        return fail(SWIFTWEBHOOK_ENOMEM, "\(error)", errbuf, errlen)
     } catch {
         return fail(SWIFTWEBHOOK_ESTART, "\(error)", errbuf, errlen)
     }

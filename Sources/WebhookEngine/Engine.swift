@@ -57,7 +57,7 @@ public final class Engine: @unchecked Sendable {
         guard rv == 0, let aio else {
             for connection in connections { connection.stop() }
             endpoint.close(clients: connections.map { $0.client }, limitMs: 2000, log: log)
-            throw EngineError("cannot allocate an nng aio: \(nngError(rv))")
+            throw EngineError(nng: rv, "cannot allocate an nng aio")
         }
         watchdog = aio
         for connection in connections { connection.start() }

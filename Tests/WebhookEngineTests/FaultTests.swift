@@ -1,3 +1,4 @@
+import CNng
 import Foundation
 import Testing
 @testable import WebhookCore
@@ -78,6 +79,14 @@ import Testing
         // More attempts than the old default count (5): the event failed
         // because max_elapsed ran out (with no count limit it could not otherwise).
         #expect(try server.requests().count > 5)
+    }
+
+    @Test func nngErrorsKeepTheirCodeSoOutOfMemoryIsReportedAsSuch() {
+        let oom = EngineError(nng: Int32(NNG_ENOMEM.rawValue), "cannot allocate an nng aio")
+        #expect(oom.isOutOfMemory && oom.nngCode == Int32(NNG_ENOMEM.rawValue))
+        #expect(oom.message.hasPrefix("cannot allocate an nng aio: ") && oom.message.count > "cannot allocate an nng aio: ".count)
+        #expect(!EngineError(nng: Int32(NNG_ECONNREFUSED.rawValue), "connect").isOutOfMemory)
+        #expect(!EngineError("cannot read the file").isOutOfMemory)
     }
 
     @Test func retryAfterIsHonouredOnlyUpToItsCap() throws {

@@ -101,7 +101,7 @@ final class Connection: @unchecked Sendable {
         let rv = nng_http_res_alloc(&response)
         guard rv == 0, let response else {
             nng_http_client_free(client)
-            throw EngineError("cannot allocate an HTTP response: \(nngError(rv))")
+            throw EngineError(nng: rv, "cannot allocate an HTTP response")
         }
         self.response = response
         var aio: OpaquePointer?
@@ -117,7 +117,7 @@ final class Connection: @unchecked Sendable {
             if let sleepAio { nng_aio_free(sleepAio) }
             nng_http_res_free(response)
             nng_http_client_free(client)
-            throw EngineError("cannot allocate an nng aio: \(nngError(aioRV != 0 ? aioRV : sleepRV))")
+            throw EngineError(nng: aioRV != 0 ? aioRV : sleepRV, "cannot allocate an nng aio")
         }
         self.aio = aio
         self.sleepAio = sleepAio
@@ -235,7 +235,7 @@ final class Connection: @unchecked Sendable {
             let body = context.builder.body(for: event.event)
             if let cached = requests.removeValue(forKey: body.count) {
                 let rv = body.withUnsafeBytes { nng_http_req_copy_data(cached, $0.baseAddress, $0.count) }
-                if rv != 0 { nng_http_req_free(cached); throw EngineError("cannot attach the body: \(nngError(rv))") }
+                if rv != 0 { nng_http_req_free(cached); throw EngineError(nng: rv, "cannot attach the body") }
                 request = cached
             } else {
                 request = try context.endpoint.makeRequest(body: body)

@@ -7,8 +7,23 @@ import Glibc
 /// Why the engine could not start. The message is what `webhook_init` reports.
 public struct EngineError: Error, CustomStringConvertible, Sendable {
     public var message: String
+    /// The nng error code behind it; 0 when nng was not involved.
+    public var nngCode: Int32
     public var description: String { message }
-    init(_ message: String) { self.message = message }
+
+    init(_ message: String) {
+        self.message = message
+        nngCode = 0
+    }
+
+    /// `what` failed inside nng with `code`; the message says both.
+    init(nng code: Int32, _ what: String) {
+        message = "\(what): \(nngError(code))"
+        nngCode = code
+    }
+
+    /// nng ran out of memory: `webhook_init` answers SWIFTWEBHOOK_ENOMEM, as the header promises.
+    public var isOutOfMemory: Bool { nngCode == Int32(NNG_ENOMEM.rawValue) }
 }
 
 /// nng's error text for a code.
@@ -36,7 +51,7 @@ final class Endpoint: @unchecked Sendable {
         var parsed: UnsafeMutablePointer<nng_url>?
         let rv = nng_url_parse(&parsed, settings.url.description)
         guard rv == 0, let parsed else {
-            throw EngineError("\(settings.url): nng cannot parse this URL: \(nngError(rv))")
+            throw EngineError(nng: rv, "\(settings.url): nng cannot parse this URL")
         }
         var tls: OpaquePointer?
         if let tlsSettings = settings.tls {
@@ -67,13 +82,13 @@ final class Endpoint: @unchecked Sendable {
         var client: OpaquePointer?
         let rv = nng_http_client_alloc(&client, url)
         guard rv == 0, let client else {
-            throw EngineError("\(label): cannot create the HTTP client: \(nngError(rv))")
+            throw EngineError(nng: rv, "\(label): cannot create the HTTP client")
         }
         if let tls {
             let setRV = nng_http_client_set_tls(client, tls)
             if setRV != 0 {
                 nng_http_client_free(client)
-                throw EngineError("cannot enable TLS: \(nngError(setRV))")
+                throw EngineError(nng: setRV, "cannot enable TLS")
             }
         }
         return client
@@ -85,7 +100,7 @@ final class Endpoint: @unchecked Sendable {
     func makeRequest(body: [UInt8]) throws -> OpaquePointer {
         var request: OpaquePointer?
         var rv = nng_http_req_alloc(&request, url)
-        guard rv == 0, let request else { throw EngineError("cannot allocate an HTTP request: \(nngError(rv))") }
+        guard rv == 0, let request else { throw EngineError(nng: rv, "cannot allocate an HTTP request") }
         rv = nng_http_req_set_method(request, "POST")
         for header in headers where rv == 0 {
             rv = nng_http_req_set_header(request, header.name, header.value)
@@ -95,7 +110,7 @@ final class Endpoint: @unchecked Sendable {
         }
         if rv != 0 {
             nng_http_req_free(request)
-            throw EngineError("cannot build the request: \(nngError(rv))")
+            throw EngineError(nng: rv, "cannot build the request")
         }
         return request
     }
@@ -115,11 +130,11 @@ final class Endpoint: @unchecked Sendable {
     private static func makeTLSConfig(_ settings: TLSSettings) throws -> OpaquePointer {
         var config: OpaquePointer?
         var rv = nng_tls_config_alloc(&config, NNG_TLS_MODE_CLIENT)
-        guard rv == 0, let config else { throw EngineError("cannot create a TLS configuration: \(nngError(rv))") }
+        guard rv == 0, let config else { throw EngineError(nng: rv, "cannot create a TLS configuration") }
         func check(_ rv: Int32, _ what: String) throws {
             if rv != 0 {
                 nng_tls_config_free(config)
-                throw EngineError("\(what): \(nngError(rv))")
+                throw EngineError(nng: rv, what)
             }
         }
         rv = nng_tls_config_auth_mode(config, settings.verifyPeer ? NNG_TLS_AUTH_MODE_REQUIRED : NNG_TLS_AUTH_MODE_NONE)
