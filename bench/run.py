@@ -139,8 +139,10 @@ def main():
         "b7_rate": 500 if smoke else 5000, "b7_s": 3 if smoke else 15, "b7_down": 1 if smoke else 10,
         "b8": 4096 if smoke else 65536,
         "b9": 2_000 if smoke else 50_000,
+        "b10": 2_000 if smoke else 50_000,
         "wrk_s": 1 if smoke else 5,
     }
+    nanomq = {v: os.path.join(args.build, "nanomq", v, "nanomq", "nanomq") for v in ("native", "patched")}
     work = tempfile.mkdtemp(prefix="swiftwebhook-bench-")
     port = free_port()
     nginx = Nginx(work, port)
@@ -181,6 +183,14 @@ def main():
             results["B9"] = mosquitto_e2e(work, plugin, url, nginx, n["b9"], "per_client")
             nginx.stop(); nginx.start()
             results["B9none"] = mosquitto_e2e(work, plugin, url, nginx, n["b9"], "none")
+            nginx.stop()
+        if all(os.path.exists(b) for b in nanomq.values()):
+            # B10: what the broker process itself spends, webhook on versus off, in one run.
+            lib = os.path.join(args.build, "prefix", "lib")
+            for mode, binary in (("off", nanomq["patched"]), ("library", nanomq["patched"]), ("native", nanomq["native"])):
+                nginx.start()
+                results["B10" + mode] = nanomq_cpu(work, binary, lib, url, nginx, n["b10"], mode)
+                nginx.stop()
     finally:
         nginx.stop()
         subprocess.run(["pkill", "-f", "nginx -p %s" % work])
@@ -228,6 +238,50 @@ def mosquitto_e2e(work, plugin, url, nginx, count, ordering):
         broker.wait()
 
 
+def process_cpu_ms(pid):
+    """User + system CPU time of a process so far, in ms."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
+def nanomq_cpu(work, binary, libdir, url, nginx, count, mode):
+    """B10: CPU the NanoMQ process spends per 1,000 QoS 0 publishes: webhook off, delivered by the
+    library (brokers/nanomq/patch), or by NanoMQ's own webhook."""
+    port = free_port()
+    conf = os.path.join(work, "nanomq-%s.conf" % mode)
+    with open(conf, "w") as f:
+        f.write('listeners.tcp { bind = "127.0.0.1:%d" }\nlog { to = [file], level = warn, dir = "%s" }\n' % (port, work))
+        if mode != "off":
+            f.write('webhook {\n url = "%s"\n headers.content-type = "application/json"\n pool_size = 8\n'
+                    ' events = [ { event = "on_message_publish", topic = "bench/#" } ]\n}\n' % url)
+    env = dict(os.environ, LD_LIBRARY_PATH=libdir, NANOMQ_PID_FILE=os.path.join(work, "nanomq.pid"))
+    broker = subprocess.Popen([binary, "start", "--conf", conf], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, cwd=work)
+    try:
+        wait_port(port)
+        before, requests_before = process_cpu_ms(broker.pid), nginx.requests()
+        lines = "".join("reading %08d temperature=21.5\n" % i for i in range(count)).encode()
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-i", "bench-pub", "-t", "bench/data",
+                        "-q", "0", "-l"], input=lines, check=True, timeout=300)
+        # Settled: every event arrived, or (NanoMQ's own webhook loses some) none came for a second.
+        last, since, deadline = -1, time.time(), time.time() + 120
+        while time.time() < deadline:
+            got = nginx.requests() - requests_before
+            if mode == "off" or got >= count or (got == last and time.time() - since > 1.0):
+                break
+            if got != last:
+                last, since = got, time.time()
+            time.sleep(0.05)
+        cpu = process_cpu_ms(broker.pid) - before
+        delivered = nginx.requests() - requests_before
+        return {"mode": mode, "published": count, "delivered": delivered,
+                "cpu_ms_per_1000": round(cpu * 1000.0 / count, 2)}
+    finally:
+        broker.kill()
+        broker.wait()
+
+
 def report(r, smoke):
     rows = []
 
@@ -270,6 +324,15 @@ def report(r, smoke):
             row("B9" if key == "B9" else "", "mosquitto, %d QoS 0 publishes, ordering %s" % (b9["published"], b9["ordering"]),
                 "%d delivered, %d ev/s" % (b9["delivered"], b9["events_per_s"]), "", "", "all delivered",
                 b9["delivered"] == b9["published"])
+    if "B10off" in r:
+        off = r["B10off"]["cpu_ms_per_1000"]
+        for key, what in (("B10off", "webhook off"), ("B10library", "webhook by libswiftwebhook"),
+                          ("B10native", "NanoMQ's own webhook")):
+            b10 = r[key]
+            row("B10" if key == "B10off" else "", "NanoMQ CPU per 1,000 publishes, %s" % what,
+                "%.1f ms (%d of %d sent)" % (b10["cpu_ms_per_1000"], b10["delivered"], b10["published"]),
+                "webhook off: %.1f ms" % off if key != "B10off" else "",
+                "%.2fx" % (b10["cpu_ms_per_1000"] / off) if key != "B10off" and off > 0 else "", "", None)
     widths = [max(len(str(x[i])) for x in rows + [("#", "what", "measured", "ceiling (same run)", "ratio", "target", "")])
               for i in range(7)]
     lines = []
