@@ -291,34 +291,30 @@ swh_nanomq_hook(struct work *work, uint8_t reason)
 	return 0;
 }
 
-/* One subscribe-family event per topic filter; NanoMQ's topic bodies are
- * counted, so each is copied to a string first. */
+/* One filter's subscribe-family events: the client's request, then the
+ * session's change when it was `applied`. NanoMQ's topic bodies are counted
+ * strings, so the filter is copied to a C string first. */
 static void
-per_filter(struct work *work, topic_node *tn, int client_type,
-    int session_type, bool applied)
+filter_events(struct work *work, const topic_node *tn, int client_type, int session_type, bool applied)
 {
-	for (; tn != NULL; tn = tn->next) {
-		swiftwebhook_event ev = SWIFTWEBHOOK_EVENT_INIT;
-		char *filter;
-		if (tn->topic.body == NULL || tn->topic.len <= 0) {
-			continue;
-		}
-		if ((filter = strndup(tn->topic.body, (size_t) tn->topic.len)) == NULL) {
-			continue;
-		}
-		set_client(&ev, client_type, work->cparam);
-		ev.topic               = filter;
-		ev.qos                 = tn->qos;
-		ev.no_local            = tn->no_local;
-		ev.retain_as_published = tn->rap;
-		ev.retain_handling     = tn->retain_handling;
-		emit(&ev);
-		if (applied) {
-			ev.type = session_type;
-			emit(&ev);
-		}
-		free(filter);
+	swiftwebhook_event ev = SWIFTWEBHOOK_EVENT_INIT;
+	char              *filter;
+	if (tn->topic.body == NULL || tn->topic.len <= 0 ||
+	    (filter = strndup(tn->topic.body, (size_t) tn->topic.len)) == NULL) {
+		return;
 	}
+	set_client(&ev, client_type, work->cparam);
+	ev.topic               = filter;
+	ev.qos                 = tn->qos;
+	ev.no_local            = tn->no_local;
+	ev.retain_as_published = tn->rap;
+	ev.retain_handling     = tn->retain_handling;
+	emit(&ev);
+	if (applied) {
+		ev.type = session_type;
+		emit(&ev);
+	}
+	free(filter);
 }
 
 void
@@ -329,12 +325,8 @@ swh_nanomq_subscribe(struct work *work)
 	}
 	/* session_subscribed only for filters the session now holds. */
 	for (topic_node *tn = work->sub_pkt->node; tn != NULL; tn = tn->next) {
-		topic_node *next = tn->next;
-		tn->next         = NULL;
-		per_filter(work, tn, SWIFTWEBHOOK_CLIENT_SUBSCRIBE,
-		    SWIFTWEBHOOK_SESSION_SUBSCRIBED,
+		filter_events(work, tn, SWIFTWEBHOOK_CLIENT_SUBSCRIBE, SWIFTWEBHOOK_SESSION_SUBSCRIBED,
 		    work->code == SUCCESS && tn->reason_code < 0x80);
-		tn->next = next;
 	}
 }
 
@@ -344,12 +336,10 @@ swh_nanomq_unsubscribe(struct work *work)
 	if (!atomic_load(&active) || work->unsub_pkt == NULL || work->cparam == NULL) {
 		return;
 	}
+	/* session_unsubscribed only for filters the session held (UNSUBACK 0x00). */
 	for (topic_node *tn = work->unsub_pkt->node; tn != NULL; tn = tn->next) {
-		topic_node *next = tn->next;
-		tn->next         = NULL;
-		per_filter(work, tn, SWIFTWEBHOOK_CLIENT_UNSUBSCRIBE,
-		    SWIFTWEBHOOK_SESSION_UNSUBSCRIBED, tn->reason_code == 0x00);
-		tn->next = next;
+		filter_events(work, tn, SWIFTWEBHOOK_CLIENT_UNSUBSCRIBE, SWIFTWEBHOOK_SESSION_UNSUBSCRIBED,
+		    tn->reason_code == 0x00);
 	}
 }
 
