@@ -117,11 +117,13 @@ import Testing
         let server = try HookServer()
         try server.setBehaviour(script: [["delay_ms": 1500]])
         let engine = try Engine(settings: try engineSettings(server.url, "cancel_timeout = 200ms\n" + fastRetry), log: LogCapture().log)
-        let start = Date()
         _ = engine.submit(publish("c", "x"))
         #expect(eventually { engine.stats().delivered == 1 })
-        #expect(Date().timeIntervalSince(start) < 1.4, "the second attempt did not wait for the slow one")
         #expect(engine.stats().retried == 1)
+        // Had the engine waited for the slow answer, the retry would have come
+        // 1.5 s after the first request at the earliest (the server's own clock).
+        let sent = try server.requests().map(\.time)
+        #expect(sent.count == 2 && sent[1] - sent[0] < 1.5, "the second attempt waited for the slow one: \(sent)")
 
         try server.setBehaviour(default: ["delay_ms": 1000])
         _ = engine.submit(publish("c", "y"))
@@ -251,7 +253,8 @@ import Testing
         let start = Date()
         engine.shutdown()
         let took = Date().timeIntervalSince(start)
-        #expect(took >= 0.45 && took < 2.5, "shutdown took \(took) s")
+        // It drained for drain_timeout, and returned (a generous bound: only a hang fails it).
+        #expect(took >= 0.45 && took < 30, "shutdown took \(took) s")
         let stats = engine.stats()
         #expect(stats.droppedShutdown == 100 && stats.delivered == 0 && stats.queued == 0 && stats.inFlight == 0 && stats.isBalanced, "\(stats)")
         #expect(capture.messages.contains { $0.contains("drain_timeout") && $0.contains("100 event(s) dropped") })
@@ -296,7 +299,7 @@ import Testing
         usleep(100_000)
         let start = Date()
         engine.shutdown()
-        #expect(Date().timeIntervalSince(start) < 3, "shutdown hung")
+        #expect(Date().timeIntervalSince(start) < 30, "shutdown hung")  // generous: only a hang fails it
         #expect(capture.messages.contains { $0.contains("connect timed out after 300 ms") })
         #expect(engine.stats().isBalanced)
     }
