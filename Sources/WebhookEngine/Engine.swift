@@ -19,11 +19,12 @@ public final class Engine: @unchecked Sendable {
     public let settings: WebhookSettings
     public let rules: RuleTable
     private let log: Log
-    private let queue: DeliveryQueue
+    private let queue: DeliveryQueue<Connection>
     private let context: DeliveryContext
     private let connections: [Connection]
     private var watchdog: OpaquePointer?
     private let watchdogPeriodMs: Int32
+    private let wallClock = WallClock()
     private let shutdownLock = Lock()
     private var isShutDown = false
 
@@ -80,9 +81,10 @@ public final class Engine: @unchecked Sendable {
     /// Queues an event the caller has already matched against `rules`.
     public func enqueue(_ event: __owned Event) -> SubmitResult {
         var event = event
-        if event.timestampMs == 0 { event.timestampMs = Clock.wallMilliseconds() }
+        let now = Clock.monotonicNanoseconds()
+        if event.timestampMs == 0 { event.timestampMs = wallClock.milliseconds(monotonicNs: now) }
         let lane = queue.laneCount == 1 ? 0 : Self.lane(for: event.bytes(.clientID), count: queue.laneCount)
-        switch queue.submit(event, lane: lane, nowNs: Clock.monotonicNanoseconds()) {
+        switch queue.submit(event, lane: lane, nowNs: now) {
         case .queued(let idle):
             idle?.wake()
             return .queued
@@ -137,6 +139,7 @@ public final class Engine: @unchecked Sendable {
     private func watchdogFired() {
         guard nng_aio_result(watchdog) == 0, !queue.isStopping else { return }
         let now = Clock.monotonicNanoseconds()
+        wallClock.refresh()
         for connection in connections { connection.checkConnectDeadline(nowNs: now) }
         for client in context.graveyard.expired(nowNs: now) { nng_http_client_free(client) }
         nng_sleep_aio(watchdogPeriodMs, watchdog)

@@ -6,7 +6,7 @@ import Glibc
 
 /// What every connection shares: the queue, the endpoint, the settings.
 final class DeliveryContext: @unchecked Sendable {
-    let queue: DeliveryQueue
+    let queue: DeliveryQueue<Connection>
     let endpoint: Endpoint
     let settings: WebhookSettings
     let builder: BodyBuilder
@@ -15,7 +15,7 @@ final class DeliveryContext: @unchecked Sendable {
     let graveyard = Graveyard()
     let closer = ConnectionCloser()
 
-    init(queue: DeliveryQueue, endpoint: Endpoint, settings: WebhookSettings, log: Log, observer: DeliveryObserver?) {
+    init(queue: DeliveryQueue<Connection>, endpoint: Endpoint, settings: WebhookSettings, log: Log, observer: DeliveryObserver?) {
         self.queue = queue
         self.endpoint = endpoint
         self.settings = settings
@@ -347,7 +347,7 @@ final class Connection: @unchecked Sendable {
             || result == Int32(NNG_ECONNSHUT.rawValue) {
             staleRetryUsed = true
             attempt -= 1
-            context.queue.countRetry()
+            context.queue.countRetry(lane: lane)
             startAttempt()
             return
         }
@@ -389,7 +389,7 @@ final class Connection: @unchecked Sendable {
             finish(.failed)
             return
         }
-        context.queue.countRetry()
+        context.queue.countRetry(lane: lane)
         context.log.limited(.warning, key: key, "\(url): \(reason); retrying")
         stateLock.withLock { phase = .backingOff }
         nng_sleep_aio(Int32(clamping: delay), sleepAio)
@@ -415,7 +415,7 @@ final class Connection: @unchecked Sendable {
     private func adopt(_ newConnection: OpaquePointer?) {
         conn = newConnection
         requestsOnConnection = 0
-        context.queue.connectionOpened()
+        context.queue.connectionOpened(lane: lane)
     }
 
     private func replaceClient() {
@@ -446,7 +446,7 @@ final class Connection: @unchecked Sendable {
         guard let open = conn else { return }
         context.closer.close(open)  // never inline: see ConnectionCloser
         conn = nil
-        context.queue.connectionClosed()
+        context.queue.connectionClosed(lane: lane)
     }
 
     /// Exponential backoff with equal jitter: half the step fixed, half random,

@@ -1,11 +1,11 @@
+import Synchronization
 import WebhookCore
 
 /// An accepted event waiting for, or being, delivered.
 struct QueuedEvent {
     var event: Event
-    /// Order of acceptance, to find the oldest event for `drop_old`.
-    let sequence: UInt64
-    /// Monotonic time of `submit`, for emit-to-2xx latency.
+    /// Monotonic time of `submit`: emit-to-2xx latency, and the age that
+    /// `drop_old` compares across lanes.
     let acceptedAtNs: UInt64
     /// Bytes charged against `queue.max_bytes`.
     let bytes: Int
@@ -18,32 +18,53 @@ enum DeliveryOutcome {
     case droppedAtShutdown
 }
 
-/// The bounded queue between the broker's threads and the connections,
-/// and every counter. One lock guards it all; it is held only for O(1)
-/// list and counter updates, never across I/O, so `submit` on the broker's
-/// thread cannot wait behind the network.
+/// The bounded queue between the broker's threads and the connections, and
+/// every counter.
 ///
-/// Lanes give `ordering`: with `per_client` there is one lane per
-/// connection and a client id always hashes to the same one, so its events
-/// go out one at a time, in order, and a retry holds its lane. With `none`
-/// there is one lane that every connection serves.
-final class DeliveryQueue: @unchecked Sendable {
-    struct Lane {
-        var events = RingBuffer<QueuedEvent>()
+/// Lanes give `ordering`: with `per_client` there is one lane per connection
+/// and a client id always hashes to the same one, so its events go out one at
+/// a time, in order, and a retry holds its lane. With `none` there is one
+/// lane that every connection serves.
+///
+/// Each lane has its own lock, held only for O(1) list and counter updates,
+/// never across I/O. A broker thread's `submit` takes the lock of one lane,
+/// which only that lane's connections share, so it does not wait behind the
+/// completions of the whole pool. The bounds (`queue.max_events`,
+/// `queue.max_bytes`) span all lanes; they are two atomics, reserved before
+/// an event is appended and released when a connection takes it.
+///
+/// `Waiter` is what parks on a lane when it has nothing to do (a
+/// `Connection`; a plain object in the unit tests).
+final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
+    /// One lane: its events, its parked connections and its share of the
+    /// counters, all behind its lock. A class, so each lock stays put.
+    private final class Lane {
+        let lock = Lock()
+        var events = ChunkedQueue<QueuedEvent>()
         /// Connections with nothing to do, waiting for this lane.
-        var idle: [Connection] = []
+        var idle: [Waiter] = []
+        /// This lane's counters; the engine's are their sum (see `snapshot`).
+        var stats = EngineStats()
+        var latencies = LatencyHistogram()
     }
 
-    let lock = Lock()
-    private var lanes: [Lane]
+    private let lanes: [Lane]
     private let limits: QueueLimits
-    private var stats = EngineStats()
-    private var histogram = LatencyHistogram()
-    private var nextSequence: UInt64 = 0
+    /// Events and bytes queued or being appended, across lanes: the bounds.
+    private let reservedEvents = Atomic<Int>(0)
+    private let reservedBytes = Atomic<Int>(0)
+    /// Counted outside the lanes' locks, but only while holding one (so a
+    /// snapshot, which holds them all, sees each drop with its event).
+    private let droppedQueueFull = Atomic<UInt64>(0)
     /// No new events (shutdown began).
-    private(set) var closed = false
+    private let closedFlag = Atomic<Bool>(false)
     /// Connections must stop taking work (drain time is over).
-    private var stopping = false
+    private let stoppingFlag = Atomic<Bool>(false)
+    /// Where `waitUntilDrained` sleeps; taken only once shutdown began.
+    private let drainLock = Lock()
+
+    /// Fixed at init.
+    let laneCount: Int
 
     init(laneCount: Int, limits: QueueLimits) {
         self.laneCount = max(1, laneCount)
@@ -51,148 +72,222 @@ final class DeliveryQueue: @unchecked Sendable {
         self.limits = limits
     }
 
-    /// Fixed at init and read without the lock (`lanes` itself is only
-    /// touched under it: ThreadSanitizer caught an unlocked `lanes.count`).
-    let laneCount: Int
+    var closed: Bool { closedFlag.load(ordering: .acquiring) }
+    var isStopping: Bool { stoppingFlag.load(ordering: .acquiring) }
 
     enum SubmitResult {
-        case queued(wake: Connection?)
+        case queued(wake: Waiter?)
         case dropped
         case shuttingDown
     }
 
     /// Called on the broker's thread.
-    func submit(_ event: __owned Event, lane: Int, nowNs: UInt64) -> SubmitResult {
+    func submit(_ event: __owned Event, lane index: Int, nowNs: UInt64) -> SubmitResult {
+        if closed { return .shuttingDown }
         let bytes = event.byteCount
-        return lock.withLock {
-            if closed { return .shuttingDown }
-            stats.matched += 1
-            while stats.queued >= UInt64(limits.maxEvents) || stats.queuedBytes + UInt64(bytes) > UInt64(limits.maxBytes) {
-                if limits.overflow == .dropNew || !dropOldest() {
-                    stats.droppedQueueFull += 1
+        let lane = lanes[index]
+        while !reserve(bytes) {
+            if limits.overflow == .dropNew || !dropOldest() {
+                return lane.lock.withLock {
+                    if closed { return .shuttingDown }
+                    lane.stats.matched += 1
+                    droppedQueueFull.add(1, ordering: .relaxed)
                     return .dropped
                 }
             }
-            let queuedEvent = QueuedEvent(event: event, sequence: nextSequence, acceptedAtNs: nowNs, bytes: bytes)
-            nextSequence += 1
-            lanes[lane].events.append(queuedEvent)
-            stats.queued += 1
-            stats.queuedBytes += UInt64(bytes)
-            return .queued(wake: lanes[lane].idle.popLast())
+        }
+        return lane.lock.withLock {
+            // Checked again under the lock: `stop` empties each lane under
+            // its lock after `close`, so nothing is appended behind it.
+            if closed {
+                release(bytes)
+                return .shuttingDown
+            }
+            lane.stats.matched += 1
+            lane.events.append(QueuedEvent(event: event, acceptedAtNs: nowNs, bytes: bytes))
+            lane.stats.queued += 1
+            lane.stats.queuedBytes += UInt64(bytes)
+            return .queued(wake: lane.idle.popLast())
         }
     }
 
-    /// `drop_old`: the oldest queued event of any lane goes.
-    private func dropOldest() -> Bool {
-        var oldest: Int?
-        for i in lanes.indices {
-            guard let head = lanes[i].events.first else { continue }
-            if oldest == nil || head.sequence < lanes[oldest!].events.first!.sequence { oldest = i }
+    /// Room for one more event of `bytes`, taken if there is: each bound is
+    /// a compare-and-swap loop, so neither is ever exceeded.
+    private func reserve(_ bytes: Int) -> Bool {
+        guard Self.add(1, to: reservedEvents, limit: limits.maxEvents) else { return false }
+        guard Self.add(bytes, to: reservedBytes, limit: limits.maxBytes) else {
+            reservedEvents.subtract(1, ordering: .relaxed)
+            return false
         }
-        guard let lane = oldest, let victim = lanes[lane].events.popFirst() else { return false }
-        stats.queued -= 1
-        stats.queuedBytes -= UInt64(victim.bytes)
-        stats.droppedQueueFull += 1
         return true
+    }
+
+    private func release(_ bytes: Int) {
+        reservedEvents.subtract(1, ordering: .relaxed)
+        reservedBytes.subtract(bytes, ordering: .relaxed)
+    }
+
+    private static func add(_ amount: Int, to counter: borrowing Atomic<Int>, limit: Int) -> Bool {
+        var current = counter.load(ordering: .relaxed)
+        while true {
+            guard amount <= limit - current else { return false }
+            let (exchanged, original) = counter.weakCompareExchange(
+                expected: current, desired: current + amount, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+    }
+
+    /// `drop_old`: the oldest queued event of any lane goes. Lanes are
+    /// locked one at a time (never two at once, so no lock order to keep);
+    /// the head found may have been taken meanwhile, and then the lane's
+    /// new head, no younger than the rest, goes instead.
+    private func dropOldest() -> Bool {
+        var oldest: (lane: Lane, acceptedAtNs: UInt64)?
+        for lane in lanes {
+            guard let age = lane.lock.withLock({ lane.events.withFirst { $0.acceptedAtNs } }) else { continue }
+            if oldest == nil || age < oldest!.acceptedAtNs { oldest = (lane, age) }
+        }
+        guard let lane = oldest?.lane else { return false }
+        return lane.lock.withLock {
+            guard let victim = lane.events.popFirst() else { return false }
+            lane.stats.queued -= 1
+            lane.stats.queuedBytes -= UInt64(victim.bytes)
+            droppedQueueFull.add(1, ordering: .relaxed)
+            release(victim.bytes)
+            return true
+        }
     }
 
     /// The next event for a connection, or nil (then it is parked as idle
     /// on its lane until `submit` wakes it).
-    func take(lane: Int, for connection: Connection) -> QueuedEvent? {
-        lock.withLock { takeLocked(lane: lane, for: connection) }
+    func take(lane index: Int, for waiter: Waiter) -> QueuedEvent? {
+        let lane = lanes[index]
+        return lane.lock.withLock { takeLocked(lane, for: waiter) }
     }
 
     /// Records what became of an event and hands over the next one.
-    func complete(_ finished: QueuedEvent, _ outcome: DeliveryOutcome, lane: Int, for connection: Connection, takeNext: Bool) -> QueuedEvent? {
+    func complete(_ finished: QueuedEvent, _ outcome: DeliveryOutcome, lane index: Int, for waiter: Waiter, takeNext: Bool) -> QueuedEvent? {
         let now = Clock.monotonicNanoseconds()
-        return lock.withLock {
-            stats.inFlight -= 1
+        let lane = lanes[index]
+        let next = lane.lock.withLock {
+            lane.stats.inFlight -= 1
             switch outcome {
             case .delivered:
-                stats.delivered += 1
-                histogram.record(microseconds: (now &- finished.acceptedAtNs) / 1000)
+                lane.stats.delivered += 1
+                lane.latencies.record(microseconds: (now &- finished.acceptedAtNs) / 1000)
             case .failed:
-                stats.failed += 1
+                lane.stats.failed += 1
             case .droppedAtShutdown:
-                stats.droppedShutdown += 1
+                lane.stats.droppedShutdown += 1
             }
-            if closed { lock.broadcast() }  // a drain may be waiting for this
-            return takeNext ? takeLocked(lane: lane, for: connection) : nil
+            return takeNext ? takeLocked(lane, for: waiter) : nil
         }
+        if closed { wakeDrain() }
+        return next
     }
 
-    private func takeLocked(lane: Int, for connection: Connection) -> QueuedEvent? {
-        if stopping { return nil }
-        if let next = lanes[lane].events.popFirst() {
-            stats.queued -= 1
-            stats.queuedBytes -= UInt64(next.bytes)
-            stats.inFlight += 1
+    private func takeLocked(_ lane: Lane, for waiter: Waiter) -> QueuedEvent? {
+        if isStopping { return nil }
+        if let next = lane.events.popFirst() {
+            lane.stats.queued -= 1
+            lane.stats.queuedBytes -= UInt64(next.bytes)
+            lane.stats.inFlight += 1
+            release(next.bytes)
             return next
         }
-        if !lanes[lane].idle.contains(where: { $0 === connection }) {
-            lanes[lane].idle.append(connection)
+        if !lane.idle.contains(where: { $0 === waiter }) {
+            lane.idle.append(waiter)
         }
-        if closed { lock.broadcast() }
         return nil
     }
 
-    func countRetry() {
-        lock.withLock { stats.retried += 1 }
+    func countRetry(lane index: Int) {
+        let lane = lanes[index]
+        lane.lock.withLock { lane.stats.retried += 1 }
     }
 
-    func connectionOpened() {
-        lock.withLock {
-            stats.connectionsOpen += 1
-            stats.connectionsOpened += 1
+    func connectionOpened(lane index: Int) {
+        let lane = lanes[index]
+        lane.lock.withLock {
+            lane.stats.connectionsOpen += 1
+            lane.stats.connectionsOpened += 1
         }
     }
 
-    func connectionClosed() {
-        lock.withLock { stats.connectionsOpen -= 1 }
+    func connectionClosed(lane index: Int) {
+        let lane = lanes[index]
+        lane.lock.withLock { lane.stats.connectionsOpen -= 1 }
     }
 
-    var isStopping: Bool { lock.withLock { stopping } }
-
-    /// The counters now. Percentiles are computed after the lock is
-    /// released, so reading stats does not hold up delivery.
+    /// The counters now, consistent: every lane is locked at once (in
+    /// index order, the only place two lane locks are held), so each event
+    /// is counted exactly once. Percentiles are computed after the locks
+    /// are released, so reading stats does not hold up delivery.
     func snapshot() -> EngineStats {
-        var (copy, latencies) = lock.withLock { (stats, histogram) }
-        copy.latencyP50Us = latencies.percentile(0.50)
-        copy.latencyP99Us = latencies.percentile(0.99)
-        return copy
+        var total = EngineStats()
+        var latencies = LatencyHistogram()
+        withAllLanesLocked {
+            for lane in lanes {
+                total.add(lane.stats)
+                latencies.add(lane.latencies)
+            }
+            total.droppedQueueFull = droppedQueueFull.load(ordering: .relaxed)
+        }
+        total.latencyP50Us = latencies.percentile(0.50)
+        total.latencyP99Us = latencies.percentile(0.99)
+        return total
+    }
+
+    private func withAllLanesLocked(from index: Int = 0, _ body: () -> Void) {
+        guard index < lanes.count else { return body() }
+        lanes[index].lock.withLock { withAllLanesLocked(from: index + 1, body) }
     }
 
     // MARK: Shutdown
 
     /// Refuses new events from now on.
     func close() {
-        lock.withLock { closed = true }
+        closedFlag.store(true, ordering: .sequentiallyConsistent)
     }
 
     /// Waits until everything queued is delivered (or failed) or the
     /// deadline passes. Returns whether the queue drained.
+    ///
+    /// No wake-up is lost: `complete` updates its lane and then reads
+    /// `closed`; this sets `closed` (in `close`) and then reads the lanes
+    /// under `drainLock`, which `complete` takes to wake it.
     func waitUntilDrained(deadlineNs: UInt64) -> Bool {
-        lock.withLock {
-            lock.wait(untilNanoseconds: deadlineNs) { stats.queued > 0 || stats.inFlight > 0 }
-            return stats.queued == 0 && stats.inFlight == 0
+        drainLock.withLock {
+            drainLock.wait(untilNanoseconds: deadlineNs) { !isDrained() }
+            return isDrained()
         }
+    }
+
+    private func isDrained() -> Bool {
+        lanes.allSatisfy { lane in lane.lock.withLock { lane.events.isEmpty && lane.stats.inFlight == 0 } }
+    }
+
+    private func wakeDrain() {
+        drainLock.withLock { drainLock.broadcast() }
     }
 
     /// Stops handing out work; what is still queued is counted as dropped.
     func stop() -> Int {
-        lock.withLock {
-            stopping = true
-            var count = 0
-            for i in lanes.indices {
-                for event in lanes[i].events.removeAll() {
-                    stats.queued -= 1
-                    stats.queuedBytes -= UInt64(event.bytes)
-                    stats.droppedShutdown += 1
+        stoppingFlag.store(true, ordering: .sequentiallyConsistent)
+        var count = 0
+        for lane in lanes {
+            lane.lock.withLock {
+                for event in lane.events.removeAll() {
+                    lane.stats.queued -= 1
+                    lane.stats.queuedBytes -= UInt64(event.bytes)
+                    lane.stats.droppedShutdown += 1
+                    release(event.bytes)
                     count += 1
                 }
-                lanes[i].idle.removeAll()
+                lane.idle.removeAll()
             }
-            return count
         }
+        return count
     }
 }

@@ -34,6 +34,22 @@ public struct EngineStats: Equatable, Sendable {
 
     public var dropped: UInt64 { droppedQueueFull + droppedShutdown }
 
+    /// Adds another set of counters (a lane's into the engine's); the
+    /// latency percentiles are not summed.
+    mutating func add(_ other: EngineStats) {
+        matched += other.matched
+        queued += other.queued
+        inFlight += other.inFlight
+        delivered += other.delivered
+        failed += other.failed
+        retried += other.retried
+        droppedQueueFull += other.droppedQueueFull
+        droppedShutdown += other.droppedShutdown
+        connectionsOpen += other.connectionsOpen
+        connectionsOpened += other.connectionsOpened
+        queuedBytes += other.queuedBytes
+    }
+
     /// The accounting identity every test checks.
     public var isBalanced: Bool {
         matched == delivered + failed + dropped + queued + inFlight

@@ -14,6 +14,13 @@ struct LatencyHistogram {
         total += 1
     }
 
+    /// Adds another histogram's counts (the lanes' into the engine's).
+    mutating func add(_ other: LatencyHistogram) {
+        guard other.total > 0 else { return }
+        for i in counts.indices { counts[i] += other.counts[i] }
+        total += other.total
+    }
+
     /// The value at quantile `q` (0...1), in microseconds; 0 when empty.
     func percentile(_ q: Double) -> UInt64 {
         guard total > 0 else { return 0 }
