@@ -61,7 +61,7 @@ public final class Engine: @unchecked Sendable {
             throw EngineError(nng: rv, "cannot allocate an nng aio")
         }
         watchdog = aio
-        for connection in connections { connection.start() }
+        for connection in connections { connection.takeWork() }
         nng_sleep_aio(watchdogPeriodMs, aio)
     }
 

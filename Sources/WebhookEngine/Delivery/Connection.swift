@@ -25,33 +25,27 @@ final class DeliveryContext: @unchecked Sendable {
     }
 }
 
-/// One persistent HTTP connection to the endpoint and the event it is
-/// delivering. It is a state machine driven by two nng aios: each step
-/// starts one asynchronous operation and its callback (on nng's threads)
-/// takes the next step. Only one operation is outstanding at a time, so the
-/// fields below need no lock; `phase` and the connect deadline are shared
-/// with the watchdog and sit behind `stateLock`.
+/// One persistent HTTP connection to the endpoint, delivering one event at a
+/// time. The rules of delivery (attempts, retries, backoff, the stale
+/// keep-alive retry, deadlines) live in `DeliveryStateMachine`; this class
+/// only runs nng for it: each action starts one asynchronous operation, and
+/// that operation's callback (on nng's threads) reports back to the machine.
+/// Only one operation is outstanding at a time, so the fields below need no
+/// lock, except the machine, which the watchdog reads: it sits behind
+/// `stateLock`.
 ///
 /// Why two aios: in nng 1.5.2 an aio once used for `nng_sleep_aio` keeps
 /// its "expiry is OK" flag, so a later I/O operation on it that times out
 /// is cancelled with result 0, and the HTTP code takes the cut-short
 /// exchange for a success. Sleeps (wake-ups, backoff) therefore get their
-/// own aio, and connect/transact never share it.
-///
-///     idle ──wake──▶ waking ──▶ connecting ──▶ transacting ──2xx──▶ (next event or idle)
-///                                   │               │
-///                                   └──error──▶ backingOff ──▶ connecting / transacting
+/// own aio, and connect and the exchange never share it.
 final class Connection: @unchecked Sendable {
-    enum Phase {
-        case idle, waking, connecting, transacting, backingOff, stopped
-    }
-
     let lane: Int
     /// This connection's own nng client (see Endpoint for why not shared);
     /// replaced after a cancelled connect.
     private(set) var client: OpaquePointer
     private let context: DeliveryContext
-    /// Connect and transact only.
+    /// Connect and the exchange only.
     private var aio: OpaquePointer?
     /// `nng_sleep_aio` only: wake-ups and backoff.
     private var sleepAio: OpaquePointer?
@@ -66,6 +60,7 @@ final class Connection: @unchecked Sendable {
     private let response: OpaquePointer
     /// Where response bodies are read into and dropped (never kept whole).
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 << 10, alignment: 1)
+    /// The step of the HTTP exchange in progress.
     private enum Exchange { case writing, readingHead, readingBody }
     private var exchange = Exchange.writing
     private var body = ResponseBody(status: 204, contentLength: nil, transferEncoding: nil, limit: 0)
@@ -79,23 +74,16 @@ final class Connection: @unchecked Sendable {
     /// just mean the server closed it while idle.
     private var requestsOnConnection = 0
     private var current: QueuedEvent?
-    private var attempt = 0
-    /// When the current event's first attempt started (retry.max_elapsed counts from it).
-    private var firstAttemptNs: UInt64 = 0
-    private var staleRetryUsed = false
-    private var attemptDeadlineNs: UInt64 = 0
-    /// The current event's last answer, for the observer.
-    private var lastStatus: Int?
-    private var lastError: String?
 
     private let stateLock = Lock()
-    private var phase: Phase = .idle
-    private var connectDeadlineNs: UInt64 = 0
+    private var machine: DeliveryStateMachine
+    /// The watchdog cancelled the connect in progress.
     private var connectCancelled = false
 
     init(lane: Int, context: DeliveryContext) throws {
         self.lane = lane
         self.context = context
+        machine = DeliveryStateMachine(retry: context.settings.retry, attemptTimeoutMs: context.settings.cancelTimeoutMs)
         self.client = try context.endpoint.makeClient()
         var response: OpaquePointer?
         let rv = nng_http_res_alloc(&response)
@@ -129,20 +117,19 @@ final class Connection: @unchecked Sendable {
 
     // MARK: Entry points from outside nng's callbacks
 
-    /// The queue handed this idle connection an event: pick it up on an nng
-    /// thread, not on the broker's thread that called `submit`. The sleep
+    /// The queue handed this parked connection an event: pick it up on an
+    /// nng thread, not on the broker's thread that called `submit`. The sleep
     /// aio is completed directly (begin + finish: one task dispatch) rather
     /// than with nng_sleep_aio(0), which goes through nng's timer thread at
     /// millisecond resolution and added about a millisecond per wake.
     func wake() {
-        stateLock.withLock { phase = .waking }
         if nng_aio_begin(sleepAio) {
             nng_aio_finish(sleepAio, 0)
         }
     }
 
-    /// Parks the connection on its lane, or starts on an event already queued.
-    func start() {
+    /// Takes the next event of the lane, or parks the connection on it.
+    func takeWork() {
         if let next = context.queue.take(lane: lane, for: self) { begin(next) }
     }
 
@@ -151,7 +138,7 @@ final class Connection: @unchecked Sendable {
     /// mishandle (nanomsg/nng#2119) so that freeing the client hangs.
     func checkConnectDeadline(nowNs: UInt64) {
         stateLock.withLock {
-            if phase == .connecting, !connectCancelled, nowNs >= connectDeadlineNs {
+            if machine.state == .connecting, !connectCancelled, nowNs >= machine.attemptDeadlineNs {
                 connectCancelled = true
                 nng_aio_cancel(aio)
             }
@@ -163,12 +150,8 @@ final class Connection: @unchecked Sendable {
     func stop() {
         nng_aio_stop(sleepAio)
         nng_aio_stop(aio)
-        if let unfinished = current {
-            current = nil
-            _ = context.queue.complete(unfinished, .droppedAtShutdown, lane: lane, for: self, takeNext: false)
-        }
+        if let action = stateLock.withLock({ machine.stop() }) { perform(action) }
         closeConnection()
-        stateLock.withLock { phase = .stopped }
         nng_aio_free(aio)
         nng_aio_free(sleepAio)
         aio = nil
@@ -179,58 +162,49 @@ final class Connection: @unchecked Sendable {
         nng_http_res_free(response)
     }
 
-    // MARK: The state machine
+    // MARK: Callbacks: what nng reports goes to the machine
 
     private func operationCompleted() {
         let result = nng_aio_result(aio)
-        let (step, cancelledByWatchdog) = stateLock.withLock { (phase, connectCancelled) }
+        let (state, cancelledByWatchdog) = stateLock.withLock { (machine.state, connectCancelled) }
         if context.queue.isStopping {
-            if step == .connecting, result == 0 { adopt(OpaquePointer(nng_aio_get_output(aio, 0))) }
+            if state == .connecting, result == 0 { adopt(OpaquePointer(nng_aio_get_output(aio, 0))) }
             return
         }
-        switch step {
+        switch state {
+        case .connecting where result == 0:
+            adopt(OpaquePointer(nng_aio_get_output(aio, 0)))
+            perform(stateLock.withLock { machine.connected() })
         case .connecting:
-            if result == 0 {
-                adopt(OpaquePointer(nng_aio_get_output(aio, 0)))
-                send()
-            } else {
-                if cancelledByWatchdog {
-                    // The cancelled dial lives on inside nng: never dial on
-                    // this client again (see Endpoint).
-                    replaceClient()
-                    attemptFailed("connect timed out after \(context.settings.cancelTimeoutMs) ms", key: "connect")
-                } else {
-                    attemptFailed("connect failed: \(nngError(result))", key: "connect")
-                }
+            if cancelledByWatchdog {
+                // The cancelled dial lives on inside nng: never dial on
+                // this client again (see Endpoint).
+                replaceClient()
             }
-        case .transacting:
+            fail(cancelledByWatchdog ? .connectTimedOut : .connect(result))
+        case .exchanging:
             exchangeStepCompleted(result)
-        case .waking, .backingOff, .idle, .stopped:
-            break
+        case .idle, .backingOff:
+            assertionFailure("an I/O operation completed while \(state)")
         }
     }
 
+    /// A wake-up (when idle) or the end of a backoff.
     private func sleepCompleted() {
         if context.queue.isStopping { return }
-        let step = stateLock.withLock { phase }
-        switch step {
-        case .waking:
-            stateLock.withLock { phase = .idle }
-            start()
+        let state = stateLock.withLock { machine.state }
+        switch state {
+        case .idle:
+            takeWork()
         case .backingOff:
-            startAttempt()
-        case .connecting, .transacting, .idle, .stopped:
-            break
+            perform(stateLock.withLock { machine.backoffSlept(nowNs: Clock.monotonicNanoseconds(), connectionOpen: conn != nil) })
+        case .connecting, .exchanging:
+            assertionFailure("a sleep completed while \(state)")
         }
     }
 
     private func begin(_ event: QueuedEvent) {
         current = event
-        attempt = 0
-        firstAttemptNs = Clock.monotonicNanoseconds()
-        staleRetryUsed = false
-        lastStatus = nil
-        lastError = nil
         do {
             let body = context.builder.body(for: event.event)
             if let cached = requests.removeValue(forKey: body.count) {
@@ -245,21 +219,50 @@ final class Connection: @unchecked Sendable {
             finish(.failed)
             return
         }
-        startAttempt()
+        perform(stateLock.withLock { machine.begin(nowNs: Clock.monotonicNanoseconds(), connectionOpen: conn != nil) })
     }
 
-    private func startAttempt() {
-        attempt += 1
-        attemptDeadlineNs = Clock.monotonicNanoseconds() + UInt64(context.settings.cancelTimeoutMs) * 1_000_000
-        guard conn == nil else {
+    private func fail(_ failure: DeliveryStateMachine.Failure) {
+        let reused = requestsOnConnection > 0
+        if case .transport = failure { closeConnection() }
+        var random = SystemRandomNumberGenerator()
+        perform(stateLock.withLock {
+            machine.failed(failure, onReusedConnection: reused, nowNs: Clock.monotonicNanoseconds(), using: &random)
+        })
+    }
+
+    // MARK: Actions: what the machine decides, nng does
+
+    private func perform(_ action: DeliveryStateMachine.Action) {
+        let url = context.settings.url
+        switch action {
+        case .connect:
+            connect()
+        case .send:
             send()
-            return
+        case .reconnect:
+            context.queue.countRetry(lane: lane)
+            connect()
+        case .retry(let delay, let failure):
+            context.queue.countRetry(lane: lane)
+            context.log.limited(.warning, key: logKey(failure), "\(url): \(describe(failure)); retrying")
+            nng_sleep_aio(Int32(clamping: delay), sleepAio)
+        case .delivered:
+            finish(.delivered)
+        case .rejected(let status):
+            context.log.limited(.warning, key: "rejected-\(status)",
+                                "\(url): HTTP \(status) for \(current?.event.kind.configName ?? "an event"); not retried, event failed")
+            finish(.failed)
+        case .gaveUp(let failure, let attempts, let elapsedMs):
+            context.log.limited(.warning, key: "give-up", "\(url): \(describe(failure)); giving up after \(attempts) attempt\(attempts == 1 ? "" : "s") in \(elapsedMs / 1000) s, event failed")
+            finish(.failed)
+        case .droppedAtShutdown:
+            finish(.droppedAtShutdown, takeNext: false)
         }
-        stateLock.withLock {
-            phase = .connecting
-            connectDeadlineNs = attemptDeadlineNs
-            connectCancelled = false
-        }
+    }
+
+    private func connect() {
+        stateLock.withLock { connectCancelled = false }
         nng_aio_set_timeout(aio, -1)  // the watchdog enforces the deadline
         nng_http_client_connect(client, aio)
     }
@@ -269,7 +272,6 @@ final class Connection: @unchecked Sendable {
     /// reused. Not `nng_http_conn_transact`, which keeps the whole body in
     /// memory and takes a `100 Continue` for the answer.
     private func send() {
-        stateLock.withLock { phase = .transacting }
         exchange = .writing
         interimResponses = 0
         armAttemptTimeout()
@@ -279,8 +281,9 @@ final class Connection: @unchecked Sendable {
     /// Each exchange step's operation uses what is left of the attempt's
     /// `cancel_timeout`, so a server that drips its answer cannot stretch it.
     private func armAttemptTimeout() {
+        let deadline = stateLock.withLock { machine.attemptDeadlineNs }
         let now = Clock.monotonicNanoseconds()
-        let remainingMs = attemptDeadlineNs > now ? (attemptDeadlineNs - now) / 1_000_000 : 0
+        let remainingMs = deadline > now ? (deadline - now) / 1_000_000 : 0
         nng_aio_set_timeout(aio, Int32(clamping: max(1, remainingMs)))
     }
 
@@ -301,17 +304,17 @@ final class Connection: @unchecked Sendable {
     private func exchangeStepCompleted(_ result: Int32) {
         switch exchange {
         case .writing:
-            if result != 0 { return transportFailed(result) }
+            if result != 0 { return fail(.transport(result)) }
             readHead()
         case .readingHead:
-            if result != 0 { return transportFailed(result) }
+            if result != 0 { return fail(.transport(result)) }
             let status = Int(nng_http_res_get_status(response))
             if (100..<200).contains(status) {
                 // 100 Continue, 102, 103: not the answer; it follows.
                 interimResponses += 1
                 guard interimResponses <= Self.maxInterimResponses else {
                     closeConnection()
-                    return attemptFailed("\(interimResponses) interim (1xx) responses and no answer", key: "interim")
+                    return fail(.interimOnly(interimResponses))
                 }
                 return readHead()
             }
@@ -337,80 +340,60 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    /// Writing the request or reading the head failed: the attempt failed.
-    private func transportFailed(_ result: Int32) {
-        let reused = requestsOnConnection > 0
-        closeConnection()
-        // A kept-alive connection the server closed while it sat idle:
-        // reconnect at once, without spending an attempt.
-        if reused, !staleRetryUsed, result == Int32(NNG_ECLOSED.rawValue) || result == Int32(NNG_ECONNRESET.rawValue)
-            || result == Int32(NNG_ECONNSHUT.rawValue) {
-            staleRetryUsed = true
-            attempt -= 1
-            context.queue.countRetry(lane: lane)
-            startAttempt()
-            return
-        }
-        let reason = result == Int32(NNG_ETIMEDOUT.rawValue)
-            ? "no response within \(context.settings.cancelTimeoutMs) ms" : "request failed: \(nngError(result))"
-        attemptFailed(reason, key: "transport")
-    }
-
     /// The endpoint answered with `status`; `reusable` says whether its body
     /// left the connection fit for the next request.
     private func answered(_ status: Int, reusable: Bool) {
         requestsOnConnection += 1
-        lastStatus = status
-        lastError = nil
+        let retryAfter = status == 429 || status == 503 ? retryAfterSeconds() : nil
         if !reusable || !headersKeepConnection() { closeConnection() }
-        switch status {
-        case 200..<300:
-            finish(.delivered)
-        case 408, 429, 500..<600:
-            attemptFailed("HTTP \(status)", key: "status-\(status)", retryAfterMs: retryAfterMs(status: status))
-        default:
-            context.log.limited(.warning, key: "rejected-\(status)",
-                                "\(context.settings.url): HTTP \(status) for \(current?.event.kind.configName ?? "an event"); not retried, event failed")
-            finish(.failed)
+        var random = SystemRandomNumberGenerator()
+        perform(stateLock.withLock {
+            machine.answered(status: status, retryAfterSeconds: retryAfter, nowNs: Clock.monotonicNanoseconds(), using: &random)
+        })
+    }
+
+    private func finish(_ outcome: DeliveryOutcome, takeNext: Bool = true) {
+        guard let done = current else { return }
+        current = nil
+        releaseRequest()
+        if let observer = context.observer {
+            let (status, failure, attempts) = stateLock.withLock { (machine.lastStatus, machine.lastFailure, machine.attempt) }
+            let reported: DeliveryReport.Outcome = outcome == .delivered ? .delivered : outcome == .failed ? .failed : .droppedAtShutdown
+            let error: String? = switch failure { case .status, nil: nil; case let failure?: describe(failure) }
+            observer(DeliveryReport(kind: done.event.kind, outcome: reported, httpStatus: status, error: error,
+                                    attempts: attempts, latencyNs: Clock.monotonicNanoseconds() &- done.acceptedAtNs))
+        }
+        if let next = context.queue.complete(done, outcome, lane: lane, for: self, takeNext: takeNext) {
+            begin(next)
+        }
+    }
+
+    // MARK: Helpers
+
+    private func describe(_ failure: DeliveryStateMachine.Failure) -> String {
+        switch failure {
+        case .connect(let code): "connect failed: \(nngError(code))"
+        case .connectTimedOut: "connect timed out after \(context.settings.cancelTimeoutMs) ms"
+        case .transport(let code) where code == Int32(NNG_ETIMEDOUT.rawValue): "no response within \(context.settings.cancelTimeoutMs) ms"
+        case .transport(let code): "request failed: \(nngError(code))"
+        case .status(let status): "HTTP \(status)"
+        case .interimOnly(let count): "\(count) interim (1xx) responses and no answer"
+        }
+    }
+
+    /// Which rate-limited log line a failure counts against.
+    private func logKey(_ failure: DeliveryStateMachine.Failure) -> String {
+        switch failure {
+        case .connect, .connectTimedOut: "connect"
+        case .transport: "transport"
+        case .status(let status): "status-\(status)"
+        case .interimOnly: "interim"
         }
     }
 
     private func header(_ name: String) -> String? {
         nng_http_res_get_header(response, name).map { String(cString: $0) }
     }
-
-    private func attemptFailed(_ reason: String, key: String, retryAfterMs: Int? = nil) {
-        let url = context.settings.url
-        if !reason.hasPrefix("HTTP ") { lastError = reason }
-        let delay = retryAfterMs ?? backoffMs(afterAttempt: attempt)
-        let elapsedMs = Int((Clock.monotonicNanoseconds() &- firstAttemptNs) / 1_000_000)
-        guard context.settings.retry.allowsRetry(afterAttempts: attempt, elapsedMs: elapsedMs + delay) else {
-            context.log.limited(.warning, key: "give-up", "\(url): \(reason); giving up after \(attempt) attempt\(attempt == 1 ? "" : "s") in \(elapsedMs / 1000) s, event failed")
-            finish(.failed)
-            return
-        }
-        context.queue.countRetry(lane: lane)
-        context.log.limited(.warning, key: key, "\(url): \(reason); retrying")
-        stateLock.withLock { phase = .backingOff }
-        nng_sleep_aio(Int32(clamping: delay), sleepAio)
-    }
-
-    private func finish(_ outcome: DeliveryOutcome) {
-        guard let done = current else { return }
-        current = nil
-        releaseRequest()
-        if let observer = context.observer {
-            let reported: DeliveryReport.Outcome = outcome == .delivered ? .delivered : outcome == .failed ? .failed : .droppedAtShutdown
-            observer(DeliveryReport(kind: done.event.kind, outcome: reported, httpStatus: lastStatus, error: lastError,
-                                    attempts: attempt, latencyNs: Clock.monotonicNanoseconds() &- done.acceptedAtNs))
-        }
-        stateLock.withLock { phase = .idle }
-        if let next = context.queue.complete(done, outcome, lane: lane, for: self, takeNext: true) {
-            begin(next)
-        }
-    }
-
-    // MARK: Helpers
 
     private func adopt(_ newConnection: OpaquePointer?) {
         conn = newConnection
@@ -449,22 +432,13 @@ final class Connection: @unchecked Sendable {
         context.queue.connectionClosed(lane: lane)
     }
 
-    /// Exponential backoff with equal jitter: half the step fixed, half random,
-    /// so a fleet of brokers does not retry in lockstep.
-    private func backoffMs(afterAttempt attempt: Int) -> Int {
-        let retry = context.settings.retry
-        let exponent = min(attempt - 1, 30)
-        let step = min(retry.maxBackoffMs, retry.initialBackoffMs << exponent)
-        return step / 2 + Int.random(in: 0...max(0, step - step / 2))
-    }
-
-    /// `Retry-After: <seconds>` on 429 and 503, capped at an hour.
-    private func retryAfterMs(status: Int) -> Int? {
-        guard status == 429 || status == 503,
-              let header = nng_http_res_get_header(response, "Retry-After"),
+    /// `Retry-After: <seconds>`, when the answer has one (the machine
+    /// decides whether it applies).
+    private func retryAfterSeconds() -> Int? {
+        guard let header = nng_http_res_get_header(response, "Retry-After"),
               let seconds = Int(String(cString: header).trimmingSpaces()), seconds >= 0
         else { return nil }
-        return context.settings.retry.retryAfterDelayMs(seconds: seconds)
+        return seconds
     }
 
     /// Whether the server lets the connection carry the next request: not

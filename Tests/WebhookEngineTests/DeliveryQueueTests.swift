@@ -1,0 +1,189 @@
+import Foundation
+import Testing
+@testable import WebhookCore
+@testable import WebhookEngine
+
+/// The queue on its own: lanes, bounds, overflow, counters, drain and stop,
+/// with plain objects in place of connections.
+@Suite struct DeliveryQueueTests {
+    final class Worker {}
+    typealias Queue = DeliveryQueue<Worker>
+
+    func limits(events: Int = 100, bytes: Int = 1 << 20, overflow: OverflowPolicy = .dropNew) -> QueueLimits {
+        var limits = QueueLimits()
+        limits.maxEvents = events
+        limits.maxBytes = bytes
+        limits.overflow = overflow
+        return limits
+    }
+
+    func queued(_ result: Queue.SubmitResult) -> Bool {
+        if case .queued = result { return true }
+        return false
+    }
+
+    func dropped(_ result: Queue.SubmitResult) -> Bool {
+        if case .dropped = result { return true }
+        return false
+    }
+
+    @Test func aParkedWorkerIsHandedBackWithTheNextEventOfItsLane() {
+        let queue = Queue(laneCount: 2, limits: limits())
+        let worker = Worker()
+        #expect(queue.take(lane: 1, for: worker) == nil)
+        // An event on the other lane does not wake it.
+        guard case .queued(let none) = queue.submit(publish("a", "1"), lane: 0, nowNs: 1) else { Issue.record("not queued"); return }
+        #expect(none == nil)
+        guard case .queued(let woken) = queue.submit(publish("b", "1"), lane: 1, nowNs: 2) else { Issue.record("not queued"); return }
+        #expect(woken === worker)
+        #expect(queue.take(lane: 1, for: worker)?.event.string(.clientID) == "b")
+        let stats = queue.snapshot()
+        #expect(stats.matched == 2 && stats.queued == 1 && stats.inFlight == 1 && stats.isBalanced)
+    }
+
+    @Test func eachLaneIsFirstInFirstOut() {
+        let queue = Queue(laneCount: 3, limits: limits(events: 10_000))
+        for i in 0..<3000 { _ = queue.submit(publish("c\(i % 3)", "\(i)"), lane: i % 3, nowNs: UInt64(i)) }
+        let worker = Worker()
+        for lane in 0..<3 {
+            var seen: [Int] = []
+            while let next = queue.take(lane: lane, for: worker) {
+                seen.append(Int(next.event.string(.payload)!)!)
+                _ = queue.complete(next, .delivered, lane: lane, for: worker, takeNext: false)
+            }
+            #expect(seen == Array(stride(from: lane, to: 3000, by: 3)))
+        }
+        let stats = queue.snapshot()
+        #expect(stats.delivered == 3000 && stats.queued == 0 && stats.queuedBytes == 0 && stats.isBalanced)
+    }
+
+    @Test func dropNewRefusesTheNewEventAtEitherBound() {
+        let byEvents = Queue(laneCount: 2, limits: limits(events: 3))
+        let results = (0..<5).map { byEvents.submit(publish("c", "\($0)"), lane: $0 % 2, nowNs: 0) }
+        #expect(results.map(queued) == [true, true, true, false, false])
+        var stats = byEvents.snapshot()
+        #expect(stats.queued == 3 && stats.droppedQueueFull == 2 && stats.matched == 5 && stats.isBalanced)
+
+        let size = publish("c", "0123456789").byteCount
+        let byBytes = Queue(laneCount: 1, limits: limits(events: 100, bytes: size * 2 + size / 2))
+        #expect([0, 1, 2].map { _ in queued(byBytes.submit(publish("c", "0123456789"), lane: 0, nowNs: 0)) } == [true, true, false])
+        stats = byBytes.snapshot()
+        #expect(stats.queuedBytes == UInt64(size * 2) && stats.droppedQueueFull == 1 && stats.isBalanced)
+        // Taking an event frees its room.
+        _ = byBytes.take(lane: 0, for: Worker())
+        #expect(queued(byBytes.submit(publish("c", "0123456789"), lane: 0, nowNs: 0)))
+    }
+
+    @Test func dropOldDropsTheOldestEventOfAnyLane() {
+        let queue = Queue(laneCount: 2, limits: limits(events: 2, overflow: .dropOld))
+        _ = queue.submit(publish("old", "1"), lane: 1, nowNs: 100)
+        _ = queue.submit(publish("young", "2"), lane: 0, nowNs: 200)
+        #expect(queued(queue.submit(publish("new", "3"), lane: 0, nowNs: 300)))
+        let worker = Worker()
+        #expect(queue.take(lane: 1, for: worker) == nil)  // "old" went
+        #expect(queue.take(lane: 0, for: worker)?.event.string(.clientID) == "young")
+        let stats = queue.snapshot()
+        #expect(stats.droppedQueueFull == 1 && stats.matched == 3 && stats.isBalanced)
+    }
+
+    @Test func dropOldWithEverythingInFlightDropsTheNewEvent() {
+        let queue = Queue(laneCount: 1, limits: limits(events: 1, overflow: .dropOld))
+        _ = queue.submit(publish("a", "1"), lane: 0, nowNs: 0)
+        // Taking it frees its room in the queue: the next one fits.
+        _ = queue.take(lane: 0, for: Worker())
+        #expect(queued(queue.submit(publish("b", "2"), lane: 0, nowNs: 0)))
+        // Full again; "b" is the oldest queued and goes.
+        #expect(queued(queue.submit(publish("c", "3"), lane: 0, nowNs: 0)))
+        #expect(queue.snapshot().droppedQueueFull == 1)
+    }
+
+    @Test func closeRefusesAndTheDrainWaitsForCompletions() throws {
+        let queue = Queue(laneCount: 2, limits: limits())
+        let worker = Worker()
+        _ = queue.submit(publish("a", "1"), lane: 0, nowNs: 0)
+        let taken = try #require(queue.take(lane: 0, for: worker))
+        queue.close()
+        guard case .shuttingDown = queue.submit(publish("b", "2"), lane: 1, nowNs: 0) else { Issue.record("accepted after close"); return }
+        // Nothing completes: the drain times out, whatever the clock says.
+        #expect(!queue.waitUntilDrained(deadlineNs: Clock.monotonicNanoseconds() + 20_000_000))
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) {
+            _ = queue.complete(taken, .delivered, lane: 0, for: worker, takeNext: true)
+        }
+        #expect(queue.waitUntilDrained(deadlineNs: Clock.monotonicNanoseconds() + 60_000_000_000))
+        let stats = queue.snapshot()
+        #expect(stats.delivered == 1 && stats.matched == 1 && stats.isBalanced)
+    }
+
+    @Test func stopDropsWhatIsQueuedAndHandsOutNothingMore() {
+        let queue = Queue(laneCount: 2, limits: limits())
+        for i in 0..<5 { _ = queue.submit(publish("c", "\(i)"), lane: i % 2, nowNs: 0) }
+        let worker = Worker()
+        let taken = queue.take(lane: 0, for: worker)!
+        queue.close()
+        #expect(queue.stop() == 4)
+        #expect(queue.isStopping && queue.take(lane: 1, for: worker) == nil)
+        _ = queue.complete(taken, .droppedAtShutdown, lane: 0, for: worker, takeNext: true)
+        let stats = queue.snapshot()
+        #expect(stats.droppedShutdown == 5 && stats.queued == 0 && stats.queuedBytes == 0 && stats.inFlight == 0 && stats.isBalanced)
+    }
+
+    /// Broker threads submit to every lane while workers take and complete:
+    /// at the end every event is counted once, each lane's events came out
+    /// in the order they went in, and no snapshot ever saw the bound exceeded.
+    @Test func concurrentSubmitsAndCompletionsKeepTheBooksAndTheOrder() {
+        let lanes = 4, producers = 4, perProducer = 5000, bound = 500
+        for overflow in [OverflowPolicy.dropNew, .dropOld] {
+            let queue = Queue(laneCount: lanes, limits: limits(events: bound, overflow: overflow))
+            let books = Lock()
+            nonisolated(unsafe) var producing = producers
+            nonisolated(unsafe) var order = [[(producer: Int, index: Int)]](repeating: [], count: lanes)
+            nonisolated(unsafe) var boundExceeded = false
+            // Real threads: workers that poll must not starve the producers
+            // of a two-thread cooperative pool.
+            let done = DispatchGroup()
+            func spawn(_ body: @escaping @Sendable () -> Void) {
+                done.enter()
+                Thread.detachNewThread { body(); done.leave() }
+            }
+            for p in 0..<producers {
+                spawn {
+                    for i in 0..<perProducer {
+                        _ = queue.submit(publish("p\(p)", "\(p):\(i)"), lane: (p + i) % lanes, nowNs: Clock.monotonicNanoseconds())
+                    }
+                    books.withLock { producing -= 1 }
+                }
+            }
+            for lane in 0..<lanes {
+                spawn {
+                    let worker = Worker()
+                    var seen: [(producer: Int, index: Int)] = []
+                    while true {
+                        if let next = queue.take(lane: lane, for: worker) {
+                            let parts = next.event.string(.payload)!.split(separator: ":").map { Int($0)! }
+                            seen.append((parts[0], parts[1]))
+                            _ = queue.complete(next, .delivered, lane: lane, for: worker, takeNext: false)
+                        } else if books.withLock({ producing == 0 }) {
+                            if queue.take(lane: lane, for: worker) == nil { break }
+                            Issue.record("an event appeared after the producers finished")
+                        } else {
+                            sched_yield()
+                        }
+                        if queue.snapshot().queued > UInt64(bound) { books.withLock { boundExceeded = true } }
+                    }
+                    books.withLock { order[lane] = seen }
+                }
+            }
+            done.wait()
+            let stats = queue.snapshot()
+            #expect(stats.matched == UInt64(producers * perProducer), "\(overflow)")
+            #expect(stats.delivered + stats.droppedQueueFull == stats.matched && stats.isBalanced, "\(overflow)")
+            #expect(!boundExceeded, "\(overflow)")
+            for lane in 0..<lanes {
+                for p in 0..<producers {
+                    let indices = order[lane].filter { $0.producer == p }.map { $0.index }
+                    #expect(indices == indices.sorted(), "\(overflow): lane \(lane), producer \(p) out of order")
+                }
+            }
+        }
+    }
+}
