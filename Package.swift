@@ -52,15 +52,17 @@ let package = Package(
             path: "Sources/webhookctl"
         ),
         .executableTarget(name: "Base62Bench", dependencies: ["WebhookCore"], path: "bench/Base62Bench"),
+        // What more than one test target uses.
+        .target(name: "TestKit", path: "Tests/TestKit"),
         .testTarget(
             name: "WebhookCoreTests",
-            dependencies: ["WebhookCore"],
+            dependencies: ["WebhookCore", "TestKit"],
             path: "Tests/WebhookCoreTests",
             exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "WebhookEngineTests",
-            dependencies: ["WebhookEngine", "WebhookCore"],
+            dependencies: ["WebhookEngine", "WebhookCore", "TestKit"],
             path: "Tests/WebhookEngineTests"
         ),
     ],

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestKit
 @testable import WebhookCore
 
 func body(_ event: Event, _ encoding: PayloadEncoding = .plain) -> String {

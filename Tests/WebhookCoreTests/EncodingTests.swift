@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestKit
 @testable import WebhookCore
 
 /// The straightforward byte-by-byte radix conversion NanoMQ does: the
@@ -22,17 +23,6 @@ func referenceBase62(_ input: [UInt8]) -> String {
         }
     }
     return String(repeating: "0", count: zeros) + String(digits.reversed().map { alphabet[$0] })
-}
-
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 @Suite struct EncodingTests {

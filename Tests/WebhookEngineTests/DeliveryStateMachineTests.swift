@@ -1,5 +1,6 @@
 import CNng
 import Testing
+import TestKit
 @testable import WebhookCore
 @testable import WebhookEngine
 
@@ -20,7 +21,7 @@ import Testing
     }
 
     @Test func deliversOnTheOpenConnectionOrConnectsFirst() {
-        var random = SeededGenerator(seed: 1)
+        var random = SeededRandom(state: 1)
         var m = machine()
         #expect(m.begin(nowNs: 10 * Self.ms, connectionOpen: true) == .send)
         #expect(m.state == .exchanging && m.attempt == 1 && m.attemptDeadlineNs == 5010 * Self.ms)
@@ -35,7 +36,7 @@ import Testing
 
     @Test(arguments: [400, 401, 403, 404, 410, 413, 422, 301, 304])
     func aStatusThatIsNotRetriedFailsTheEventAtOnce(status: Int) {
-        var random = SeededGenerator(seed: 2)
+        var random = SeededRandom(state: 2)
         var m = machine()
         _ = m.begin(nowNs: 0, connectionOpen: true)
         #expect(m.answered(status: status, retryAfterSeconds: 1, nowNs: 0, using: &random) == .rejected(status: status))
@@ -44,7 +45,7 @@ import Testing
 
     @Test(arguments: [408, 429, 500, 502, 503, 504, 599])
     func retriedStatusesBackOffThenTryAgain(status: Int) {
-        var random = SeededGenerator(seed: 3)
+        var random = SeededRandom(state: 3)
         var m = machine()
         _ = m.begin(nowNs: 0, connectionOpen: true)
         let action = m.answered(status: status, retryAfterSeconds: nil, nowNs: 1 * Self.ms, using: &random)
@@ -59,7 +60,7 @@ import Testing
     }
 
     @Test func backoffDoublesUpToItsCapWithEqualJitter() {
-        var random = SeededGenerator(seed: 4)
+        var random = SeededRandom(state: 4)
         var m = machine { $0.initialBackoffMs = 100; $0.maxBackoffMs = 1600 }
         _ = m.begin(nowNs: 0, connectionOpen: false)
         var now: UInt64 = 0
@@ -78,7 +79,7 @@ import Testing
     }
 
     @Test func retryAfterIsHonouredOn429And503OnlyAndCapped() {
-        var random = SeededGenerator(seed: 5)
+        var random = SeededRandom(state: 5)
         var m = machine { $0.maxRetryAfterMs = 30_000 }
         _ = m.begin(nowNs: 0, connectionOpen: true)
         #expect(m.answered(status: 429, retryAfterSeconds: 7, nowNs: 0, using: &random) == .retry(afterMs: 7000, because: .status(429)))
@@ -98,7 +99,7 @@ import Testing
     }
 
     @Test func aReusedConnectionClosedByThePeerIsRetriedAtOnceOncePerEvent() {
-        var random = SeededGenerator(seed: 6)
+        var random = SeededRandom(state: 6)
         var m = machine()
         _ = m.begin(nowNs: 0, connectionOpen: true)
         #expect(m.failed(.transport(reset), onReusedConnection: true, nowNs: 1 * Self.ms, using: &random)
@@ -117,7 +118,7 @@ import Testing
     }
 
     @Test func onlyAReusedConnectionClosedByThePeerCountsAsStale() {
-        var random = SeededGenerator(seed: 7)
+        var random = SeededRandom(state: 7)
         for (failure, reused) in [(Machine.Failure.transport(reset), false), (.transport(timedOut), true), (.connect(refused), true)] {
             var m = machine()
             _ = m.begin(nowNs: 0, connectionOpen: true)
@@ -130,7 +131,7 @@ import Testing
     }
 
     @Test func maxAttemptsCountsEveryAttempt() {
-        var random = SeededGenerator(seed: 8)
+        var random = SeededRandom(state: 8)
         var m = machine { $0.maxAttempts = 3 }
         _ = m.begin(nowNs: 0, connectionOpen: true)
         var now: UInt64 = 0
@@ -153,7 +154,7 @@ import Testing
     }
 
     @Test func maxElapsedCountsFromTheFirstAttemptAndIncludesTheWait() {
-        var random = SeededGenerator(seed: 9)
+        var random = SeededRandom(state: 9)
         var m = machine { $0.maxElapsedMs = 10_000; $0.maxRetryAfterMs = 60_000 }
         _ = m.begin(nowNs: 1000 * Self.ms, connectionOpen: true)
         #expect(m.answered(status: 503, retryAfterSeconds: 4, nowNs: 2000 * Self.ms, using: &random) == .retry(afterMs: 4000, because: .status(503)))
@@ -164,7 +165,7 @@ import Testing
     }
 
     @Test func shutdownDropsOnlyAnEventInHand() {
-        var random = SeededGenerator(seed: 10)
+        var random = SeededRandom(state: 10)
         var m = machine()
         #expect(m.stop() == nil)
         _ = m.begin(nowNs: 0, connectionOpen: false)
@@ -178,7 +179,7 @@ import Testing
     }
 
     @Test func theLastFailureIsKeptForTheReport() {
-        var random = SeededGenerator(seed: 11)
+        var random = SeededRandom(state: 11)
         var m = machine()
         _ = m.begin(nowNs: 0, connectionOpen: false)
         _ = m.failed(.connect(refused), onReusedConnection: false, nowNs: 0, using: &random)
@@ -187,18 +188,5 @@ import Testing
         _ = m.connected()
         _ = m.answered(status: 201, retryAfterSeconds: nil, nowNs: 0, using: &random)
         #expect(m.lastFailure == nil && m.lastStatus == 201)
-    }
-}
-
-/// SplitMix64: a reproducible generator for the jitter.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
