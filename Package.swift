@@ -65,6 +65,11 @@ let package = Package(
             dependencies: ["WebhookEngine", "WebhookCore", "TestKit"],
             path: "Tests/WebhookEngineTests"
         ),
+        .testTarget(
+            name: "SwiftWebhookTests",
+            dependencies: ["SwiftWebhook", "CSwiftWebhookABI", "WebhookCore", "TestKit"],
+            path: "Tests/SwiftWebhookTests"
+        ),
     ],
     swiftLanguageModes: [.v5]
 )
