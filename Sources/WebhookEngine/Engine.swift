@@ -45,8 +45,7 @@ public final class Engine: @unchecked Sendable {
                 connections.append(try Connection(lane: settings.ordering == .perClient ? i : 0, context: context))
             }
         } catch {
-            for connection in connections { connection.stop() }
-            endpoint.close(clients: connections.map { $0.client }, limitMs: 2000, log: log)
+            Self.release(connections, context, log: log)
             throw error
         }
         self.connections = connections
@@ -56,8 +55,7 @@ public final class Engine: @unchecked Sendable {
             Unmanaged<Engine>.fromOpaque(argument!).takeUnretainedValue().watchdogFired()
         }, Unmanaged.passUnretained(self).toOpaque())
         guard rv == 0, let aio else {
-            for connection in connections { connection.stop() }
-            endpoint.close(clients: connections.map { $0.client }, limitMs: 2000, log: log)
+            Self.release(connections, context, log: log)
             throw EngineError(nng: rv, "cannot allocate an nng aio")
         }
         watchdog = aio
@@ -115,11 +113,7 @@ public final class Engine: @unchecked Sendable {
         nng_aio_stop(watchdog)
         nng_aio_free(watchdog)
         watchdog = nil
-        for connection in connections { connection.stop() }
-        if !context.closer.waitForAll(limitMs: 2000) {
-            log.log(.warning, "nng_http_conn_close did not return within 2000 ms; abandoning the connection")
-        }
-        context.endpoint.close(clients: connections.map { $0.client } + context.graveyard.all(), limitMs: 2000, log: log)
+        Self.release(connections, context, log: log)
         let final = queue.snapshot()
         if !drained {
             log.log(.warning, "shutdown: drain_timeout (\(settings.drainTimeoutMs) ms) passed; \(final.droppedShutdown) event(s) dropped (\(abandoned) still queued)")
@@ -135,6 +129,17 @@ public final class Engine: @unchecked Sendable {
     }
 
     // MARK: Internals
+
+    /// Stops the connections and frees every nng handle the engine made:
+    /// the one way out, for a failed start and for shutdown. Each nng free
+    /// that can hang in nng 1.5.2 is bounded (see ConnectionCloser, Endpoint).
+    private static func release(_ connections: [Connection], _ context: DeliveryContext, log: Log) {
+        for connection in connections { connection.stop() }
+        if !context.closer.waitForAll(limitMs: 2000) {
+            log.log(.warning, "nng_http_conn_close did not return within 2000 ms; abandoning the connection")
+        }
+        context.endpoint.close(clients: connections.map { $0.client } + context.graveyard.all(), limitMs: 2000, log: log)
+    }
 
     private func watchdogFired() {
         guard nng_aio_result(watchdog) == 0, !queue.isStopping else { return }

@@ -42,8 +42,7 @@ func nngError(_ code: Int32) -> String {
 /// found by the event fuzzer). Retired clients wait in `Graveyard` until
 /// their dial must have ended, then are freed.
 final class Endpoint: @unchecked Sendable {
-    let url: UnsafeMutablePointer<nng_url>
-    private let tls: OpaquePointer?
+    private let handles: EndpointHandles
     private let headers: [HTTPHeader]
     private let label: String
 
@@ -53,38 +52,29 @@ final class Endpoint: @unchecked Sendable {
         guard rv == 0, let parsed else {
             throw EngineError(nng: rv, "\(settings.url): nng cannot parse this URL")
         }
-        var tls: OpaquePointer?
+        // From here on, whatever goes wrong, `handles` frees what was made.
+        handles = EndpointHandles(url: parsed)
+        headers = settings.headers
+        label = settings.url.description
         if let tlsSettings = settings.tls {
-            do {
-                tls = try Self.makeTLSConfig(tlsSettings)
-            } catch {
-                nng_url_free(parsed)
-                throw error
-            }
+            var config: OpaquePointer?
+            let rv = nng_tls_config_alloc(&config, NNG_TLS_MODE_CLIENT)
+            guard rv == 0, let config else { throw EngineError(nng: rv, "cannot create a TLS configuration") }
+            handles.tls = config
+            try Self.configure(config, tlsSettings)
         }
-        self.url = parsed
-        self.tls = tls
-        self.headers = settings.headers
-        self.label = settings.url.description
         // Fail at start, not at the first event, if nng refuses the client.
-        // (This class has no deinit: free what init took on the way out.)
-        do {
-            nng_http_client_free(try makeClient())
-        } catch {
-            if let tls { nng_tls_config_free(tls) }
-            nng_url_free(parsed)
-            throw error
-        }
+        nng_http_client_free(try makeClient())
     }
 
     /// A client for one connection, with the TLS configuration if any.
     func makeClient() throws -> OpaquePointer {
         var client: OpaquePointer?
-        let rv = nng_http_client_alloc(&client, url)
+        let rv = nng_http_client_alloc(&client, handles.url)
         guard rv == 0, let client else {
             throw EngineError(nng: rv, "\(label): cannot create the HTTP client")
         }
-        if let tls {
+        if let tls = handles.tls {
             let setRV = nng_http_client_set_tls(client, tls)
             if setRV != 0 {
                 nng_http_client_free(client)
@@ -99,7 +89,7 @@ final class Endpoint: @unchecked Sendable {
     /// so `Connection` reuses a request only for a body of the same length.
     func makeRequest(body: [UInt8]) throws -> OpaquePointer {
         var request: OpaquePointer?
-        var rv = nng_http_req_alloc(&request, url)
+        var rv = nng_http_req_alloc(&request, handles.url)
         guard rv == 0, let request else { throw EngineError(nng: rv, "cannot allocate an HTTP request") }
         rv = nng_http_req_set_method(request, "POST")
         for header in headers where rv == 0 {
@@ -115,65 +105,72 @@ final class Endpoint: @unchecked Sendable {
         return request
     }
 
-    /// Frees the connections' clients, then the TLS configuration and the
-    /// URL. nng 1.5.2 can block for good in `nng_http_client_free` when a
-    /// connect was cancelled at a bad moment (nanomsg/nng#2119), so this runs
-    /// on a helper thread and is abandoned (leaked, with a warning) if it has
-    /// not returned in `limitMs`.
+    /// Frees the connections' clients, then (when the last reference to
+    /// them goes) the TLS configuration and the URL. nng 1.5.2 can block for
+    /// good in `nng_http_client_free` when a connect was cancelled at a bad
+    /// moment (nanomsg/nng#2119), so this runs on a helper thread and is
+    /// abandoned (leaked, with a warning) if it has not returned in `limitMs`.
     func close(clients: [OpaquePointer], limitMs: Int, log: Log) {
-        let finished = FreeTask(clients: clients, tls: tls, url: url)
+        let finished = FreeTask(clients: clients, handles: handles)
         if !finished.run(limitMs: limitMs) {
             log.log(.warning, "nng_http_client_free did not return within \(limitMs) ms (nng 1.5.2 bug); abandoning the clients")
         }
     }
 
-    private static func makeTLSConfig(_ settings: TLSSettings) throws -> OpaquePointer {
-        var config: OpaquePointer?
-        var rv = nng_tls_config_alloc(&config, NNG_TLS_MODE_CLIENT)
-        guard rv == 0, let config else { throw EngineError(nng: rv, "cannot create a TLS configuration") }
-        func check(_ rv: Int32, _ what: String) throws {
-            if rv != 0 {
-                nng_tls_config_free(config)
-                throw EngineError(nng: rv, what)
-            }
+    private static func configure(_ config: OpaquePointer, _ settings: TLSSettings) throws {
+        func check(_ rv: Int32, _ what: @autoclosure () -> String) throws {
+            if rv != 0 { throw EngineError(nng: rv, what()) }
         }
-        rv = nng_tls_config_auth_mode(config, settings.verifyPeer ? NNG_TLS_AUTH_MODE_REQUIRED : NNG_TLS_AUTH_MODE_NONE)
-        try check(rv, "cannot set the TLS verification mode")
+        try check(nng_tls_config_auth_mode(config, settings.verifyPeer ? NNG_TLS_AUTH_MODE_REQUIRED : NNG_TLS_AUTH_MODE_NONE),
+                  "cannot set the TLS verification mode")
         try check(nng_tls_config_server_name(config, settings.serverName), "tls.server_name \(settings.serverName)")
         if let ca = settings.caFile {
             try check(nng_tls_config_ca_file(config, ca), "tls.cacertfile \(ca): cannot load the CA certificates")
         }
         if let certFile = settings.certFile, let keyFile = settings.keyFile {
-            let cert = try readPEM(certFile, key: "tls.certfile", config: config)
-            let key = try readPEM(keyFile, key: "tls.keyfile", config: config)
+            let cert = try readPEM(certFile, key: "tls.certfile")
+            let key = try readPEM(keyFile, key: "tls.keyfile")
             try check(nng_tls_config_own_cert(config, cert, key, settings.keyPassword),
                       "tls.certfile/keyfile \(certFile), \(keyFile): cannot load the client certificate and key")
         }
-        return config
     }
 
-    private static func readPEM(_ path: String, key: String, config: OpaquePointer) throws -> String {
+    private static func readPEM(_ path: String, key: String) throws -> String {
         switch FileSystem.readFile(path) {
         case .success(let bytes): return String(decoding: bytes, as: UTF8.self)
-        case .failure:
-            nng_tls_config_free(config)
-            throw EngineError("\(key) \(path): cannot read the file")
+        case .failure: throw EngineError("\(key) \(path): cannot read the file")
         }
+    }
+}
+
+/// The URL and TLS configuration every client of the endpoint points to:
+/// the one place they are freed, when the last owner lets go (the endpoint
+/// when `init` fails, else the `FreeTask` after the clients).
+private final class EndpointHandles: @unchecked Sendable {
+    let url: UnsafeMutablePointer<nng_url>
+    var tls: OpaquePointer?
+
+    init(url: UnsafeMutablePointer<nng_url>) {
+        self.url = url
+    }
+
+    deinit {
+        if let tls { nng_tls_config_free(tls) }
+        nng_url_free(url)
     }
 }
 
 /// Runs the nng frees on their own thread so a hang there cannot hang the broker.
 private final class FreeTask: @unchecked Sendable {
     let clients: [OpaquePointer]
-    let tls: OpaquePointer?
-    let url: UnsafeMutablePointer<nng_url>
+    /// Released after the clients are freed: they point into it.
+    var handles: EndpointHandles?
     let lock = Lock()
     var done = false
 
-    init(clients: [OpaquePointer], tls: OpaquePointer?, url: UnsafeMutablePointer<nng_url>) {
+    init(clients: [OpaquePointer], handles: EndpointHandles) {
         self.clients = clients
-        self.tls = tls
-        self.url = url
+        self.handles = handles
     }
 
     func run(limitMs: Int) -> Bool {
@@ -182,8 +179,7 @@ private final class FreeTask: @unchecked Sendable {
         let created = pthread_create(&thread, nil, { context in
             let task = Unmanaged<FreeTask>.fromOpaque(context!).takeRetainedValue()
             for client in task.clients { nng_http_client_free(client) }
-            if let tls = task.tls { nng_tls_config_free(tls) }
-            nng_url_free(task.url)
+            task.handles = nil
             task.lock.withLock {
                 task.done = true
                 task.lock.broadcast()
