@@ -42,10 +42,8 @@ enum EventConversion {
     /// The topic rules match: a shared filter's `$share/<group>/` removed.
     static func matchTopic(_ kind: EventKind, _ topic: UnsafeRawBufferPointer?) -> UnsafeRawBufferPointer {
         guard let topic else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        let isFilter = kind.hasTopic && kind != .messagePublish && kind != .messageDelivered && kind != .messageAcked
-        guard isFilter, topic.count > 7, topic.starts(with: "$share/".utf8) else { return topic }
-        guard let slash = topic[7...].firstIndex(of: UInt8(ascii: "/")) else { return topic }
-        return UnsafeRawBufferPointer(rebasing: topic[(slash + 1)...])
+        guard kind.topicIsFilter, let shared = Event.splitSharedFilter(topic) else { return topic }
+        return UnsafeRawBufferPointer(rebasing: shared.filter)
     }
 
     /// Copies the event into library memory (one allocation).

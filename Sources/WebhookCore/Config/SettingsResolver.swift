@@ -42,7 +42,8 @@ public struct SettingsResolver {
             warnings.append("\(object[key]!.location): \(prefix).\(key): unknown key, ignored")
         }
 
-        let enabled = try bool(object, "enable") ?? true
+        // Every default is WebhookSettings' own; only what the config names is set here.
+        let enabled = try bool(object, "enable") ?? WebhookSettings.defaultEnabled
         let urlNode = object["url"]
         guard let urlNode else {
             if enabled { throw ConfigError("url is required", at: section.location, key: "\(prefix).url") }
@@ -67,16 +68,16 @@ public struct SettingsResolver {
             guard case .object(let bodyObject) = body.value else {
                 throw ConfigError("expected an object with 'encoding'", at: body.location, key: "\(prefix).body")
             }
-            settings.encoding = try encoding(bodyObject) ?? .plain
+            settings.encoding = try encoding(bodyObject) ?? settings.encoding
         }
-        settings.poolSize = try integer(object, "pool_size", in: 1...1024) ?? 32
-        settings.cancelTimeoutMs = try duration(object, "cancel_timeout", in: 1...3_600_000) ?? 5000
+        settings.poolSize = try integer(object, "pool_size", in: 1...1024) ?? settings.poolSize
+        settings.cancelTimeoutMs = try duration(object, "cancel_timeout", in: 1...3_600_000) ?? settings.cancelTimeoutMs
         settings.tls = try tls(object, url: url)
         settings.rules = try rules(object["events"], warnings: &warnings)
         settings.retry = try retry(object["retry"])
         settings.queue = try queue(object["queue"])
-        settings.ordering = try choice(object, "ordering", Ordering.self) ?? .perClient
-        settings.drainTimeoutMs = try duration(object, "drain_timeout", in: 0...3_600_000) ?? 5000
+        settings.ordering = try choice(object, "ordering", Ordering.self) ?? settings.ordering
+        settings.drainTimeoutMs = try duration(object, "drain_timeout", in: 0...3_600_000) ?? settings.drainTimeoutMs
         if let sizeNode = object["max_response_body"] {
             let text = try string(sizeNode, key: "max_response_body")
             guard let bytes = Units.sizeBytes(text), bytes <= 64 << 20 else {
@@ -173,7 +174,7 @@ public struct SettingsResolver {
         if let node = block["server_name"] {
             tls.serverName = try string(node, key: "\(section)server_name")
         }
-        tls.verifyPeer = try bool(block, "verify_peer", keyPrefix: section) ?? true
+        tls.verifyPeer = try bool(block, "verify_peer", keyPrefix: section) ?? tls.verifyPeer
         if (tls.certFile == nil) != (tls.keyFile == nil) {
             let node = block["certfile"] ?? block["keyfile"]!
             throw ConfigError("certfile and keyfile go together: give both for a client certificate, or neither", at: node.location, key: "\(prefix).\(section)certfile")

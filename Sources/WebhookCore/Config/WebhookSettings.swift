@@ -2,7 +2,9 @@
 /// validated, with every default from spec/config.md filled in.
 public struct WebhookSettings: Sendable {
     /// `enable = false` turns the feature off: init succeeds, every emit is filtered.
-    public var enabled: Bool = true
+    public var enabled: Bool = WebhookSettings.defaultEnabled
+    /// Read before the URL, which decides whether a settings value can exist.
+    public static let defaultEnabled = true
     public var url: EndpointURL
     /// Sent with every request, in config order. Names as configured.
     public var headers: [HTTPHeader] = []

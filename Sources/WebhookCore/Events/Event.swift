@@ -26,10 +26,13 @@ public struct Event: Sendable {
 
     /// Every field's bytes, back to back.
     public private(set) var storage: [UInt8] = []
-    /// Per field: start and length in `storage`; length -1 means absent.
-    private var spans: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32,
-                        Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) =
-        (0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1)
+    /// Per field (indexed by `Field.rawValue`): where its bytes start in
+    /// `storage`, and how many there are; a length of -1 means absent.
+    /// Fixed-size and inline, so an event is one allocation (`storage`).
+    /// One slot per `Field` (EventTests checks the count against `Field.allCases`).
+    typealias PerField = InlineArray<9, Int32>
+    private var starts = PerField(repeating: 0)
+    private var lengths = PerField(repeating: -1)
 
     public init(kind: EventKind, reservingCapacity capacity: Int = 0) {
         self.kind = kind
@@ -80,18 +83,12 @@ public struct Event: Sendable {
     }
 
     private func span(_ field: Field) -> (start: Int32, length: Int32) {
-        withUnsafeBytes(of: spans) { raw in
-            let words = raw.baseAddress!.assumingMemoryBound(to: Int32.self)
-            return (words[field.rawValue * 2], words[field.rawValue * 2 + 1])
-        }
+        (starts[field.rawValue], lengths[field.rawValue])
     }
 
     private mutating func setSpan(_ field: Field, start: Int, length: Int) {
-        withUnsafeMutableBytes(of: &spans) { raw in
-            let words = raw.baseAddress!.assumingMemoryBound(to: Int32.self)
-            words[field.rawValue * 2] = Int32(truncatingIfNeeded: start)
-            words[field.rawValue * 2 + 1] = Int32(truncatingIfNeeded: length)
-        }
+        starts[field.rawValue] = Int32(truncatingIfNeeded: start)
+        lengths[field.rawValue] = Int32(truncatingIfNeeded: length)
     }
 }
 
@@ -99,20 +96,23 @@ extension Event {
     /// A subscribe-family topic of the form `$share/<group>/<filter>` names a
     /// shared subscription: the body reports `<filter>` and `"share":"<group>"`.
     /// Returns (filter, group) with the prefix removed, or nil if not shared.
-    public static func splitSharedFilter(_ topic: ArraySlice<UInt8>) -> (filter: ArraySlice<UInt8>, group: ArraySlice<UInt8>)? {
-        let prefix = Array("$share/".utf8)
+    /// Generic so the broker's bytes (on emit) and an event's (in the body)
+    /// are split by the same rule.
+    @inlinable
+    public static func splitSharedFilter<Bytes: Collection>(_ topic: Bytes) -> (filter: Bytes.SubSequence, group: Bytes.SubSequence)?
+    where Bytes.Element == UInt8 {
+        let prefix = "$share/".utf8
         guard topic.count > prefix.count, topic.starts(with: prefix) else { return nil }
         let afterPrefix = topic.dropFirst(prefix.count)
         guard let slash = afterPrefix.firstIndex(of: UInt8(ascii: "/")) else { return nil }
-        return (topic[(slash + 1)...], afterPrefix[..<slash])
+        return (topic[topic.index(after: slash)...], afterPrefix[..<slash])
     }
 
     /// The topic that rules match and the body reports: a shared filter's
     /// `$share/<group>/` prefix removed.
     public var effectiveTopic: ArraySlice<UInt8> {
         let topic = bytes(.topic)
-        if kind.hasTopic, kind != .messagePublish, kind != .messageDelivered, kind != .messageAcked,
-           let shared = Event.splitSharedFilter(topic) {
+        if kind.topicIsFilter, let shared = Event.splitSharedFilter(topic) {
             return shared.filter
         }
         return topic

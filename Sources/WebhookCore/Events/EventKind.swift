@@ -51,6 +51,12 @@ public enum EventKind: UInt8, CaseIterable, Sendable {
         }
     }
 
+    /// Whether the topic is a subscription filter (subscribe-family events),
+    /// which may name a shared subscription, rather than a message's topic name.
+    public var topicIsFilter: Bool {
+        hasTopic && !hasPayload
+    }
+
     /// Whether the body carries the (encoded) payload.
     public var hasPayload: Bool {
         self == .messagePublish || self == .messageDelivered || self == .messageAcked
