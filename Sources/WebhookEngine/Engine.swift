@@ -30,7 +30,7 @@ public final class Engine: @unchecked Sendable {
 
     /// Starts the engine. No connection is opened until the first event.
     /// `observer`, when given, hears the outcome of every event.
-    public init(settings: WebhookSettings, log: Log, observer: DeliveryObserver? = nil) throws {
+    public init(settings: WebhookSettings, log: Log, observer: DeliveryObserver? = nil) throws(EngineError) {
         self.settings = settings
         self.rules = settings.rules
         self.log = log

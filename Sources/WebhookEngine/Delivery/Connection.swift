@@ -80,7 +80,7 @@ final class Connection: @unchecked Sendable {
     /// The watchdog cancelled the connect in progress.
     private var connectCancelled = false
 
-    init(lane: Int, context: DeliveryContext) throws {
+    init(lane: Int, context: DeliveryContext) throws(EngineError) {
         self.lane = lane
         self.context = context
         machine = DeliveryStateMachine(retry: context.settings.retry, attemptTimeoutMs: context.settings.cancelTimeoutMs)

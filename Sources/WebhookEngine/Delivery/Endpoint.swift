@@ -46,7 +46,7 @@ final class Endpoint: @unchecked Sendable {
     private let headers: [HTTPHeader]
     private let label: String
 
-    init(settings: WebhookSettings) throws {
+    init(settings: WebhookSettings) throws(EngineError) {
         var parsed: UnsafeMutablePointer<nng_url>?
         let rv = nng_url_parse(&parsed, settings.url.description)
         guard rv == 0, let parsed else {
@@ -68,7 +68,7 @@ final class Endpoint: @unchecked Sendable {
     }
 
     /// A client for one connection, with the TLS configuration if any.
-    func makeClient() throws -> OpaquePointer {
+    func makeClient() throws(EngineError) -> OpaquePointer {
         var client: OpaquePointer?
         let rv = nng_http_client_alloc(&client, handles.url)
         guard rv == 0, let client else {
@@ -87,7 +87,7 @@ final class Endpoint: @unchecked Sendable {
     /// A POST request with the configured headers and `body`. nng serialises
     /// a request's header block once and keeps it (Content-Length included),
     /// so `Connection` reuses a request only for a body of the same length.
-    func makeRequest(body: [UInt8]) throws -> OpaquePointer {
+    func makeRequest(body: [UInt8]) throws(EngineError) -> OpaquePointer {
         var request: OpaquePointer?
         var rv = nng_http_req_alloc(&request, handles.url)
         guard rv == 0, let request else { throw EngineError(nng: rv, "cannot allocate an HTTP request") }
@@ -117,8 +117,8 @@ final class Endpoint: @unchecked Sendable {
         }
     }
 
-    private static func configure(_ config: OpaquePointer, _ settings: TLSSettings) throws {
-        func check(_ rv: Int32, _ what: @autoclosure () -> String) throws {
+    private static func configure(_ config: OpaquePointer, _ settings: TLSSettings) throws(EngineError) {
+        func check(_ rv: Int32, _ what: @autoclosure () -> String) throws(EngineError) {
             if rv != 0 { throw EngineError(nng: rv, what()) }
         }
         try check(nng_tls_config_auth_mode(config, settings.verifyPeer ? NNG_TLS_AUTH_MODE_REQUIRED : NNG_TLS_AUTH_MODE_NONE),
@@ -135,7 +135,7 @@ final class Endpoint: @unchecked Sendable {
         }
     }
 
-    private static func readPEM(_ path: String, key: String) throws -> String {
+    private static func readPEM(_ path: String, key: String) throws(EngineError) -> String {
         switch FileSystem.readFile(path) {
         case .success(let bytes): return String(decoding: bytes, as: UTF8.self)
         case .failure: throw EngineError("\(key) \(path): cannot read the file")
