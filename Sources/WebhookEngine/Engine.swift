@@ -152,10 +152,12 @@ public final class Engine: @unchecked Sendable {
 
     /// FNV-1a of the client id: one client always lands on the same lane.
     static func lane(for clientID: ArraySlice<UInt8>, count: Int) -> Int {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in clientID {
-            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        clientID.withUnsafeBufferPointer { bytes in
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in bytes {
+                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+            }
+            return Int(hash % UInt64(count))
         }
-        return Int(hash % UInt64(count))
     }
 }

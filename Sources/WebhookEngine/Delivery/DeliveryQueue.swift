@@ -7,8 +7,10 @@ struct QueuedEvent {
     /// Monotonic time of `submit`: emit-to-2xx latency, and the age that
     /// `drop_old` compares across lanes.
     let acceptedAtNs: UInt64
-    /// Bytes charged against `queue.max_bytes`.
-    let bytes: Int
+
+    /// Bytes charged against `queue.max_bytes` (computed, not stored: a
+    /// queued event is kept as small as it can be).
+    var bytes: Int { event.byteCount }
 }
 
 /// What became of an event a connection took.
@@ -96,6 +98,9 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
                 }
             }
         }
+        // Moved into the lane through an Optional: a closure that captured
+        // the event itself would copy it (a retain and a release per emit).
+        var pending: QueuedEvent? = QueuedEvent(event: event, acceptedAtNs: nowNs)
         return lane.lock.withLock {
             // Checked again under the lock: `stop` empties each lane under
             // its lock after `close`, so nothing is appended behind it.
@@ -104,7 +109,7 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
                 return .shuttingDown
             }
             lane.stats.matched += 1
-            lane.events.append(QueuedEvent(event: event, acceptedAtNs: nowNs, bytes: bytes))
+            lane.events.append(pending.take()!)
             lane.stats.queued += 1
             lane.stats.queuedBytes += UInt64(bytes)
             return .queued(wake: lane.idle.popLast())
