@@ -65,6 +65,7 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 /* The process that loaded the table (0: none yet); another pid means a fork. */
 static pid_t loaded_in;
 static int isolated = -1;
+static int shared = 0;
 static char failure[512];
 
 /* load_lock must not be held across fork() by another thread. */
@@ -155,6 +156,13 @@ static int
 load_from(const char *path, const char *name)
 {
     int deep = sanitized() ? 0 : RTLD_DEEPBIND;
+    /* Loaded already (the host links libnng.so.1 too): dlopen hands back
+     * that copy, whose threads then run the host's nng work as well. */
+    void *already = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
+    shared = already != NULL;
+    if (already != NULL) {
+        dlclose(already);
+    }
     void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE | deep);
     if (library == NULL) {
         const char *why = dlerror();
@@ -207,6 +215,12 @@ int
 cnng_isolated(void)
 {
     return isolated;
+}
+
+int
+cnng_shared_with_host(void)
+{
+    return shared;
 }
 
 #pragma GCC visibility pop

@@ -35,6 +35,7 @@ public final class Engine: @unchecked Sendable {
         self.rules = settings.rules
         self.log = log
         try NngLibrary.load()
+        cnng_set_delivery_nice(Int32(settings.deliveryNice))
         let laneCount = settings.ordering == .perClient ? settings.poolSize : 1
         queue = DeliveryQueue(laneCount: laneCount, limits: settings.queue)
         let endpoint = try Endpoint(settings: settings)
@@ -142,6 +143,7 @@ public final class Engine: @unchecked Sendable {
     }
 
     private func watchdogFired() {
+        cnng_apply_delivery_nice()
         guard nng_aio_result(watchdog) == 0, !queue.isStopping else { return }
         let now = Clock.monotonicNanoseconds()
         wallClock.refresh()

@@ -61,6 +61,7 @@ enum SettingsReport {
         lines.append("queue: max_events \(s.queue.maxEvents), max_bytes \(s.queue.maxBytes), overflow \(s.queue.overflow.rawValue)")
         lines.append("ordering: \(s.ordering.rawValue)")
         lines.append("drain_timeout: \(s.drainTimeoutMs) ms")
+        lines.append("delivery_nice: \(s.deliveryNice)")
         return lines.joined(separator: "\n")
     }
 }

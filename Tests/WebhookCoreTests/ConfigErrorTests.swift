@@ -40,6 +40,7 @@ import Testing
         ("webhook { url = \"http://u:p@h/\" }", "nanomq.conf:1:17: webhook.url: user:password@ in the URL is not supported; set headers.authorization instead (got \"http://***@h/\")"),
         ("webhook { url = \"http://h/\", pool_size = 0 }", "nanomq.conf:1:42: webhook.pool_size: expected a whole number from 1 to 1024, got \"0\""),
         ("webhook { url = \"http://h/\", pool_size = 3x }", "nanomq.conf:1:42: webhook.pool_size: expected a whole number from 1 to 1024, got \"3x\""),
+        ("webhook { url = \"http://h/\", delivery_nice = 20 }", "nanomq.conf:1:46: webhook.delivery_nice: expected a whole number from 0 to 19, got \"20\""),
         ("webhook { url = \"http://h/\", cancel_timeout = 5 years }", "nanomq.conf:1:47: webhook.cancel_timeout: expected a duration such as 5000, 500ms, 5s or 1m (from 1 to 3600000 ms), got \"5 years\""),
         ("webhook { url = \"http://h/\", enable = maybe }", "nanomq.conf:1:39: webhook.enable: expected true or false (or on/off, yes/no), got \"maybe\""),
         ("webhook { url = \"http://h/\", queue.overflow = drop_all }", "nanomq.conf:1:47: webhook.queue.overflow: expected drop_new or drop_old, got \"drop_all\""),

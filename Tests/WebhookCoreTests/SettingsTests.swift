@@ -17,6 +17,8 @@ import Testing
         #expect(s.queue.maxEvents == 100_000 && s.queue.maxBytes == 64 << 20 && s.queue.overflow == .dropNew)
         #expect(s.ordering == .perClient)
         #expect(s.drainTimeoutMs == 5000)
+        #expect(s.deliveryNice == 10)
+        #expect(try settings("webhook { url = \"http://h/\", delivery_nice = 0 }").deliveryNice == 0)
     }
 
     @Test func retryIsBoundedByTimeNotByCountByDefault() {

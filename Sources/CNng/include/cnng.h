@@ -28,4 +28,18 @@ int cnng_load(char *err, size_t errlen);
  * a sanitizer runtime forbade that, -1 before a successful cnng_load(). */
 int cnng_isolated(void);
 
+/* 1 when the host process had loaded CNNG_LIBRARY itself before the library
+ * did, so nng's threads are shared with the host's own nng work. */
+int cnng_shared_with_host(void);
+
+/*
+ * The delivery threads' priority (thread_priority.c). The engine sets the
+ * nice value `delivery_nice` asks for; every callback of the engine calls
+ * cnng_apply_delivery_nice() first, which gives the nng thread running it
+ * that value once (a thread-local check otherwise). Nothing is changed
+ * when nng's threads are shared with the host.
+ */
+void cnng_set_delivery_nice(int nice);
+void cnng_apply_delivery_nice(void);
+
 #endif

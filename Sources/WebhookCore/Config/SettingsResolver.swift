@@ -35,7 +35,7 @@ public struct SettingsResolver {
         }
         let known: Set<String> = [
             "enable", "url", "headers", "body", "pool_size", "cancel_timeout", "tls", "ssl", "events",
-            "retry", "queue", "ordering", "drain_timeout", "max_response_body",
+            "retry", "queue", "ordering", "drain_timeout", "max_response_body", "delivery_nice",
         ]
         var warnings: [String] = []
         for key in object.keys where !known.contains(key) {
@@ -78,6 +78,7 @@ public struct SettingsResolver {
         settings.queue = try queue(object["queue"])
         settings.ordering = try choice(object, "ordering", Ordering.self) ?? settings.ordering
         settings.drainTimeoutMs = try duration(object, "drain_timeout", in: 0...3_600_000) ?? settings.drainTimeoutMs
+        settings.deliveryNice = try integer(object, "delivery_nice", in: 0...19) ?? settings.deliveryNice
         if let sizeNode = object["max_response_body"] {
             let text = try string(sizeNode, key: "max_response_body")
             guard let bytes = Units.sizeBytes(text), bytes <= 64 << 20 else {

@@ -25,6 +25,11 @@ public struct WebhookSettings: Sendable {
     /// connection can carry the next request; a longer (or endless) one is
     /// not read: the status stands and the connection is closed.
     public var maxResponseBodyBytes: Int = 64 << 10
+    /// The nice value of the threads that deliver (nng's task threads): by
+    /// default below the broker's, so the broker's own work comes first when
+    /// the CPUs are scarce. 0 = the same priority as the broker. One value
+    /// per process: the last engine started sets it.
+    public var deliveryNice: Int = 10
     /// Things worth a log line that do not stop init (unknown keys and the like).
     public var warnings: [String] = []
 

@@ -165,6 +165,7 @@ final class Connection: @unchecked Sendable {
     // MARK: Callbacks: what nng reports goes to the machine
 
     private func operationCompleted() {
+        cnng_apply_delivery_nice()  // once per nng thread (see thread_priority.c)
         let result = nng_aio_result(aio)
         let (state, cancelledByWatchdog) = stateLock.withLock { (machine.state, connectCancelled) }
         if context.queue.isStopping {
@@ -191,6 +192,7 @@ final class Connection: @unchecked Sendable {
 
     /// A wake-up (when idle) or the end of a backoff.
     private func sleepCompleted() {
+        cnng_apply_delivery_nice()
         if context.queue.isStopping { return }
         let state = stateLock.withLock { machine.state }
         switch state {
