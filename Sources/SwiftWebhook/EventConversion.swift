@@ -4,9 +4,9 @@ import WebhookCore
 import Glibc
 #endif
 
-/// Reads a broker's `swiftwebhook_event` into an owned `Event`, checking every
-/// field a C caller can get wrong. Runs on the broker's thread: it does the
-/// filter test straight on the caller's bytes and copies only what matched.
+/// Reads a broker's `swiftwebhook_event`, checking every field a C caller can
+/// get wrong. Runs on the broker's thread: the filter test and the copy into
+/// the queue both read the caller's bytes in place.
 enum EventConversion {
     /// MQTT strings are at most 65535 bytes; a longer one is a broker bug.
     static let maxString = 65535
@@ -46,43 +46,32 @@ enum EventConversion {
         return UnsafeRawBufferPointer(rebasing: shared.filter)
     }
 
-    /// Copies the event into library memory (one allocation).
-    static func copy(_ e: swiftwebhook_event, kind: EventKind) throws -> Event {
-        let clientID = try bytes(e.clientid)
-        let username = try bytes(e.username)
-        let peer = try bytes(e.peer_address)
-        let reason = try bytes(e.reason)
-        let topic = try bytes(e.topic)
-        let share = try bytes(e.share_group)
-        let fromClientID = try bytes(e.from_clientid)
-        let fromUsername = try bytes(e.from_username)
+    /// The event's fields where the caller holds them, checked; the engine
+    /// copies them into its queue in one pass (nothing is allocated here).
+    static func rawEvent(_ e: swiftwebhook_event, kind: EventKind) throws -> RawEvent {
         // size_t arrives as Int: a length of 2^63 or more is negative here.
         if e.payload_len < 0 || e.payload_len > maxPayload { throw Failure.invalid }
         if e.payload == nil && e.payload_len > 0 { throw Failure.invalid }
-        let payload = UnsafeRawBufferPointer(start: e.payload, count: kind.hasPayload ? e.payload_len : 0)
-
-        var total = payload.count + (clientID?.count ?? 0) + (username?.count ?? 0) + (peer?.count ?? 0)
-        total += (reason?.count ?? 0) + (topic?.count ?? 0) + (share?.count ?? 0)
-        total += (fromClientID?.count ?? 0) + (fromUsername?.count ?? 0)
-        var event = Event(kind: kind, reservingCapacity: total)
-        if let clientID { event.set(.clientID, clientID) }
-        if let username { event.set(.username, username) }
-        if let peer { event.set(.peerAddress, peer) }
-        if let reason { event.set(.reasonString, reason) }
-        if let topic { event.set(.topic, topic) }
-        if let share { event.set(.shareGroup, share) }
-        if let fromClientID { event.set(.fromClientID, fromClientID) }
-        if let fromUsername { event.set(.fromUsername, fromUsername) }
-        if kind.hasPayload { event.set(.payload, payload) }
-        event.protocolVersion = e.proto_ver
-        event.keepalive = e.keepalive
-        event.reasonCode = e.reason_code
-        event.qos = min(e.qos, 2)
-        event.retain = e.retain != 0
-        event.noLocal = e.no_local != 0
-        event.retainAsPublished = e.retain_as_published != 0
-        event.retainHandling = min(e.retain_handling, 2)
-        event.timestampMs = e.timestamp_ms
-        return event
+        var header = EventHeader(kind: kind)
+        header.protocolVersion = e.proto_ver
+        header.keepalive = e.keepalive
+        header.reasonCode = e.reason_code
+        header.qos = min(e.qos, 2)
+        header.retain = e.retain != 0
+        header.noLocal = e.no_local != 0
+        header.retainAsPublished = e.retain_as_published != 0
+        header.retainHandling = min(e.retain_handling, 2)
+        header.timestampMs = e.timestamp_ms
+        var raw = RawEvent(header: header)
+        if let clientID = try bytes(e.clientid) { raw.set(.clientID, clientID) }
+        if let username = try bytes(e.username) { raw.set(.username, username) }
+        if let peer = try bytes(e.peer_address) { raw.set(.peerAddress, peer) }
+        if let reason = try bytes(e.reason) { raw.set(.reasonString, reason) }
+        if let topic = try bytes(e.topic) { raw.set(.topic, topic) }
+        if let share = try bytes(e.share_group) { raw.set(.shareGroup, share) }
+        if let fromClientID = try bytes(e.from_clientid) { raw.set(.fromClientID, fromClientID) }
+        if let fromUsername = try bytes(e.from_username) { raw.set(.fromUsername, fromUsername) }
+        if kind.hasPayload { raw.set(.payload, UnsafeRawBufferPointer(start: e.payload, count: e.payload_len)) }
+        return raw
     }
 }

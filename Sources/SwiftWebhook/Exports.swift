@@ -105,7 +105,7 @@ private func emit(_ e: swiftwebhook_event, kind: EventKind, to engine: Engine) -
                 return SWIFTWEBHOOK_FILTERED.rawValue
             }
         }
-        switch engine.enqueue(try EventConversion.copy(e, kind: kind)) {
+        switch engine.enqueue(try EventConversion.rawEvent(e, kind: kind)) {
         case .queued: return SWIFTWEBHOOK_OK.rawValue
         case .filtered: return SWIFTWEBHOOK_FILTERED.rawValue
         case .dropped: return SWIFTWEBHOOK_DROPPED.rawValue

@@ -78,12 +78,17 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Queues an event the caller has already matched against `rules`.
-    public func enqueue(_ event: __owned Event) -> SubmitResult {
-        var event = event
+    public func enqueue(_ event: Event) -> SubmitResult {
+        event.withRawEvent { enqueue($0) }
+    }
+
+    /// Copies and queues an event the caller has already matched against
+    /// `rules`, straight from the caller's memory (the broker's thread).
+    public func enqueue(_ event: borrowing RawEvent) -> SubmitResult {
         let now = Clock.monotonicNanoseconds()
-        if event.timestampMs == 0 { event.timestampMs = wallClock.milliseconds(monotonicNs: now) }
+        let timestampMs = event.header.timestampMs != 0 ? event.header.timestampMs : wallClock.milliseconds(monotonicNs: now)
         let lane = queue.laneCount == 1 ? 0 : Self.lane(for: event.bytes(.clientID), count: queue.laneCount)
-        switch queue.submit(event, lane: lane, nowNs: now) {
+        switch queue.submit(event, timestampMs: timestampMs, lane: lane, nowNs: now) {
         case .queued(let idle):
             idle?.wake()
             return .queued
@@ -153,13 +158,11 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// FNV-1a of the client id: one client always lands on the same lane.
-    static func lane(for clientID: ArraySlice<UInt8>, count: Int) -> Int {
-        clientID.withUnsafeBufferPointer { bytes in
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in bytes {
-                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-            }
-            return Int(hash % UInt64(count))
+    static func lane(for clientID: UnsafeRawBufferPointer?, count: Int) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in clientID ?? UnsafeRawBufferPointer(start: nil, count: 0) {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
         }
+        return Int(hash % UInt64(count))
     }
 }

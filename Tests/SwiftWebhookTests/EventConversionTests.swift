@@ -50,7 +50,7 @@ import Testing
                                 e.retain = 2
                                 e.proto_ver = 5
                                 e.timestamp_ms = 1234
-                                return try EventConversion.copy(e, kind: .messageDelivered)
+                                return Event(copying: try EventConversion.rawEvent(e, kind: .messageDelivered))
                             }
                         }
                     }
@@ -69,17 +69,17 @@ import Testing
         // size_t 2^63 and above arrive negative.
         for length in [-1, Int.min, EventConversion.maxPayload + 1] {
             e.payload_len = length
-            #expect(throws: EventConversion.Failure.self) { try EventConversion.copy(e, kind: .messagePublish) }
+            #expect(throws: EventConversion.Failure.self) { try EventConversion.rawEvent(e, kind: .messagePublish) }
         }
         e.payload = nil
         e.payload_len = 1
-        #expect(throws: EventConversion.Failure.self) { try EventConversion.copy(e, kind: .messagePublish) }
+        #expect(throws: EventConversion.Failure.self) { try EventConversion.rawEvent(e, kind: .messagePublish) }
         e.payload_len = 0
-        #expect((try? EventConversion.copy(e, kind: .messagePublish))?.bytes(.payload).isEmpty == true)
+        #expect((try? EventConversion.rawEvent(e, kind: .messagePublish)).map { Event(copying: $0) }?.bytes(.payload).isEmpty == true)
         // Events without a payload ignore the fields.
         e.payload = UnsafeRawPointer(bitPattern: 0x10)
         e.payload_len = 99
-        #expect((try? EventConversion.copy(e, kind: .clientConnected))?.has(.payload) == false)
+        #expect((try? EventConversion.rawEvent(e, kind: .clientConnected))?.has(.payload) == false)
     }
 
     @Test func aStringLongerThanMQTTAllowsIsRefused() throws {

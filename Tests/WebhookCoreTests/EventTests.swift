@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct EventTests {
     @Test func everyFieldHasASlot() {
-        #expect(Event.PerField.count == Event.Field.allCases.count)
+        #expect(Event.PerField<Int32>.count == Event.Field.allCases.count)
     }
 
     @Test func fieldsSetInAnyOrderReadBackAndAbsentOnesStayAbsent() {

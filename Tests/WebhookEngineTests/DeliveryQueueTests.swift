@@ -17,6 +17,10 @@ import Testing
         return limits
     }
 
+    func submit(_ queue: Queue, _ event: Event, lane: Int, nowNs: UInt64) -> Queue.SubmitResult {
+        event.withRawEvent { queue.submit($0, timestampMs: $0.header.timestampMs, lane: lane, nowNs: nowNs) }
+    }
+
     func queued(_ result: Queue.SubmitResult) -> Bool {
         if case .queued = result { return true }
         return false
@@ -32,9 +36,9 @@ import Testing
         let worker = Worker()
         #expect(queue.take(lane: 1, for: worker) == nil)
         // An event on the other lane does not wake it.
-        guard case .queued(let none) = queue.submit(publish("a", "1"), lane: 0, nowNs: 1) else { Issue.record("not queued"); return }
+        guard case .queued(let none) = submit(queue, publish("a", "1"), lane: 0, nowNs: 1) else { Issue.record("not queued"); return }
         #expect(none == nil)
-        guard case .queued(let woken) = queue.submit(publish("b", "1"), lane: 1, nowNs: 2) else { Issue.record("not queued"); return }
+        guard case .queued(let woken) = submit(queue, publish("b", "1"), lane: 1, nowNs: 2) else { Issue.record("not queued"); return }
         #expect(woken === worker)
         #expect(queue.take(lane: 1, for: worker)?.event.string(.clientID) == "b")
         let stats = queue.snapshot()
@@ -43,7 +47,7 @@ import Testing
 
     @Test func eachLaneIsFirstInFirstOut() {
         let queue = Queue(laneCount: 3, limits: limits(events: 10_000))
-        for i in 0..<3000 { _ = queue.submit(publish("c\(i % 3)", "\(i)"), lane: i % 3, nowNs: UInt64(i)) }
+        for i in 0..<3000 { _ = submit(queue, publish("c\(i % 3)", "\(i)"), lane: i % 3, nowNs: UInt64(i)) }
         let worker = Worker()
         for lane in 0..<3 {
             var seen: [Int] = []
@@ -59,26 +63,26 @@ import Testing
 
     @Test func dropNewRefusesTheNewEventAtEitherBound() {
         let byEvents = Queue(laneCount: 2, limits: limits(events: 3))
-        let results = (0..<5).map { byEvents.submit(publish("c", "\($0)"), lane: $0 % 2, nowNs: 0) }
+        let results = (0..<5).map { submit(byEvents, publish("c", "\($0)"), lane: $0 % 2, nowNs: 0) }
         #expect(results.map(queued) == [true, true, true, false, false])
         var stats = byEvents.snapshot()
         #expect(stats.queued == 3 && stats.droppedQueueFull == 2 && stats.matched == 5 && stats.isBalanced)
 
-        let size = publish("c", "0123456789").byteCount
+        let size = publish("c", "0123456789").withRawEvent { EventRecord.size(of: $0) }
         let byBytes = Queue(laneCount: 1, limits: limits(events: 100, bytes: size * 2 + size / 2))
-        #expect([0, 1, 2].map { _ in queued(byBytes.submit(publish("c", "0123456789"), lane: 0, nowNs: 0)) } == [true, true, false])
+        #expect([0, 1, 2].map { _ in queued(submit(byBytes, publish("c", "0123456789"), lane: 0, nowNs: 0)) } == [true, true, false])
         stats = byBytes.snapshot()
         #expect(stats.queuedBytes == UInt64(size * 2) && stats.droppedQueueFull == 1 && stats.isBalanced)
         // Taking an event frees its room.
         _ = byBytes.take(lane: 0, for: Worker())
-        #expect(queued(byBytes.submit(publish("c", "0123456789"), lane: 0, nowNs: 0)))
+        #expect(queued(submit(byBytes, publish("c", "0123456789"), lane: 0, nowNs: 0)))
     }
 
     @Test func dropOldDropsTheOldestEventOfAnyLane() {
         let queue = Queue(laneCount: 2, limits: limits(events: 2, overflow: .dropOld))
-        _ = queue.submit(publish("old", "1"), lane: 1, nowNs: 100)
-        _ = queue.submit(publish("young", "2"), lane: 0, nowNs: 200)
-        #expect(queued(queue.submit(publish("new", "3"), lane: 0, nowNs: 300)))
+        _ = submit(queue, publish("old", "1"), lane: 1, nowNs: 100)
+        _ = submit(queue, publish("young", "2"), lane: 0, nowNs: 200)
+        #expect(queued(submit(queue, publish("new", "3"), lane: 0, nowNs: 300)))
         let worker = Worker()
         #expect(queue.take(lane: 1, for: worker) == nil)  // "old" went
         #expect(queue.take(lane: 0, for: worker)?.event.string(.clientID) == "young")
@@ -88,22 +92,22 @@ import Testing
 
     @Test func dropOldWithEverythingInFlightDropsTheNewEvent() {
         let queue = Queue(laneCount: 1, limits: limits(events: 1, overflow: .dropOld))
-        _ = queue.submit(publish("a", "1"), lane: 0, nowNs: 0)
+        _ = submit(queue, publish("a", "1"), lane: 0, nowNs: 0)
         // Taking it frees its room in the queue: the next one fits.
         _ = queue.take(lane: 0, for: Worker())
-        #expect(queued(queue.submit(publish("b", "2"), lane: 0, nowNs: 0)))
+        #expect(queued(submit(queue, publish("b", "2"), lane: 0, nowNs: 0)))
         // Full again; "b" is the oldest queued and goes.
-        #expect(queued(queue.submit(publish("c", "3"), lane: 0, nowNs: 0)))
+        #expect(queued(submit(queue, publish("c", "3"), lane: 0, nowNs: 0)))
         #expect(queue.snapshot().droppedQueueFull == 1)
     }
 
     @Test func closeRefusesAndTheDrainWaitsForCompletions() throws {
         let queue = Queue(laneCount: 2, limits: limits())
         let worker = Worker()
-        _ = queue.submit(publish("a", "1"), lane: 0, nowNs: 0)
+        _ = submit(queue, publish("a", "1"), lane: 0, nowNs: 0)
         let taken = try #require(queue.take(lane: 0, for: worker))
         queue.close()
-        guard case .shuttingDown = queue.submit(publish("b", "2"), lane: 1, nowNs: 0) else { Issue.record("accepted after close"); return }
+        guard case .shuttingDown = submit(queue, publish("b", "2"), lane: 1, nowNs: 0) else { Issue.record("accepted after close"); return }
         // Nothing completes: the drain times out, whatever the clock says.
         #expect(!queue.waitUntilDrained(deadlineNs: Clock.monotonicNanoseconds() + 20_000_000))
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) {
@@ -116,7 +120,7 @@ import Testing
 
     @Test func stopDropsWhatIsQueuedAndHandsOutNothingMore() {
         let queue = Queue(laneCount: 2, limits: limits())
-        for i in 0..<5 { _ = queue.submit(publish("c", "\(i)"), lane: i % 2, nowNs: 0) }
+        for i in 0..<5 { _ = submit(queue, publish("c", "\(i)"), lane: i % 2, nowNs: 0) }
         let worker = Worker()
         let taken = queue.take(lane: 0, for: worker)!
         queue.close()
@@ -148,7 +152,7 @@ import Testing
             for p in 0..<producers {
                 spawn {
                     for i in 0..<perProducer {
-                        _ = queue.submit(publish("p\(p)", "\(p):\(i)"), lane: (p + i) % lanes, nowNs: Clock.monotonicNanoseconds())
+                        _ = submit(queue, publish("p\(p)", "\(p):\(i)"), lane: (p + i) % lanes, nowNs: Clock.monotonicNanoseconds())
                     }
                     books.withLock { producing -= 1 }
                 }

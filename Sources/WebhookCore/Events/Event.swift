@@ -11,18 +11,19 @@ public struct Event: Sendable {
         case clientID, username, peerAddress, reasonString, topic, shareGroup, fromClientID, fromUsername, payload
     }
 
-    public var kind: EventKind
-    public var protocolVersion: UInt8 = 4
-    public var keepalive: UInt16 = 0
-    public var reasonCode: UInt8 = 0
-    public var qos: UInt8 = 0
-    public var retain: Bool = false
-    /// Subscription options: no local, retain as published, retain handling.
-    public var noLocal: Bool = false
-    public var retainAsPublished: Bool = false
-    public var retainHandling: UInt8 = 0
-    /// Milliseconds since the epoch.
-    public var timestampMs: UInt64 = 0
+    /// The kind and every field that is not bytes.
+    public var header: EventHeader
+
+    public var kind: EventKind { get { header.kind } set { header.kind = newValue } }
+    public var protocolVersion: UInt8 { get { header.protocolVersion } set { header.protocolVersion = newValue } }
+    public var keepalive: UInt16 { get { header.keepalive } set { header.keepalive = newValue } }
+    public var reasonCode: UInt8 { get { header.reasonCode } set { header.reasonCode = newValue } }
+    public var qos: UInt8 { get { header.qos } set { header.qos = newValue } }
+    public var retain: Bool { get { header.retain } set { header.retain = newValue } }
+    public var noLocal: Bool { get { header.noLocal } set { header.noLocal = newValue } }
+    public var retainAsPublished: Bool { get { header.retainAsPublished } set { header.retainAsPublished = newValue } }
+    public var retainHandling: UInt8 { get { header.retainHandling } set { header.retainHandling = newValue } }
+    public var timestampMs: UInt64 { get { header.timestampMs } set { header.timestampMs = newValue } }
 
     /// Every field's bytes, back to back.
     public private(set) var storage: [UInt8] = []
@@ -30,17 +31,14 @@ public struct Event: Sendable {
     /// `storage`, and how many there are; a length of -1 means absent.
     /// Fixed-size and inline, so an event is one allocation (`storage`).
     /// One slot per `Field` (EventTests checks the count against `Field.allCases`).
-    typealias PerField = InlineArray<9, Int32>
-    private var starts = PerField(repeating: 0)
-    private var lengths = PerField(repeating: -1)
+    public typealias PerField<Slot> = InlineArray<9, Slot>
+    private var starts = PerField<Int32>(repeating: 0)
+    private var lengths = PerField<Int32>(repeating: -1)
 
     public init(kind: EventKind, reservingCapacity capacity: Int = 0) {
-        self.kind = kind
+        header = EventHeader(kind: kind)
         if capacity > 0 { storage.reserveCapacity(capacity) }
     }
-
-    /// Bytes held, for the queue's memory bound.
-    public var byteCount: Int { storage.count + MemoryLayout<Event>.stride }
 
     // MARK: Fields
 
@@ -80,6 +78,17 @@ public struct Event: Sendable {
 
     public mutating func clear(_ field: Field) {
         setSpan(field, start: 0, length: -1)
+    }
+
+    /// Makes room for `count` more bytes of fields.
+    mutating func reserve(_ count: Int) {
+        if count > 0 { storage.reserveCapacity(storage.count + count) }
+    }
+
+    /// Where a present field's bytes are in `storage`.
+    func fieldSpan(_ field: Field) -> Range<Int> {
+        let s = span(field)
+        return Int(s.start)..<Int(s.start) + max(0, Int(s.length))
     }
 
     private func span(_ field: Field) -> (start: Int32, length: Int32) {

@@ -1,16 +1,13 @@
 import Synchronization
 import WebhookCore
 
-/// An accepted event waiting for, or being, delivered.
+/// An event a connection took from the queue (queued events are
+/// `EventRecord`s in their lane's `EventLog`).
 struct QueuedEvent {
     var event: Event
     /// Monotonic time of `submit`: emit-to-2xx latency, and the age that
     /// `drop_old` compares across lanes.
     let acceptedAtNs: UInt64
-
-    /// Bytes charged against `queue.max_bytes` (computed, not stored: a
-    /// queued event is kept as small as it can be).
-    var bytes: Int { event.byteCount }
 }
 
 /// What became of an event a connection took.
@@ -42,7 +39,7 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
     /// counters, all behind its lock. A class, so each lock stays put.
     private final class Lane {
         let lock = Lock()
-        var events = ChunkedQueue<QueuedEvent>()
+        var events = EventLog()
         /// Connections with nothing to do, waiting for this lane.
         var idle: [Waiter] = []
         /// This lane's counters; the engine's are their sum (see `snapshot`).
@@ -83,10 +80,10 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
         case shuttingDown
     }
 
-    /// Called on the broker's thread.
-    func submit(_ event: __owned Event, lane index: Int, nowNs: UInt64) -> SubmitResult {
+    /// Called on the broker's thread: copies the event into its lane.
+    func submit(_ event: RawEvent, timestampMs: UInt64, lane index: Int, nowNs: UInt64) -> SubmitResult {
         if closed { return .shuttingDown }
-        let bytes = event.byteCount
+        let bytes = EventRecord.size(of: event)
         let lane = lanes[index]
         while !reserve(bytes) {
             if limits.overflow == .dropNew || !dropOldest() {
@@ -98,9 +95,6 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
                 }
             }
         }
-        // Moved into the lane through an Optional: a closure that captured
-        // the event itself would copy it (a retain and a release per emit).
-        var pending: QueuedEvent? = QueuedEvent(event: event, acceptedAtNs: nowNs)
         return lane.lock.withLock {
             // Checked again under the lock: `stop` empties each lane under
             // its lock after `close`, so nothing is appended behind it.
@@ -109,7 +103,9 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
                 return .shuttingDown
             }
             lane.stats.matched += 1
-            lane.events.append(pending.take()!)
+            lane.events.append(size: bytes) {
+                EventRecord.write(event, timestampMs: timestampMs, acceptedAtNs: nowNs, size: bytes, to: $0)
+            }
             lane.stats.queued += 1
             lane.stats.queuedBytes += UInt64(bytes)
             return .queued(wake: lane.idle.popLast())
@@ -150,16 +146,16 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
     private func dropOldest() -> Bool {
         var oldest: (lane: Lane, acceptedAtNs: UInt64)?
         for lane in lanes {
-            guard let age = lane.lock.withLock({ lane.events.withFirst { $0.acceptedAtNs } }) else { continue }
+            guard let age = lane.lock.withLock({ lane.events.withFirst(EventRecord.acceptedAtNs) }) else { continue }
             if oldest == nil || age < oldest!.acceptedAtNs { oldest = (lane, age) }
         }
         guard let lane = oldest?.lane else { return false }
         return lane.lock.withLock {
-            guard let victim = lane.events.popFirst() else { return false }
+            guard let bytes = lane.events.removeFirst(EventRecord.size) else { return false }
             lane.stats.queued -= 1
-            lane.stats.queuedBytes -= UInt64(victim.bytes)
+            lane.stats.queuedBytes -= UInt64(bytes)
             droppedQueueFull.add(1, ordering: .relaxed)
-            release(victim.bytes)
+            release(bytes)
             return true
         }
     }
@@ -194,11 +190,11 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
 
     private func takeLocked(_ lane: Lane, for waiter: Waiter) -> QueuedEvent? {
         if isStopping { return nil }
-        if let next = lane.events.popFirst() {
+        if let (next, bytes) = lane.events.removeFirst({ (EventRecord.read($0), EventRecord.size($0)) }) {
             lane.stats.queued -= 1
-            lane.stats.queuedBytes -= UInt64(next.bytes)
+            lane.stats.queuedBytes -= UInt64(bytes)
             lane.stats.inFlight += 1
-            release(next.bytes)
+            release(bytes)
             return next
         }
         if !lane.idle.contains(where: { $0 === waiter }) {
@@ -283,11 +279,11 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
         var count = 0
         for lane in lanes {
             lane.lock.withLock {
-                for event in lane.events.removeAll() {
+                while let bytes = lane.events.removeFirst(EventRecord.size) {
                     lane.stats.queued -= 1
-                    lane.stats.queuedBytes -= UInt64(event.bytes)
+                    lane.stats.queuedBytes -= UInt64(bytes)
                     lane.stats.droppedShutdown += 1
-                    release(event.bytes)
+                    release(bytes)
                     count += 1
                 }
                 lane.idle.removeAll()

@@ -1,0 +1,84 @@
+import WebhookCore
+
+/// How a queued event is laid out in a lane's `EventLog`: a fixed header,
+/// then the fields' bytes back to back, in `Event.Field` order, the whole
+/// padded to 8 bytes. The broker's thread writes it in one pass straight from
+/// the caller's memory (no allocation, no reference counting); a connection
+/// reads it back into an `Event` on its own thread.
+///
+///     0  u32 record size       4  u8 kind            5  u8 protocol version  6  u16 keepalive
+///     8  u8 reason code        9  u8 qos            10  u8 flags (retain, nl, rap)  11  u8 rh
+///    12  u16 fields present   16  u64 timestamp_ms  24  u64 accepted at (monotonic ns)
+///    32  u32 length per field (9)                   68  the fields' bytes
+///
+/// In-process only (native byte order), never written to disk as it is.
+enum EventRecord {
+    static let headerSize = 68
+    private static let lengthsOffset = 32
+
+    /// The bytes a record of `raw` takes (what `queue.max_bytes` counts).
+    static func size(of raw: borrowing RawEvent) -> Int {
+        (headerSize + raw.fieldBytes + 7) & ~7
+    }
+
+    /// `timestampMs` replaces the event's own (the engine fills in "now" for 0).
+    static func write(_ raw: borrowing RawEvent, timestampMs: UInt64, acceptedAtNs: UInt64, size: Int, to record: UnsafeMutableRawPointer) {
+        let e = raw.header
+        record.storeBytes(of: UInt32(truncatingIfNeeded: size), as: UInt32.self)
+        record.storeBytes(of: e.kind.rawValue, toByteOffset: 4, as: UInt8.self)
+        record.storeBytes(of: e.protocolVersion, toByteOffset: 5, as: UInt8.self)
+        record.storeBytes(of: e.keepalive, toByteOffset: 6, as: UInt16.self)
+        record.storeBytes(of: e.reasonCode, toByteOffset: 8, as: UInt8.self)
+        record.storeBytes(of: e.qos, toByteOffset: 9, as: UInt8.self)
+        let flags = (e.retain ? 1 : 0) | (e.noLocal ? 2 : 0) | (e.retainAsPublished ? 4 : 0)
+        record.storeBytes(of: UInt8(flags), toByteOffset: 10, as: UInt8.self)
+        record.storeBytes(of: e.retainHandling, toByteOffset: 11, as: UInt8.self)
+        record.storeBytes(of: raw.present, toByteOffset: 12, as: UInt16.self)
+        record.storeBytes(of: timestampMs, toByteOffset: 16, as: UInt64.self)
+        record.storeBytes(of: acceptedAtNs, toByteOffset: 24, as: UInt64.self)
+        var offset = headerSize
+        for field in Event.Field.allCases {
+            let bytes = raw.bytes(field)
+            let count = bytes?.count ?? 0
+            record.storeBytes(of: UInt32(truncatingIfNeeded: count), toByteOffset: lengthsOffset + 4 * field.rawValue, as: UInt32.self)
+            if let base = bytes?.baseAddress, count > 0 {
+                (record + offset).copyMemory(from: base, byteCount: count)
+                offset += count
+            }
+        }
+    }
+
+    static func size(_ record: UnsafeRawPointer) -> Int {
+        Int(record.load(as: UInt32.self))
+    }
+
+    static func acceptedAtNs(_ record: UnsafeRawPointer) -> UInt64 {
+        record.load(fromByteOffset: 24, as: UInt64.self)
+    }
+
+    /// The event back, as a connection delivers it (one allocation).
+    static func read(_ record: UnsafeRawPointer) -> QueuedEvent {
+        var header = EventHeader(kind: EventKind(rawValue: record.load(fromByteOffset: 4, as: UInt8.self))!)
+        header.protocolVersion = record.load(fromByteOffset: 5, as: UInt8.self)
+        header.keepalive = record.load(fromByteOffset: 6, as: UInt16.self)
+        header.reasonCode = record.load(fromByteOffset: 8, as: UInt8.self)
+        header.qos = record.load(fromByteOffset: 9, as: UInt8.self)
+        let flags = record.load(fromByteOffset: 10, as: UInt8.self)
+        header.retain = flags & 1 != 0
+        header.noLocal = flags & 2 != 0
+        header.retainAsPublished = flags & 4 != 0
+        header.retainHandling = record.load(fromByteOffset: 11, as: UInt8.self)
+        header.timestampMs = record.load(fromByteOffset: 16, as: UInt64.self)
+        var raw = RawEvent(header: header)
+        let present = record.load(fromByteOffset: 12, as: UInt16.self)
+        var offset = headerSize
+        for field in Event.Field.allCases {
+            let count = Int(record.load(fromByteOffset: lengthsOffset + 4 * field.rawValue, as: UInt32.self))
+            if present & (1 << UInt16(field.rawValue)) != 0 {
+                raw.set(field, UnsafeRawBufferPointer(start: record + offset, count: count))
+            }
+            offset += count
+        }
+        return QueuedEvent(event: Event(copying: raw), acceptedAtNs: acceptedAtNs(record))
+    }
+}
