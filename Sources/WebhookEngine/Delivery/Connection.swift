@@ -227,9 +227,9 @@ final class Connection: @unchecked Sendable {
     private func fail(_ failure: DeliveryStateMachine.Failure) {
         let reused = requestsOnConnection > 0
         if case .transport = failure { closeConnection() }
-        var random = SystemRandomNumberGenerator()
+        let jitter = UInt64.random(in: 0...UInt64.max)
         perform(stateLock.withLock {
-            machine.failed(failure, onReusedConnection: reused, nowNs: Clock.monotonicNanoseconds(), using: &random)
+            machine.failed(failure, onReusedConnection: reused, nowNs: Clock.monotonicNanoseconds(), jitter: jitter)
         })
     }
 
@@ -348,9 +348,9 @@ final class Connection: @unchecked Sendable {
         requestsOnConnection += 1
         let retryAfter = status == 429 || status == 503 ? retryAfterSeconds() : nil
         if !reusable || !headersKeepConnection() { closeConnection() }
-        var random = SystemRandomNumberGenerator()
+        let jitter = UInt64.random(in: 0...UInt64.max)
         perform(stateLock.withLock {
-            machine.answered(status: status, retryAfterSeconds: retryAfter, nowNs: Clock.monotonicNanoseconds(), using: &random)
+            machine.answered(status: status, retryAfterSeconds: retryAfter, nowNs: Clock.monotonicNanoseconds(), jitter: jitter)
         })
     }
 

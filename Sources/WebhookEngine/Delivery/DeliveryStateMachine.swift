@@ -3,9 +3,9 @@ import WebhookCore
 
 /// The rules for delivering one event on one connection, as a plain value:
 /// `Connection` feeds it what nng reported and does what it answers. It
-/// does no I/O and reads no clock (times come in as arguments, jitter from
-/// the generator passed in), so every rule below is unit-tested without a
-/// socket or a wait (`DeliveryStateMachineTests`).
+/// does no I/O and reads no clock or random source (times and a random
+/// number for the jitter come in as arguments), so every rule below is
+/// unit-tested without a socket or a wait (`DeliveryStateMachineTests`).
 ///
 ///     idle ──begin──▶ connecting ──connected──▶ exchanging ──2xx──▶ idle (delivered)
 ///                        │  ▲                      │   │
@@ -114,8 +114,7 @@ struct DeliveryStateMachine {
 
     /// The attempt failed before an answer. `onReusedConnection`: the
     /// connection had carried a request before this one.
-    mutating func failed<R: RandomNumberGenerator>(_ failure: Failure, onReusedConnection: Bool, nowNs: UInt64,
-                                                   using generator: inout R) -> Action {
+    mutating func failed(_ failure: Failure, onReusedConnection: Bool, nowNs: UInt64, jitter: UInt64) -> Action {
         assert(state == .connecting || state == .exchanging, "failed while \(state)")
         lastFailure = failure
         if case .transport(let code) = failure, onReusedConnection, !staleRetryUsed, Self.isClosedByPeer(code) {
@@ -124,13 +123,13 @@ struct DeliveryStateMachine {
             attemptDeadlineNs = nowNs + attemptTimeoutNs
             return .reconnect(because: failure)
         }
-        return retryOrGiveUp(failure, delayMs: nil, nowNs: nowNs, using: &generator)
+        return retryOrGiveUp(failure, delayMs: nil, nowNs: nowNs, jitter: jitter)
     }
 
     /// The endpoint answered with `status` (not 1xx); `retryAfterSeconds` is
-    /// its `Retry-After` header, when it sent a number of seconds.
-    mutating func answered<R: RandomNumberGenerator>(status: Int, retryAfterSeconds: Int?, nowNs: UInt64,
-                                                     using generator: inout R) -> Action {
+    /// its `Retry-After` header, when it sent a number of seconds. `jitter`
+    /// is any random number (it picks the backoff within its step).
+    mutating func answered(status: Int, retryAfterSeconds: Int?, nowNs: UInt64, jitter: UInt64) -> Action {
         assert(state == .exchanging, "answered while \(state)")
         lastStatus = status
         lastFailure = nil
@@ -140,7 +139,7 @@ struct DeliveryStateMachine {
             return .delivered
         case 408, 429, 500..<600:
             let honoured = status == 429 || status == 503 ? retryAfterSeconds.map { retry.retryAfterDelayMs(seconds: $0) } : nil
-            return retryOrGiveUp(.status(status), delayMs: honoured, nowNs: nowNs, using: &generator)
+            return retryOrGiveUp(.status(status), delayMs: honoured, nowNs: nowNs, jitter: jitter)
         default:
             state = .idle
             return .rejected(status: status)
@@ -167,9 +166,8 @@ struct DeliveryStateMachine {
         return connectionOpen ? .send : .connect
     }
 
-    private mutating func retryOrGiveUp<R: RandomNumberGenerator>(_ failure: Failure, delayMs: Int?, nowNs: UInt64,
-                                                                  using generator: inout R) -> Action {
-        let delay = delayMs ?? backoffMs(afterAttempt: attempt, using: &generator)
+    private mutating func retryOrGiveUp(_ failure: Failure, delayMs: Int?, nowNs: UInt64, jitter: UInt64) -> Action {
+        let delay = delayMs ?? backoffMs(afterAttempt: attempt, jitter: jitter)
         let elapsedMs = Int((nowNs &- firstAttemptNs) / 1_000_000)
         guard retry.allowsRetry(afterAttempts: attempt, elapsedMs: elapsedMs + delay) else {
             state = .idle
@@ -181,10 +179,11 @@ struct DeliveryStateMachine {
 
     /// Exponential backoff with equal jitter: half the step fixed, half
     /// random, so a fleet of brokers does not retry in lockstep.
-    private func backoffMs<R: RandomNumberGenerator>(afterAttempt attempt: Int, using generator: inout R) -> Int {
+    private func backoffMs(afterAttempt attempt: Int, jitter: UInt64) -> Int {
         let exponent = min(max(attempt - 1, 0), 30)
         let step = min(retry.maxBackoffMs, retry.initialBackoffMs << exponent)
-        return step / 2 + Int.random(in: 0...max(0, step - step / 2), using: &generator)
+        let spread = UInt64(max(0, step - step / 2)) + 1
+        return step / 2 + Int(jitter % spread)
     }
 
     /// nng's codes for a connection the other side closed or reset.
