@@ -49,6 +49,12 @@ enum EventConversion {
     /// The event's fields where the caller holds them, checked; the engine
     /// copies them into its queue in one pass (nothing is allocated here).
     static func rawEvent(_ e: swiftwebhook_event, kind: EventKind) throws -> RawEvent {
+        try rawEvent(e, kind: kind, topic: bytes(e.topic))
+    }
+
+    /// The same, with the topic the caller has already measured (for the
+    /// filter test), so its bytes are not scanned twice.
+    static func rawEvent(_ e: swiftwebhook_event, kind: EventKind, topic: UnsafeRawBufferPointer?) throws -> RawEvent {
         // size_t arrives as Int: a length of 2^63 or more is negative here.
         if e.payload_len < 0 || e.payload_len > maxPayload { throw Failure.invalid }
         if e.payload == nil && e.payload_len > 0 { throw Failure.invalid }
@@ -67,7 +73,7 @@ enum EventConversion {
         if let username = try bytes(e.username) { raw.set(.username, username) }
         if let peer = try bytes(e.peer_address) { raw.set(.peerAddress, peer) }
         if let reason = try bytes(e.reason) { raw.set(.reasonString, reason) }
-        if let topic = try bytes(e.topic) { raw.set(.topic, topic) }
+        if let topic { raw.set(.topic, topic) }
         if let share = try bytes(e.share_group) { raw.set(.shareGroup, share) }
         if let fromClientID = try bytes(e.from_clientid) { raw.set(.fromClientID, fromClientID) }
         if let fromUsername = try bytes(e.from_username) { raw.set(.fromUsername, fromUsername) }

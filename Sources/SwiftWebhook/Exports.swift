@@ -99,13 +99,11 @@ public func swiftwebhook_emit(_ handle: OpaquePointer?, _ event: UnsafePointer<s
 
 private func emit(_ e: swiftwebhook_event, kind: EventKind, to engine: Engine) -> Int32 {
     do {
-        if kind.hasTopic {
-            let topic = try EventConversion.bytes(e.topic)
-            if !engine.matches(kind, topic: EventConversion.matchTopic(kind, topic)) {
-                return SWIFTWEBHOOK_FILTERED.rawValue
-            }
+        let topic = try EventConversion.bytes(e.topic)
+        if kind.hasTopic, !engine.matches(kind, topic: EventConversion.matchTopic(kind, topic)) {
+            return SWIFTWEBHOOK_FILTERED.rawValue
         }
-        switch engine.enqueue(try EventConversion.rawEvent(e, kind: kind)) {
+        switch engine.enqueue(try EventConversion.rawEvent(e, kind: kind, topic: topic)) {
         case .queued: return SWIFTWEBHOOK_OK.rawValue
         case .filtered: return SWIFTWEBHOOK_FILTERED.rawValue
         case .dropped: return SWIFTWEBHOOK_DROPPED.rawValue

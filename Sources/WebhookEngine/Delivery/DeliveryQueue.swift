@@ -190,6 +190,8 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
 
     private func takeLocked(_ lane: Lane, for waiter: Waiter) -> QueuedEvent? {
         if isStopping { return nil }
+        // Read under the lock: once removed, the record's bytes may be reused
+        // by the next append to this lane.
         if let (next, bytes) = lane.events.removeFirst({ (EventRecord.read($0), EventRecord.size($0)) }) {
             lane.stats.queued -= 1
             lane.stats.queuedBytes -= UInt64(bytes)
