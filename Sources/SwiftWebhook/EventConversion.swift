@@ -26,7 +26,8 @@ enum EventConversion {
         let size = UnsafeRawPointer(event).load(as: Int.self)
         guard size >= minimumSize, size <= maximumSize else { return nil }
         let type = event.pointee.type
-        guard type >= 0, type < Int32(EventKind.allCases.count) else { return nil }
+        // Not `allCases.count`: that builds an array on every call.
+        guard type >= 0, type <= Int32(UInt8.max) else { return nil }
         return EventKind(rawValue: UInt8(type))
     }
 
@@ -48,36 +49,37 @@ enum EventConversion {
 
     /// The event's fields where the caller holds them, checked; the engine
     /// copies them into its queue in one pass (nothing is allocated here).
-    static func rawEvent(_ e: swiftwebhook_event, kind: EventKind) throws -> RawEvent {
-        try rawEvent(e, kind: kind, topic: bytes(e.topic))
+    static func rawEvent(_ event: UnsafePointer<swiftwebhook_event>, kind: EventKind) throws -> RawEvent {
+        try rawEvent(event, kind: kind, topic: bytes(event.pointee.topic))
     }
 
     /// The same, with the topic the caller has already measured (for the
     /// filter test), so its bytes are not scanned twice.
-    static func rawEvent(_ e: swiftwebhook_event, kind: EventKind, topic: UnsafeRawBufferPointer?) throws -> RawEvent {
+    static func rawEvent(_ event: UnsafePointer<swiftwebhook_event>, kind: EventKind, topic: UnsafeRawBufferPointer?) throws -> RawEvent {
+        // Each field is loaded where the caller holds it; nothing copies the struct.
         // size_t arrives as Int: a length of 2^63 or more is negative here.
-        if e.payload_len < 0 || e.payload_len > maxPayload { throw Failure.invalid }
-        if e.payload == nil && e.payload_len > 0 { throw Failure.invalid }
+        if event.pointee.payload_len < 0 || event.pointee.payload_len > maxPayload { throw Failure.invalid }
+        if event.pointee.payload == nil && event.pointee.payload_len > 0 { throw Failure.invalid }
         var header = EventHeader(kind: kind)
-        header.protocolVersion = e.proto_ver
-        header.keepalive = e.keepalive
-        header.reasonCode = e.reason_code
-        header.qos = min(e.qos, 2)
-        header.retain = e.retain != 0
-        header.noLocal = e.no_local != 0
-        header.retainAsPublished = e.retain_as_published != 0
-        header.retainHandling = min(e.retain_handling, 2)
-        header.timestampMs = e.timestamp_ms
+        header.protocolVersion = event.pointee.proto_ver
+        header.keepalive = event.pointee.keepalive
+        header.reasonCode = event.pointee.reason_code
+        header.qos = min(event.pointee.qos, 2)
+        header.retain = event.pointee.retain != 0
+        header.noLocal = event.pointee.no_local != 0
+        header.retainAsPublished = event.pointee.retain_as_published != 0
+        header.retainHandling = min(event.pointee.retain_handling, 2)
+        header.timestampMs = event.pointee.timestamp_ms
         var raw = RawEvent(header: header)
-        if let clientID = try bytes(e.clientid) { raw.set(.clientID, clientID) }
-        if let username = try bytes(e.username) { raw.set(.username, username) }
-        if let peer = try bytes(e.peer_address) { raw.set(.peerAddress, peer) }
-        if let reason = try bytes(e.reason) { raw.set(.reasonString, reason) }
+        if let clientID = try bytes(event.pointee.clientid) { raw.set(.clientID, clientID) }
+        if let username = try bytes(event.pointee.username) { raw.set(.username, username) }
+        if let peer = try bytes(event.pointee.peer_address) { raw.set(.peerAddress, peer) }
+        if let reason = try bytes(event.pointee.reason) { raw.set(.reasonString, reason) }
         if let topic { raw.set(.topic, topic) }
-        if let share = try bytes(e.share_group) { raw.set(.shareGroup, share) }
-        if let fromClientID = try bytes(e.from_clientid) { raw.set(.fromClientID, fromClientID) }
-        if let fromUsername = try bytes(e.from_username) { raw.set(.fromUsername, fromUsername) }
-        if kind.hasPayload { raw.set(.payload, UnsafeRawBufferPointer(start: e.payload, count: e.payload_len)) }
+        if let share = try bytes(event.pointee.share_group) { raw.set(.shareGroup, share) }
+        if let fromClientID = try bytes(event.pointee.from_clientid) { raw.set(.fromClientID, fromClientID) }
+        if let fromUsername = try bytes(event.pointee.from_username) { raw.set(.fromUsername, fromUsername) }
+        if kind.hasPayload { raw.set(.payload, UnsafeRawBufferPointer(start: event.pointee.payload, count: event.pointee.payload_len)) }
         return raw
     }
 }

@@ -50,7 +50,7 @@ import Testing
                                 e.retain = 2
                                 e.proto_ver = 5
                                 e.timestamp_ms = 1234
-                                return Event(copying: try EventConversion.rawEvent(e, kind: .messageDelivered))
+                                return Event(copying: try rawEvent(e, kind: .messageDelivered))
                             }
                         }
                     }
@@ -69,17 +69,17 @@ import Testing
         // size_t 2^63 and above arrive negative.
         for length in [-1, Int.min, EventConversion.maxPayload + 1] {
             e.payload_len = length
-            #expect(throws: EventConversion.Failure.self) { try EventConversion.rawEvent(e, kind: .messagePublish) }
+            #expect(throws: EventConversion.Failure.self) { try rawEvent(e, kind: .messagePublish) }
         }
         e.payload = nil
         e.payload_len = 1
-        #expect(throws: EventConversion.Failure.self) { try EventConversion.rawEvent(e, kind: .messagePublish) }
+        #expect(throws: EventConversion.Failure.self) { try rawEvent(e, kind: .messagePublish) }
         e.payload_len = 0
-        #expect((try? EventConversion.rawEvent(e, kind: .messagePublish)).map { Event(copying: $0) }?.bytes(.payload).isEmpty == true)
+        #expect((try? rawEvent(e, kind: .messagePublish)).map { Event(copying: $0) }?.bytes(.payload).isEmpty == true)
         // Events without a payload ignore the fields.
         e.payload = UnsafeRawPointer(bitPattern: 0x10)
         e.payload_len = 99
-        #expect((try? EventConversion.rawEvent(e, kind: .clientConnected))?.has(.payload) == false)
+        #expect((try? rawEvent(e, kind: .clientConnected))?.has(.payload) == false)
     }
 
     @Test func aStringLongerThanMQTTAllowsIsRefused() throws {
@@ -106,4 +106,9 @@ import Testing
         #expect(match(.messagePublish, "$share/g1/a/b") == "$share/g1/a/b")
         #expect(match(.sessionSubscribed, "a/b") == "a/b")
     }
+}
+
+/// `EventConversion.rawEvent` on a struct the test holds by value.
+private func rawEvent(_ e: swiftwebhook_event, kind: EventKind) throws -> RawEvent {
+    try withUnsafePointer(to: e) { try EventConversion.rawEvent($0, kind: kind) }
 }

@@ -271,14 +271,17 @@ import Testing
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = in_port_t(UInt16(port).bigEndian)
-        // Fill the accept queue so later SYNs go unanswered.
+        // Fill the accept queue so later SYNs go unanswered: add connections
+        // until one of them stays unconnected for 300 ms (on a loaded machine
+        // the first ones can take a while to land in the queue).
         var fillers: [Int32] = []
-        for _ in 0..<4 {
+        while fillers.count < 32 {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
             _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
             fillers.append(fd)
+            var probe = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            if poll(&probe, 1, 300) == 0 { break }
         }
-        usleep(100_000)
         return (listener, port, fillers)
     }
 

@@ -22,9 +22,9 @@ public struct RuleTable: Sendable {
     public private(set) var wanted: KindMask = 0
     /// Bit n set: every event of that kind matches (a rule without topic,
     /// or a kind that has no topic).
-    private var matchesAll: KindMask = 0
+    @usableFromInline private(set) var matchesAll: KindMask = 0
     /// Per kind: the filters of its rules, when not `matchesAll`.
-    private var filters: [[TopicFilter]] = Array(repeating: [], count: EventKind.allCases.count)
+    @usableFromInline private(set) var filters: [[TopicFilter]] = Array(repeating: [], count: EventKind.allCases.count)
 
     public init(_ rules: [Rule] = []) {
         for rule in rules { add(rule) }
@@ -49,7 +49,9 @@ public struct RuleTable: Sendable {
         wanted & (1 << kind.rawValue) != 0
     }
 
-    /// Whether an event of `kind` with this topic is sent (once, however many rules match).
+    /// Whether an event of `kind` with this topic is sent (once, however many
+    /// rules match). Inlinable for the same reason as `TopicFilter.matches`.
+    @inlinable
     public func matches<T: Collection>(_ kind: EventKind, topic: T) -> Bool where T.Element == UInt8, T.Index == Int {
         let bit: KindMask = 1 << kind.rawValue
         if wanted & bit == 0 { return false }

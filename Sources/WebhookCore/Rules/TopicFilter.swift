@@ -30,7 +30,10 @@ public struct TopicFilter: Equatable, Sendable, CustomStringConvertible {
     /// Whether `topic` matches. For subscribe-family events `topic` is the
     /// subscribed filter; its `+` and `#` are then ordinary level text, matched
     /// by a wildcard here or by the same character (as EMQX does).
-    /// Allocation-free: it walks both strings level by level.
+    /// Allocation-free: it walks both strings level by level. Inlinable so
+    /// the broker's call is specialized for its raw bytes (a generic call
+    /// across modules goes through witness tables for every byte).
+    @inlinable
     public func matches<T: Collection>(_ topic: T) -> Bool where T.Element == UInt8, T.Index == Int {
         if topic.isEmpty { return false }
         let plus = UInt8(ascii: "+"), hash = UInt8(ascii: "#"), slash = UInt8(ascii: "/")

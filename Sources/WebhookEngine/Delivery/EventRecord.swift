@@ -37,13 +37,14 @@ enum EventRecord {
         record.storeBytes(of: timestampMs, toByteOffset: 16, as: UInt64.self)
         record.storeBytes(of: acceptedAtNs, toByteOffset: 24, as: UInt64.self)
         var offset = headerSize
-        for field in Event.Field.allCases {
-            let bytes = raw.bytes(field)
-            let count = bytes?.count ?? 0
-            record.storeBytes(of: UInt32(truncatingIfNeeded: count), toByteOffset: lengthsOffset + 4 * field.rawValue, as: UInt32.self)
-            if let base = bytes?.baseAddress, count > 0 {
-                (record + offset).copyMemory(from: base, byteCount: count)
-                offset += count
+        // By raw value, not `Field.allCases`: that is an array, retained and
+        // released on every emit.
+        for index in 0..<Event.PerField<Int>.count {
+            let bytes = raw.bytes(rawField: index)
+            record.storeBytes(of: UInt32(truncatingIfNeeded: bytes.count), toByteOffset: lengthsOffset + 4 * index, as: UInt32.self)
+            if let base = bytes.baseAddress, bytes.count > 0 {
+                (record + offset).copyMemory(from: base, byteCount: bytes.count)
+                offset += bytes.count
             }
         }
     }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// A FIFO of variable-size records in linked blocks of raw memory: a lane's
 /// queued events, as `EventRecord`s.
 ///
@@ -118,8 +124,20 @@ struct EventLog: ~Copyable {
 
     private static func makeBlock(capacity: Int) -> Block {
         let block = Block.allocate(capacity: 1)
-        block.initialize(to: BlockHeader(base: .allocate(byteCount: capacity, alignment: 8), capacity: capacity))
+        let base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: Self.pageSize)
+        Self.prefault(base, capacity)
+        block.initialize(to: BlockHeader(base: base, capacity: capacity))
         return block
+    }
+
+    private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+
+    /// Maps the block's pages in one system call, so the thread that fills
+    /// it (the broker's) does not take a page fault every 4 KiB: with a
+    /// growing backlog those faults were a quarter of an emit. Kernels
+    /// before 5.14 do not know the advice; then pages fault in as before.
+    private static func prefault(_ base: UnsafeMutableRawPointer, _ count: Int) {
+        _ = madvise(base, count, 23 /* MADV_POPULATE_WRITE */)
     }
 
     private static func freeBlock(_ block: Block) {
