@@ -62,6 +62,18 @@ enum SettingsReport {
         lines.append("ordering: \(s.ordering.rawValue)")
         lines.append("drain_timeout: \(s.drainTimeoutMs) ms")
         lines.append("delivery_nice: \(s.deliveryNice)")
+        lines.append("event_ids: \(s.eventIDs ? "on (webhook-id header)" : "off")")
+        if let signing = s.signing {
+            let count = signing.keys.count
+            lines.append("signing: on, \(count) secret\(count == 1 ? "" : "s") ******** (masked), webhook-signature v1 (HMAC-SHA256)")
+        } else {
+            lines.append("signing: off")
+        }
+        if s.batch.isOn {
+            lines.append("batch: max_events \(s.batch.maxEvents), max_bytes \(s.batch.maxBytes), max_delay \(s.batch.maxDelayMs) ms (JSON array)")
+        } else {
+            lines.append("batch: off (one event per request)")
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -14,8 +14,22 @@ public struct BodyBuilder: Sendable {
         return json.bytes
     }
 
-    public func append(_ event: Event, to json: inout JSONWriter) {
+    /// A batch: a JSON array of the events' bodies, in order, each with its
+    /// id as its first key (`"id"`), so a receiver can deduplicate each.
+    public func batchBody(for events: [(event: Event, id: String)]) -> [UInt8] {
+        var json = JSONWriter(capacity: events.reduce(2) { $0 + 200 + $1.event.storage.count * (encoding == .plain ? 1 : 2) })
+        json.beginArray()
+        for (event, id) in events { append(event, id: id, to: &json) }
+        json.endArray()
+        return json.bytes
+    }
+
+    /// The event's object; `id` first when given (batches).
+    public func append(_ event: Event, id: String? = nil, to json: inout JSONWriter) {
         json.beginObject()
+        if let id {
+            json.key("id"); json.string(id)
+        }
         switch event.kind {
         case .clientConnack:
             json.key("proto_ver"); json.integer(event.protocolVersion)

@@ -39,6 +39,17 @@ public struct JSONWriter: ~Copyable {
         needsComma = true
     }
 
+    public mutating func beginArray() {
+        separate()
+        put(UInt8(ascii: "["))
+        needsComma = false
+    }
+
+    public mutating func endArray() {
+        put(UInt8(ascii: "]"))
+        needsComma = true
+    }
+
     /// `"name":` (names are fixed ASCII identifiers, never escaped).
     public mutating func key(_ name: StaticString) {
         separate()

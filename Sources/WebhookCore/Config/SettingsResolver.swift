@@ -36,6 +36,7 @@ public struct SettingsResolver {
         let known: Set<String> = [
             "enable", "url", "headers", "body", "pool_size", "cancel_timeout", "tls", "ssl", "events",
             "retry", "queue", "ordering", "drain_timeout", "max_response_body", "delivery_nice",
+            "event_ids", "signing", "batch",
         ]
         var warnings: [String] = []
         for key in object.keys where !known.contains(key) {
@@ -87,6 +88,9 @@ public struct SettingsResolver {
             }
             settings.maxResponseBodyBytes = bytes
         }
+        settings.eventIDs = try bool(object, "event_ids") ?? settings.eventIDs
+        settings.signing = try signing(object["signing"])
+        settings.batch = try batch(object["batch"])
         settings.warnings = warnings
         return settings
     }
@@ -257,6 +261,52 @@ public struct SettingsResolver {
         }
         limits.overflow = try choice(object, "overflow", OverflowPolicy.self, keyPrefix: "queue.") ?? limits.overflow
         return limits
+    }
+
+    private func signing(_ node: ConfigNode?) throws -> SigningSettings? {
+        guard let object = try object(node, key: "signing") else { return nil }
+        let key = "\(prefix).signing.secret"
+        guard let secretNode = object["secret"] else {
+            throw ConfigError("signing needs a secret = \"whsec_...\" (or an array of them)", at: node?.location, key: key)
+        }
+        let nodes: [ConfigNode]
+        if case .array(let elements) = secretNode.value { nodes = elements } else { nodes = [secretNode] }
+        guard !nodes.isEmpty else { throw ConfigError("no secret given", at: secretNode.location, key: key) }
+        var keys: [[UInt8]] = []
+        for node in nodes {
+            // Errors never quote the secret.
+            let text = try string(node, key: "signing.secret")
+            guard text.hasPrefix(SigningSettings.secretPrefix) else {
+                throw ConfigError("a secret starts with \(SigningSettings.secretPrefix) followed by base64 (Standard Webhooks)", at: node.location, key: key)
+            }
+            guard let bytes = Base64.decode(text.utf8.dropFirst(SigningSettings.secretPrefix.utf8.count)) else {
+                throw ConfigError("the secret after \(SigningSettings.secretPrefix) is not valid base64", at: node.location, key: key)
+            }
+            guard !bytes.isEmpty else { throw ConfigError("the secret is empty", at: node.location, key: key) }
+            keys.append(bytes)
+        }
+        for extra in object.keys where extra != "secret" {
+            throw ConfigError("unknown key (signing has only 'secret')", at: object[extra]!.location, key: "\(prefix).signing.\(extra)")
+        }
+        return SigningSettings(keys: keys)
+    }
+
+    private func batch(_ node: ConfigNode?) throws -> BatchSettings {
+        var batch = BatchSettings()
+        guard let object = try object(node, key: "batch") else { return batch }
+        batch.maxEvents = try integer(object, "max_events", in: 1...BatchSettings.maxEventsLimit, keyPrefix: "batch.") ?? batch.maxEvents
+        if let sizeNode = object["max_bytes"] {
+            let text = try string(sizeNode, key: "batch.max_bytes")
+            guard let bytes = Units.sizeBytes(text), bytes >= 1, bytes <= 64 << 20 else {
+                throw ConfigError("expected a size up to 64MB such as 1MB, got \"\(text)\"", at: sizeNode.location, key: "\(prefix).batch.max_bytes")
+            }
+            batch.maxBytes = bytes
+        }
+        batch.maxDelayMs = try duration(object, "max_delay", in: 0...60_000, keyPrefix: "batch.") ?? batch.maxDelayMs
+        for extra in object.keys where !["max_events", "max_bytes", "max_delay"].contains(extra) {
+            throw ConfigError("unknown key (batch has max_events, max_bytes, max_delay)", at: object[extra]!.location, key: "\(prefix).batch.\(extra)")
+        }
+        return batch
     }
 
     // MARK: Typed reads

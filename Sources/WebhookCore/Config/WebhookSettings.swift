@@ -30,12 +30,52 @@ public struct WebhookSettings: Sendable {
     /// the CPUs are scarce. 0 = the same priority as the broker. One value
     /// per process: the last engine started sets it.
     public var deliveryNice: Int = 10
+    /// Sends each event's id as the `webhook-id` header (Standard Webhooks):
+    /// the same across an event's retries, so receivers can deduplicate.
+    public var eventIDs: Bool = true
+    /// Signs every request the Standard Webhooks way; nil = unsigned.
+    public var signing: SigningSettings?
+    /// Several events per request; off (one event per request) by default.
+    public var batch: BatchSettings = BatchSettings()
     /// Things worth a log line that do not stop init (unknown keys and the like).
     public var warnings: [String] = []
 
     public init(url: EndpointURL) {
         self.url = url
     }
+}
+
+/// `signing { secret = "whsec_..." }` or `secret = ["whsec_new", "whsec_old"]`
+/// (rotation: every request carries a signature for each).
+public struct SigningSettings: Equatable, Sendable {
+    /// The keys: each secret's base64 after `whsec_`, decoded. Never printed.
+    public var keys: [[UInt8]]
+
+    public init(keys: [[UInt8]]) {
+        self.keys = keys
+    }
+
+    /// Standard Webhooks secrets start with this; the rest is base64.
+    public static let secretPrefix = "whsec_"
+}
+
+/// `batch { max_events, max_bytes, max_delay }`: a connection sends up to
+/// `maxEvents` queued events of its lane in one request, as a JSON array.
+public struct BatchSettings: Equatable, Sendable {
+    /// 1 = no batching (NanoMQ's one event per request).
+    public var maxEvents: Int = 1
+    /// A batch stops growing before its events' queued size (the records
+    /// `queue.max_bytes` counts) passes this; its first event always goes,
+    /// alone if it is larger.
+    public var maxBytes: Int = 1 << 20
+    /// How long a batch may wait for more events; 0 = send what is there.
+    public var maxDelayMs: Int = 0
+
+    public init() {}
+
+    public var isOn: Bool { maxEvents > 1 }
+    /// The most `max_events` may be.
+    public static let maxEventsLimit = 10_000
 }
 
 public struct HTTPHeader: Equatable, Sendable {
