@@ -8,6 +8,7 @@
 //   WebhookEngine delivery: bounded queue, lanes, keep-alive pool on nng, retries, TLS
 //   SwiftWebhook  the @_cdecl C ABI of include/swiftwebhook.h -> libswiftwebhook.so
 //   CWebhookRegistry  the lock-free handle table behind `swiftwebhook *` (C atomics)
+//   CMbedCrypto   HMAC-SHA256 from mbedtls, for signed webhooks
 //
 import PackageDescription
 
@@ -45,7 +46,9 @@ let package = Package(
         .target(name: "CNng", path: "Sources/CNng", exclude: ["nng_functions.h"], cSettings: dwarf4,
                 linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "WebhookCore", path: "Sources/WebhookCore"),
-        .target(name: "WebhookEngine", dependencies: ["WebhookCore", "CNng"], path: "Sources/WebhookEngine",
+        // HMAC-SHA256 for signed webhooks, from mbedtls (Debian's libmbedcrypto).
+        .systemLibrary(name: "CMbedCrypto", path: "Sources/CMbedCrypto"),
+        .target(name: "WebhookEngine", dependencies: ["WebhookCore", "CNng", "CMbedCrypto"], path: "Sources/WebhookEngine",
                 swiftSettings: releaseWithoutExclusivityChecks),
         .systemLibrary(name: "CSwiftWebhookABI", path: "Sources/CSwiftWebhookABI"),
         .target(name: "CWebhookRegistry", path: "Sources/CWebhookRegistry",
