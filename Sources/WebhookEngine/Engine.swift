@@ -37,7 +37,7 @@ public final class Engine: @unchecked Sendable {
         try NngLibrary.load()
         cnng_set_delivery_nice(Int32(settings.deliveryNice))
         let laneCount = settings.ordering == .perClient ? settings.poolSize : 1
-        queue = DeliveryQueue(laneCount: laneCount, limits: settings.queue)
+        queue = DeliveryQueue(laneCount: laneCount, limits: settings.queue, batch: BatchLimits(settings.batch))
         let endpoint = try Endpoint(settings: settings)
         context = DeliveryContext(queue: queue, endpoint: endpoint, settings: settings, log: log, observer: observer)
         var connections: [Connection] = []

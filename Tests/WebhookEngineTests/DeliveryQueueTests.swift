@@ -34,13 +34,13 @@ import Testing
     @Test func aParkedWorkerIsHandedBackWithTheNextEventOfItsLane() {
         let queue = Queue(laneCount: 2, limits: limits())
         let worker = Worker()
-        #expect(queue.take(lane: 1, for: worker) == nil)
+        #expect(queue.takeOne(lane: 1, for: worker) == nil)
         // An event on the other lane does not wake it.
         guard case .queued(let none) = submit(queue, publish("a", "1"), lane: 0, nowNs: 1) else { Issue.record("not queued"); return }
         #expect(none == nil)
         guard case .queued(let woken) = submit(queue, publish("b", "1"), lane: 1, nowNs: 2) else { Issue.record("not queued"); return }
         #expect(woken === worker)
-        #expect(queue.take(lane: 1, for: worker)?.event.string(.clientID) == "b")
+        #expect(queue.takeOne(lane: 1, for: worker)?.event.string(.clientID) == "b")
         let stats = queue.snapshot()
         #expect(stats.matched == 2 && stats.queued == 1 && stats.inFlight == 1 && stats.isBalanced)
     }
@@ -51,9 +51,9 @@ import Testing
         let worker = Worker()
         for lane in 0..<3 {
             var seen: [Int] = []
-            while let next = queue.take(lane: lane, for: worker) {
+            while let next = queue.takeOne(lane: lane, for: worker) {
                 seen.append(Int(next.event.string(.payload)!)!)
-                _ = queue.complete(next, .delivered, lane: lane, for: worker, takeNext: false)
+                _ = queue.completeOne(next, .delivered, lane: lane, for: worker, takeNext: false)
             }
             #expect(seen == Array(stride(from: lane, to: 3000, by: 3)))
         }
@@ -74,7 +74,7 @@ import Testing
         stats = byBytes.snapshot()
         #expect(stats.queuedBytes == UInt64(size * 2) && stats.droppedQueueFull == 1 && stats.isBalanced)
         // Taking an event frees its room.
-        _ = byBytes.take(lane: 0, for: Worker())
+        _ = byBytes.takeOne(lane: 0, for: Worker())
         #expect(queued(submit(byBytes, publish("c", "0123456789"), lane: 0, nowNs: 0)))
     }
 
@@ -84,8 +84,8 @@ import Testing
         _ = submit(queue, publish("young", "2"), lane: 0, nowNs: 200)
         #expect(queued(submit(queue, publish("new", "3"), lane: 0, nowNs: 300)))
         let worker = Worker()
-        #expect(queue.take(lane: 1, for: worker) == nil)  // "old" went
-        #expect(queue.take(lane: 0, for: worker)?.event.string(.clientID) == "young")
+        #expect(queue.takeOne(lane: 1, for: worker) == nil)  // "old" went
+        #expect(queue.takeOne(lane: 0, for: worker)?.event.string(.clientID) == "young")
         let stats = queue.snapshot()
         #expect(stats.droppedQueueFull == 1 && stats.matched == 3 && stats.isBalanced)
     }
@@ -94,7 +94,7 @@ import Testing
         let queue = Queue(laneCount: 1, limits: limits(events: 1, overflow: .dropOld))
         _ = submit(queue, publish("a", "1"), lane: 0, nowNs: 0)
         // Taking it frees its room in the queue: the next one fits.
-        _ = queue.take(lane: 0, for: Worker())
+        _ = queue.takeOne(lane: 0, for: Worker())
         #expect(queued(submit(queue, publish("b", "2"), lane: 0, nowNs: 0)))
         // Full again; "b" is the oldest queued and goes.
         #expect(queued(submit(queue, publish("c", "3"), lane: 0, nowNs: 0)))
@@ -105,13 +105,13 @@ import Testing
         let queue = Queue(laneCount: 2, limits: limits())
         let worker = Worker()
         _ = submit(queue, publish("a", "1"), lane: 0, nowNs: 0)
-        let taken = try #require(queue.take(lane: 0, for: worker))
+        let taken = try #require(queue.takeOne(lane: 0, for: worker))
         queue.close()
         guard case .shuttingDown = submit(queue, publish("b", "2"), lane: 1, nowNs: 0) else { Issue.record("accepted after close"); return }
         // Nothing completes: the drain times out, whatever the clock says.
         #expect(!queue.waitUntilDrained(deadlineNs: Clock.monotonicNanoseconds() + 20_000_000))
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) {
-            _ = queue.complete(taken, .delivered, lane: 0, for: worker, takeNext: true)
+            _ = queue.completeOne(taken, .delivered, lane: 0, for: worker, takeNext: true)
         }
         #expect(queue.waitUntilDrained(deadlineNs: Clock.monotonicNanoseconds() + 60_000_000_000))
         let stats = queue.snapshot()
@@ -122,11 +122,11 @@ import Testing
         let queue = Queue(laneCount: 2, limits: limits())
         for i in 0..<5 { _ = submit(queue, publish("c", "\(i)"), lane: i % 2, nowNs: 0) }
         let worker = Worker()
-        let taken = queue.take(lane: 0, for: worker)!
+        let taken = queue.takeOne(lane: 0, for: worker)!
         queue.close()
         #expect(queue.stop() == 4)
-        #expect(queue.isStopping && queue.take(lane: 1, for: worker) == nil)
-        _ = queue.complete(taken, .droppedAtShutdown, lane: 0, for: worker, takeNext: true)
+        #expect(queue.isStopping && queue.takeOne(lane: 1, for: worker) == nil)
+        _ = queue.completeOne(taken, .droppedAtShutdown, lane: 0, for: worker, takeNext: true)
         let stats = queue.snapshot()
         #expect(stats.droppedShutdown == 5 && stats.queued == 0 && stats.queuedBytes == 0 && stats.inFlight == 0 && stats.isBalanced)
     }
@@ -162,12 +162,12 @@ import Testing
                     let worker = Worker()
                     var seen: [(producer: Int, index: Int)] = []
                     while true {
-                        if let next = queue.take(lane: lane, for: worker) {
+                        if let next = queue.takeOne(lane: lane, for: worker) {
                             let parts = next.event.string(.payload)!.split(separator: ":").map { Int($0)! }
                             seen.append((parts[0], parts[1]))
-                            _ = queue.complete(next, .delivered, lane: lane, for: worker, takeNext: false)
+                            _ = queue.completeOne(next, .delivered, lane: lane, for: worker, takeNext: false)
                         } else if books.withLock({ producing == 0 }) {
-                            if queue.take(lane: lane, for: worker) == nil { break }
+                            if queue.takeOne(lane: lane, for: worker) == nil { break }
                             Issue.record("an event appeared after the producers finished")
                         } else {
                             sched_yield()
@@ -189,5 +189,78 @@ import Testing
                 }
             }
         }
+    }
+
+    // MARK: Batches
+
+    func batchLimits(events: Int, bytes: Int = .max, delayMs: Int = 0) -> BatchLimits {
+        var batch = BatchLimits()
+        batch.maxEvents = events
+        batch.maxBytes = bytes
+        batch.maxDelayNs = UInt64(delayMs) * 1_000_000
+        return batch
+    }
+
+    @Test func aBatchIsItsLanesOldestEventsInOrderUpToMaxEventsWithSequences() throws {
+        let queue = Queue(laneCount: 2, limits: limits(), batch: batchLimits(events: 3))
+        for i in 0..<5 { _ = submit(queue, publish("c", "\(i)"), lane: 1, nowNs: UInt64(i)) }
+        _ = submit(queue, publish("other", "x"), lane: 0, nowNs: 9)
+        let worker = Worker()
+        guard case .work(let first) = queue.take(lane: 1, for: worker) else { Issue.record("no work"); return }
+        #expect(first.map { $0.event.string(.payload)! } == ["0", "1", "2"] && first.map(\.sequence) == [0, 1, 2])
+        #expect(queue.snapshot().inFlight == 3 && queue.snapshot().queued == 3)
+        guard case .work(let second) = queue.complete(first, .delivered, lane: 1, for: worker, takeNext: true) else { Issue.record("no work"); return }
+        #expect(second.map { $0.event.string(.payload)! } == ["3", "4"] && second.map(\.sequence) == [3, 4])
+        _ = queue.complete(second, .failed, lane: 1, for: worker, takeNext: false)
+        let stats = queue.snapshot()
+        #expect(stats.delivered == 3 && stats.failed == 2 && stats.queued == 1 && stats.inFlight == 0 && stats.isBalanced, "\(stats)")
+    }
+
+    @Test func maxBytesEndsABatchButItsFirstEventAlwaysGoes() throws {
+        let big = publish("c", String(repeating: "x", count: 600))
+        let size = big.withRawEvent { EventRecord.size(of: $0) }
+        let queue = Queue(laneCount: 1, limits: limits(), batch: batchLimits(events: 10, bytes: size * 2 + size / 2))
+        for _ in 0..<5 { _ = submit(queue, big, lane: 0, nowNs: 1) }
+        let worker = Worker()
+        guard case .work(let two) = queue.take(lane: 0, for: worker) else { Issue.record("no work"); return }
+        #expect(two.count == 2)
+        let tiny = Queue(laneCount: 1, limits: limits(), batch: batchLimits(events: 10, bytes: 1))
+        _ = submit(tiny, big, lane: 0, nowNs: 1)
+        _ = submit(tiny, big, lane: 0, nowNs: 1)
+        guard case .work(let alone) = tiny.take(lane: 0, for: worker) else { Issue.record("no work"); return }
+        #expect(alone.count == 1)
+    }
+
+    @Test func aPartialBatchWaitsForCompanyUntilMaxDelayButNotAtShutdown() throws {
+        let queue = Queue(laneCount: 1, limits: limits(), batch: batchLimits(events: 10, delayMs: 50))
+        let worker = Worker()
+        let now = Clock.monotonicNanoseconds()
+        _ = submit(queue, publish("c", "1"), lane: 0, nowNs: now)
+        guard case .gather(let wait) = queue.take(lane: 0, for: worker) else { Issue.record("did not gather"); return }
+        #expect(wait > 0 && wait <= 50_000_000)
+        // After the wait, what is there goes.
+        guard case .work(let events) = queue.take(lane: 0, for: worker, gathered: true) else { Issue.record("no work"); return }
+        #expect(events.count == 1)
+        // An event older than max_delay goes at once.
+        _ = submit(queue, publish("c", "2"), lane: 0, nowNs: now &- 60_000_000)
+        guard case .work = queue.take(lane: 0, for: worker) else { Issue.record("an old event waited"); return }
+        // A full batch goes at once; so does anything once shutdown began.
+        _ = submit(queue, publish("c", "3"), lane: 0, nowNs: Clock.monotonicNanoseconds())
+        queue.close()
+        guard case .work = queue.take(lane: 0, for: worker) else { Issue.record("waited during shutdown"); return }
+    }
+
+}
+
+extension DeliveryQueue {
+    /// One event, as an unbatched connection takes it.
+    func takeOne(lane: Int, for waiter: Waiter) -> QueuedEvent? {
+        if case .work(let events) = take(lane: lane, for: waiter) { return events.first }
+        return nil
+    }
+
+    func completeOne(_ event: QueuedEvent, _ outcome: DeliveryOutcome, lane: Int, for waiter: Waiter, takeNext: Bool) -> QueuedEvent? {
+        if case .work(let events) = complete([event], outcome, lane: lane, for: waiter, takeNext: takeNext) { return events.first }
+        return nil
     }
 }

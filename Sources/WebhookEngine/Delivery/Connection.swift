@@ -10,6 +10,13 @@ final class DeliveryContext: @unchecked Sendable {
     let endpoint: Endpoint
     let settings: WebhookSettings
     let builder: BodyBuilder
+    let writer: RequestWriter
+    /// The first part of every event id: random per engine, so ids stay
+    /// unique across restarts (the lane and sequence restart at 0).
+    let idTag: String
+    /// Whether requests carry `webhook-id`: on with `event_ids`, and always
+    /// when signing (the signature covers the id).
+    let sendsIDs: Bool
     let log: Log
     let observer: DeliveryObserver?
     let graveyard = Graveyard()
@@ -20,13 +27,22 @@ final class DeliveryContext: @unchecked Sendable {
         self.endpoint = endpoint
         self.settings = settings
         self.builder = BodyBuilder(encoding: settings.encoding)
+        self.writer = RequestWriter(settings: settings)
+        self.idTag = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        self.sendsIDs = settings.eventIDs || settings.signing != nil
         self.log = log
         self.observer = observer
     }
+
+    /// An event's id: `<engine tag>-<lane>-<sequence>`, the same on every
+    /// retry; a batch's is its first event's and `+<count>`.
+    func id(lane: Int, sequence: UInt64) -> String {
+        "\(idTag)-\(lane)-\(sequence)"
+    }
 }
 
-/// One persistent HTTP connection to the endpoint, delivering one event at a
-/// time. The rules of delivery (attempts, retries, backoff, the stale
+/// One persistent HTTP connection to the endpoint, delivering one request
+/// (an event, or a batch of its lane's events) at a time. The rules of delivery (attempts, retries, backoff, the stale
 /// keep-alive retry, deadlines) live in `DeliveryStateMachine`; this class
 /// only runs nng for it: each action starts one asynchronous operation, and
 /// that operation's callback (on nng's threads) reports back to the machine.
@@ -49,14 +65,17 @@ final class Connection: @unchecked Sendable {
     private var aio: OpaquePointer?
     /// `nng_sleep_aio` only: wake-ups and backoff.
     private var sleepAio: OpaquePointer?
-    /// The request for the current event, taken from `requests` or built.
-    private var request: OpaquePointer?
-    /// Requests kept for reuse, by body length. nng serialises a request's
-    /// header block once and keeps it; two requests whose bodies have the
-    /// same length have identical header blocks (Content-Length included),
-    /// so one can be reused with a new body of that length.
-    private var requests: [Int: OpaquePointer] = [:]
-    private static let cachedRequests = 8
+    /// The events being delivered (one unless batching), their body and
+    /// the request's id; empty between requests.
+    private var current: [QueuedEvent] = []
+    private var requestBody: [UInt8] = []
+    private var requestID: String?
+    /// The bytes of the attempt being written (rebuilt per attempt: the
+    /// timestamp and signature change); kept for its capacity.
+    private var requestBytes: [UInt8] = []
+    private var signer: Signer?
+    /// Waiting for a batch to fill (`batch.max_delay`), not parked.
+    private var gathering = false
     private let response: OpaquePointer
     /// Where response bodies are read into and dropped (never kept whole).
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 << 10, alignment: 1)
@@ -73,7 +92,6 @@ final class Connection: @unchecked Sendable {
     /// Requests answered on `conn`: a failure on a reused connection may
     /// just mean the server closed it while idle.
     private var requestsOnConnection = 0
-    private var current: QueuedEvent?
 
     private let stateLock = Lock()
     private var machine: DeliveryStateMachine
@@ -84,6 +102,7 @@ final class Connection: @unchecked Sendable {
         self.lane = lane
         self.context = context
         machine = DeliveryStateMachine(retry: context.settings.retry, attemptTimeoutMs: context.settings.cancelTimeoutMs)
+        if let signing = context.settings.signing { signer = try Signer(keys: signing.keys) }
         self.client = try context.endpoint.makeClient()
         var response: OpaquePointer?
         let rv = nng_http_res_alloc(&response)
@@ -128,9 +147,24 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    /// Takes the next event of the lane, or parks the connection on it.
+    /// Takes the next events of the lane, or parks the connection on it.
     func takeWork() {
-        if let next = context.queue.take(lane: lane, for: self) { begin(next) }
+        let gathered = gathering
+        gathering = false
+        handle(context.queue.take(lane: lane, for: self, gathered: gathered))
+    }
+
+    private func handle(_ take: Take) {
+        switch take {
+        case .work(let events):
+            begin(events)
+        case .gather(let afterNs):
+            // Idle, not parked: the sleep's end takes what is there.
+            gathering = true
+            nng_sleep_aio(Int32(clamping: (afterNs + 999_999) / 1_000_000), sleepAio)
+        case .nothing:
+            break
+        }
     }
 
     /// Called by the engine's watchdog: a connect past its deadline is
@@ -156,9 +190,6 @@ final class Connection: @unchecked Sendable {
         nng_aio_free(sleepAio)
         aio = nil
         sleepAio = nil
-        releaseRequest()
-        for (_, cached) in requests { nng_http_req_free(cached) }
-        requests.removeAll()
         nng_http_res_free(response)
     }
 
@@ -205,21 +236,17 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    private func begin(_ event: QueuedEvent) {
-        current = event
-        do {
-            let body = context.builder.body(for: event.event)
-            if let cached = requests.removeValue(forKey: body.count) {
-                let rv = body.withUnsafeBytes { nng_http_req_copy_data(cached, $0.baseAddress, $0.count) }
-                if rv != 0 { nng_http_req_free(cached); throw EngineError(nng: rv, "cannot attach the body") }
-                request = cached
-            } else {
-                request = try context.endpoint.makeRequest(body: body)
-            }
-        } catch {
-            context.log.limited(.error, key: "request", "\(error)")
-            finish(.failed)
-            return
+    /// Builds the body once for all attempts: one event's object, or with
+    /// `batch` a JSON array of the events' objects, each with its id.
+    private func begin(_ events: [QueuedEvent]) {
+        current = events
+        let first = context.id(lane: lane, sequence: events[0].sequence)
+        if context.settings.batch.isOn {
+            requestBody = context.builder.batchBody(for: events.map { ($0.event, context.id(lane: lane, sequence: $0.sequence)) })
+            requestID = context.sendsIDs ? "\(first)+\(events.count)" : nil
+        } else {
+            requestBody = context.builder.body(for: events[0].event)
+            requestID = context.sendsIDs ? first : nil
         }
         perform(stateLock.withLock { machine.begin(nowNs: Clock.monotonicNanoseconds(), connectionOpen: conn != nil) })
     }
@@ -253,10 +280,10 @@ final class Connection: @unchecked Sendable {
             finish(.delivered)
         case .rejected(let status):
             context.log.limited(.warning, key: "rejected-\(status)",
-                                "\(url): HTTP \(status) for \(current?.event.kind.configName ?? "an event"); not retried, event failed")
+                                "\(url): HTTP \(status) for \(describeCurrent()); not retried, \(current.count == 1 ? "event" : "events") failed")
             finish(.failed)
         case .gaveUp(let failure, let attempts, let elapsedMs):
-            context.log.limited(.warning, key: "give-up", "\(url): \(describe(failure)); giving up after \(attempts) attempt\(attempts == 1 ? "" : "s") in \(elapsedMs / 1000) s, event failed")
+            context.log.limited(.warning, key: "give-up", "\(url): \(describe(failure)); giving up after \(attempts) attempt\(attempts == 1 ? "" : "s") in \(elapsedMs / 1000) s, \(current.count == 1 ? "event" : "\(current.count) events") failed")
             finish(.failed)
         case .droppedAtShutdown:
             finish(.droppedAtShutdown, takeNext: false)
@@ -276,8 +303,16 @@ final class Connection: @unchecked Sendable {
     private func send() {
         exchange = .writing
         interimResponses = 0
+        // Per attempt: webhook-timestamp is the attempt's time.
+        let timestamp = Int(Clock.wallMilliseconds() / 1000)
+        context.writer.write(body: requestBody, id: requestID, timestamp: timestamp, signer: signer, into: &requestBytes)
+        // `requestBytes` is not touched until the write completes.
+        requestBytes.withUnsafeMutableBytes { bytes in
+            var iov = nng_iov(iov_buf: bytes.baseAddress, iov_len: bytes.count)
+            _ = nng_aio_set_iov(aio, 1, &iov)
+        }
         armAttemptTimeout()
-        nng_http_conn_write_req(conn, request, aio)
+        nng_http_conn_write_all(conn, aio)
     }
 
     /// Each exchange step's operation uses what is left of the attempt's
@@ -355,19 +390,25 @@ final class Connection: @unchecked Sendable {
     }
 
     private func finish(_ outcome: DeliveryOutcome, takeNext: Bool = true) {
-        guard let done = current else { return }
-        current = nil
-        releaseRequest()
+        guard !current.isEmpty else { return }
+        let done = current
+        current = []
         if let observer = context.observer {
             let (status, failure, attempts) = stateLock.withLock { (machine.lastStatus, machine.lastFailure, machine.attempt) }
             let reported: DeliveryReport.Outcome = outcome == .delivered ? .delivered : outcome == .failed ? .failed : .droppedAtShutdown
             let error: String? = switch failure { case .status, nil: nil; case let failure?: describe(failure) }
-            observer(DeliveryReport(kind: done.event.kind, outcome: reported, httpStatus: status, error: error,
-                                    attempts: attempts, latencyNs: Clock.monotonicNanoseconds() &- done.acceptedAtNs))
+            let now = Clock.monotonicNanoseconds()
+            for event in done {
+                observer(DeliveryReport(kind: event.event.kind, outcome: reported, httpStatus: status, error: error,
+                                        attempts: attempts, latencyNs: now &- event.acceptedAtNs))
+            }
         }
-        if let next = context.queue.complete(done, outcome, lane: lane, for: self, takeNext: takeNext) {
-            begin(next)
-        }
+        handle(context.queue.complete(done, outcome, lane: lane, for: self, takeNext: takeNext))
+    }
+
+    private func describeCurrent() -> String {
+        guard let first = current.first else { return "an event" }
+        return current.count == 1 ? first.event.kind.configName : "a batch of \(current.count) events"
     }
 
     // MARK: Helpers
@@ -410,20 +451,6 @@ final class Connection: @unchecked Sendable {
             client = fresh
         } catch {
             context.log.limited(.error, key: "client", "\(error)")
-        }
-    }
-
-    /// Keeps the finished request for a later body of the same length.
-    private func releaseRequest() {
-        guard let finished = request else { return }
-        request = nil
-        var length = 0
-        var data: UnsafeMutableRawPointer?
-        nng_http_req_get_data(finished, &data, &length)
-        if requests[length] == nil, requests.count < Self.cachedRequests {
-            requests[length] = finished
-        } else {
-            nng_http_req_free(finished)
         }
     }
 

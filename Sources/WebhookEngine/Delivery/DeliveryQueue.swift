@@ -8,6 +8,38 @@ struct QueuedEvent {
     /// Monotonic time of `submit`: emit-to-2xx latency, and the age that
     /// `drop_old` compares across lanes.
     let acceptedAtNs: UInt64
+    /// Its number in its lane, from 0 (with the lane and the engine's tag,
+    /// the event's id).
+    let sequence: UInt64
+}
+
+/// How many events a connection takes at once (`batch { ... }`).
+struct BatchLimits {
+    var maxEvents = 1
+    /// Queued (record) bytes; the first event is taken whatever its size.
+    var maxBytes = Int.max
+    /// How long the oldest event may wait for company; 0 = never waits.
+    var maxDelayNs: UInt64 = 0
+
+    init() {}
+
+    init(_ settings: BatchSettings) {
+        maxEvents = settings.maxEvents
+        maxBytes = settings.maxBytes
+        maxDelayNs = UInt64(settings.maxDelayMs) * 1_000_000
+    }
+}
+
+/// What a connection asking for work gets.
+enum Take {
+    /// Events of its lane, oldest first (one unless batching).
+    case work([QueuedEvent])
+    /// A batch is not full yet and its oldest event may still wait this
+    /// long: ask again then (with `gathered: true`). Not parked meanwhile.
+    case gather(afterNs: UInt64)
+    /// Nothing: parked as idle on the lane (unless stopping) until `submit`
+    /// wakes it.
+    case nothing
 }
 
 /// What became of an event a connection took.
@@ -45,10 +77,13 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
         /// This lane's counters; the engine's are their sum (see `snapshot`).
         var stats = EngineStats()
         var latencies = LatencyHistogram()
+        /// The next event's number in this lane (its id's last part).
+        var nextSequence: UInt64 = 0
     }
 
     private let lanes: [Lane]
     private let limits: QueueLimits
+    private let batch: BatchLimits
     /// Events and bytes queued or being appended, across lanes: the bounds.
     private let reservedEvents = Atomic<Int>(0)
     private let reservedBytes = Atomic<Int>(0)
@@ -65,10 +100,11 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
     /// Fixed at init.
     let laneCount: Int
 
-    init(laneCount: Int, limits: QueueLimits) {
+    init(laneCount: Int, limits: QueueLimits, batch: BatchLimits = BatchLimits()) {
         self.laneCount = max(1, laneCount)
         lanes = (0..<self.laneCount).map { _ in Lane() }
         self.limits = limits
+        self.batch = batch
     }
 
     var closed: Bool { closedFlag.load(ordering: .acquiring) }
@@ -105,8 +141,10 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
                 return .shuttingDown
             }
             lane.stats.matched += 1
+            let sequence = lane.nextSequence
+            lane.nextSequence &+= 1
             lane.events.append(size: bytes) {
-                EventRecord.write(event, timestampMs: timestampMs, acceptedAtNs: nowNs, size: bytes, to: $0)
+                EventRecord.write(event, timestampMs: timestampMs, acceptedAtNs: nowNs, sequence: sequence, size: bytes, to: $0)
             }
             lane.stats.queued += 1
             lane.stats.queuedBytes += UInt64(bytes)
@@ -125,8 +163,8 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
         return true
     }
 
-    private func release(_ bytes: Int) {
-        reservedEvents.subtract(1, ordering: .relaxed)
+    private func release(_ bytes: Int, events: Int = 1) {
+        reservedEvents.subtract(events, ordering: .relaxed)
         reservedBytes.subtract(bytes, ordering: .relaxed)
     }
 
@@ -162,49 +200,71 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
         }
     }
 
-    /// The next event for a connection, or nil (then it is parked as idle
-    /// on its lane until `submit` wakes it).
-    func take(lane index: Int, for waiter: Waiter) -> QueuedEvent? {
+    /// The next events for a connection (see `Take`). `gathered`: it has
+    /// already waited for a batch to fill; take what is there.
+    func take(lane index: Int, for waiter: Waiter, gathered: Bool = false) -> Take {
         let lane = lanes[index]
-        return lane.lock.withLock { takeLocked(lane, for: waiter) }
+        let now = batch.maxDelayNs > 0 && !gathered ? Clock.monotonicNanoseconds() : 0
+        return lane.lock.withLock { takeLocked(lane, for: waiter, gathered: gathered, nowNs: now) }
     }
 
-    /// Records what became of an event and hands over the next one.
-    func complete(_ finished: QueuedEvent, _ outcome: DeliveryOutcome, lane index: Int, for waiter: Waiter, takeNext: Bool) -> QueuedEvent? {
+    /// Records what became of the events a connection took and hands over
+    /// the next ones.
+    func complete(_ finished: [QueuedEvent], _ outcome: DeliveryOutcome, lane index: Int, for waiter: Waiter, takeNext: Bool) -> Take {
         let now = Clock.monotonicNanoseconds()
         let lane = lanes[index]
         let next = lane.lock.withLock {
-            lane.stats.inFlight -= 1
+            let count = UInt64(finished.count)
+            lane.stats.inFlight -= count
             switch outcome {
             case .delivered:
-                lane.stats.delivered += 1
-                lane.latencies.record(microseconds: (now &- finished.acceptedAtNs) / 1000)
+                lane.stats.delivered += count
+                for event in finished {
+                    lane.latencies.record(microseconds: (now &- event.acceptedAtNs) / 1000)
+                }
             case .failed:
-                lane.stats.failed += 1
+                lane.stats.failed += count
             case .droppedAtShutdown:
-                lane.stats.droppedShutdown += 1
+                lane.stats.droppedShutdown += count
             }
-            return takeNext ? takeLocked(lane, for: waiter) : nil
+            return takeNext ? takeLocked(lane, for: waiter, gathered: false, nowNs: now) : .nothing
         }
         if closed { wakeDrain() }
         return next
     }
 
-    private func takeLocked(_ lane: Lane, for waiter: Waiter) -> QueuedEvent? {
-        if isStopping { return nil }
-        // Read under the lock: once removed, the record's bytes may be reused
+    private func takeLocked(_ lane: Lane, for waiter: Waiter, gathered: Bool, nowNs: UInt64) -> Take {
+        if isStopping { return .nothing }
+        guard let oldest = lane.events.withFirst(EventRecord.acceptedAtNs) else {
+            if !lane.idle.contains(where: { $0 === waiter }) {
+                lane.idle.append(waiter)
+            }
+            return .nothing
+        }
+        // A batch that is not full waits for company, up to max_delay from
+        // its oldest event; not once shutdown began (the drain must not wait).
+        if batch.maxDelayNs > 0, !gathered, lane.events.count < batch.maxEvents, !closed {
+            let age = nowNs > oldest ? nowNs - oldest : 0
+            if age < batch.maxDelayNs { return .gather(afterNs: batch.maxDelayNs - age) }
+        }
+        var taken: [QueuedEvent] = []
+        taken.reserveCapacity(min(batch.maxEvents, lane.events.count))
+        var takenBytes = 0
+        // Read under the lock: once removed, a record's bytes may be reused
         // by the next append to this lane.
-        if let (next, bytes) = lane.events.removeFirst({ (EventRecord.read($0), EventRecord.size($0)) }) {
-            lane.stats.queued -= 1
-            lane.stats.queuedBytes -= UInt64(bytes)
-            lane.stats.inFlight += 1
-            release(bytes)
-            return next
+        while taken.count < batch.maxEvents,
+              let size = lane.events.withFirst(EventRecord.size),
+              taken.isEmpty || takenBytes + size <= batch.maxBytes,
+              let next = lane.events.removeFirst(EventRecord.read) {
+            taken.append(next)
+            takenBytes += size
         }
-        if !lane.idle.contains(where: { $0 === waiter }) {
-            lane.idle.append(waiter)
-        }
-        return nil
+        let count = UInt64(taken.count)
+        lane.stats.queued -= count
+        lane.stats.queuedBytes -= UInt64(takenBytes)
+        lane.stats.inFlight += count
+        release(takenBytes, events: taken.count)
+        return .work(taken)
     }
 
     func countRetry(lane index: Int) {

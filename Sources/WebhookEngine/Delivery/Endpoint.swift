@@ -43,7 +43,6 @@ func nngError(_ code: Int32) -> String {
 /// their dial must have ended, then are freed.
 final class Endpoint: @unchecked Sendable {
     private let handles: EndpointHandles
-    private let headers: [HTTPHeader]
     private let label: String
 
     init(settings: WebhookSettings) throws(EngineError) {
@@ -54,7 +53,6 @@ final class Endpoint: @unchecked Sendable {
         }
         // From here on, whatever goes wrong, `handles` frees what was made.
         handles = EndpointHandles(url: parsed)
-        headers = settings.headers
         label = settings.url.description
         if let tlsSettings = settings.tls {
             var config: OpaquePointer?
@@ -82,27 +80,6 @@ final class Endpoint: @unchecked Sendable {
             }
         }
         return client
-    }
-
-    /// A POST request with the configured headers and `body`. nng serialises
-    /// a request's header block once and keeps it (Content-Length included),
-    /// so `Connection` reuses a request only for a body of the same length.
-    func makeRequest(body: [UInt8]) throws(EngineError) -> OpaquePointer {
-        var request: OpaquePointer?
-        var rv = nng_http_req_alloc(&request, handles.url)
-        guard rv == 0, let request else { throw EngineError(nng: rv, "cannot allocate an HTTP request") }
-        rv = nng_http_req_set_method(request, "POST")
-        for header in headers where rv == 0 {
-            rv = nng_http_req_set_header(request, header.name, header.value)
-        }
-        if rv == 0 {
-            rv = body.withUnsafeBytes { nng_http_req_copy_data(request, $0.baseAddress, $0.count) }
-        }
-        if rv != 0 {
-            nng_http_req_free(request)
-            throw EngineError(nng: rv, "cannot build the request")
-        }
-        return request
     }
 
     /// Frees the connections' clients, then (when the last reference to

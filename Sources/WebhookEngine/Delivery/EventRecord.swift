@@ -9,12 +9,14 @@ import WebhookCore
 ///     0  u32 record size       4  u8 kind            5  u8 protocol version  6  u16 keepalive
 ///     8  u8 reason code        9  u8 qos            10  u8 flags (retain, nl, rap)  11  u8 rh
 ///    12  u16 fields present   16  u64 timestamp_ms  24  u64 accepted at (monotonic ns)
-///    32  u32 length per field (9)                   68  the fields' bytes
+///    32  u64 sequence in its lane                   40  u32 length per field (9)
+///    76  the fields' bytes
 ///
 /// In-process only (native byte order), never written to disk as it is.
 enum EventRecord {
-    static let headerSize = 68
-    private static let lengthsOffset = 32
+    static let headerSize = 76
+    private static let sequenceOffset = 32
+    private static let lengthsOffset = 40
 
     /// The bytes a record of `raw` takes (what `queue.max_bytes` counts).
     static func size(of raw: borrowing RawEvent) -> Int {
@@ -22,7 +24,7 @@ enum EventRecord {
     }
 
     /// `timestampMs` replaces the event's own (the engine fills in "now" for 0).
-    static func write(_ raw: borrowing RawEvent, timestampMs: UInt64, acceptedAtNs: UInt64, size: Int, to record: UnsafeMutableRawPointer) {
+    static func write(_ raw: borrowing RawEvent, timestampMs: UInt64, acceptedAtNs: UInt64, sequence: UInt64, size: Int, to record: UnsafeMutableRawPointer) {
         let e = raw.header
         record.storeBytes(of: UInt32(truncatingIfNeeded: size), as: UInt32.self)
         record.storeBytes(of: e.kind.rawValue, toByteOffset: 4, as: UInt8.self)
@@ -36,6 +38,7 @@ enum EventRecord {
         record.storeBytes(of: raw.present, toByteOffset: 12, as: UInt16.self)
         record.storeBytes(of: timestampMs, toByteOffset: 16, as: UInt64.self)
         record.storeBytes(of: acceptedAtNs, toByteOffset: 24, as: UInt64.self)
+        record.storeBytes(of: sequence, toByteOffset: sequenceOffset, as: UInt64.self)
         var offset = headerSize
         // By raw value, not `Field.allCases`: that is an array, retained and
         // released on every emit.
@@ -80,6 +83,7 @@ enum EventRecord {
             }
             offset += count
         }
-        return QueuedEvent(event: Event(copying: raw), acceptedAtNs: acceptedAtNs(record))
+        return QueuedEvent(event: Event(copying: raw), acceptedAtNs: acceptedAtNs(record),
+                           sequence: record.load(fromByteOffset: sequenceOffset, as: UInt64.self))
     }
 }
