@@ -53,6 +53,12 @@ class Receiver:
     def stats(self):
         return self._get("/_control/stats")
 
+    def behave(self, default=None, script=()):
+        """Sets how the receiver answers (see hookserver.py)."""
+        data = json.dumps({"default": default or {}, "script": list(script)}).encode()
+        request = urllib.request.Request("http://127.0.0.1:%d/_control/behaviour" % self.port, data=data, method="POST")
+        urllib.request.urlopen(request).read()
+
     def raw_bodies(self):
         return [base64.b64decode(r["body"]) for r in self.requests()]
 

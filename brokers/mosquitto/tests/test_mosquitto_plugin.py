@@ -253,3 +253,69 @@ def test_broker_keeps_serving_while_the_endpoint_is_down(tmp_path, receiver):
     finally:
         if broker.process.poll() is None:
             broker.stop()
+
+
+# Issue 14: ids, Standard Webhooks signatures and batches, through the real broker.
+SECRET_NEW = "whsec_" + base64.b64encode(b"the new secret, 32 bytes long!!!").decode()
+SECRET_OLD = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def headers_of(request):
+    return {k: v for k, v in request["headers"]}
+
+
+def test_signed_requests_verify_with_the_standardwebhooks_package(tmp_path, receiver):
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+    receiver.behave(script=[{"status": 503}])  # the first request is retried
+    broker = Broker(tmp_path, webhook_conf(
+        receiver, '    { event = on_message_publish, topic = "signed/#" }',
+        extra='  signing { secret = ["%s", "%s"] }\n  retry { initial_backoff = 10ms }' % (SECRET_NEW, SECRET_OLD)))
+    try:
+        for i in range(5):
+            broker.pub("-i", "signer", "-t", "signed/t", "-m", "m%d" % i)
+        assert wait_until(lambda: len(receiver.requests()) >= 6)
+    finally:
+        broker.stop()
+    requests = receiver.requests()
+    assert len(requests) == 6, "five events, the first sent twice"
+    ids = [headers_of(r)["webhook-id"] for r in requests]
+    assert ids[0] == ids[1], "a retry keeps the event's id"
+    assert len(set(ids)) == 5, "every event has its own id"
+    for request in requests:
+        body = base64.b64decode(request["body"])
+        headers = headers_of(request)
+        assert len(headers["webhook-signature"].split(" ")) == 2, "one signature per secret"
+        # Each secret alone verifies: a receiver still on the old one, or already on the new one.
+        for secret in (SECRET_NEW, SECRET_OLD):
+            assert Webhook(secret).verify(body, headers)["action"] == "message_publish"
+        with pytest.raises(WebhookVerificationError):
+            Webhook(SECRET_NEW).verify(body.replace(b'"m', b'"x'), headers)  # tampered body
+        with pytest.raises(WebhookVerificationError):
+            Webhook("whsec_" + base64.b64encode(b"somebody else's key").decode()).verify(body, headers)
+        stale = dict(headers, **{"webhook-timestamp": str(int(headers["webhook-timestamp"]) - 3600)})
+        with pytest.raises(WebhookVerificationError):
+            Webhook(SECRET_NEW).verify(body, stale)  # a replayed, hour-old request
+        assert abs(int(headers["webhook-timestamp"]) - time.time()) < 600
+
+
+def test_one_client_with_batches_arrives_complete_and_in_order(tmp_path, receiver):
+    broker = Broker(tmp_path, webhook_conf(
+        receiver, '    { event = on_message_publish, topic = "batch/#" }',
+        extra="  pool_size = 4\n  ordering = per_client\n  drain_timeout = 60s\n"
+              "  batch { max_events = 100, max_delay = 5ms }"))
+    lines = "".join("m%d\n" % i for i in range(20000)).encode()
+    try:
+        broker.pub("-i", "batcher", "-t", "batch/x", "-l", stdin=lines)
+        assert wait_until(lambda: sum(len(b) for b in receiver.bodies()) >= 20000, timeout=120)
+    finally:
+        broker.stop()
+    requests = receiver.requests()
+    batches = [json.loads(base64.b64decode(r["body"])) for r in requests]
+    assert all(isinstance(b, list) and 1 <= len(b) <= 100 for b in batches)
+    assert len(batches) < 20000 / 5, "events travel in batches"
+    events = [e for b in batches for e in b]
+    assert [e["payload"] for e in events] == ["m%d" % i for i in range(20000)], "all, once, in order"
+    assert len({e["id"] for e in events}) == 20000, "each element carries its own id"
+    for request, batch in zip(requests, batches):
+        assert headers_of(request)["webhook-id"] == "%s+%d" % (batch[0]["id"], len(batch))
+        assert list(batch[0])[:2] == ["id", "ts"], "the event's usual body, its id first"
