@@ -33,6 +33,8 @@ let package = Package(
         .executable(name: "webhookctl", targets: ["webhookctl"]),
         // B8 of the benchmarks (scripts/bench).
         .executable(name: "base62-bench", targets: ["Base62Bench"]),
+        // B13 (signing cost).
+        .executable(name: "sign-bench", targets: ["SignBench"]),
         .library(name: "WebhookCore", targets: ["WebhookCore"]),
         .library(name: "WebhookEngine", targets: ["WebhookEngine"]),
         // libswiftwebhook.so: the C ABI brokers load (include/swiftwebhook.h).
@@ -65,6 +67,7 @@ let package = Package(
             path: "Sources/webhookctl"
         ),
         .executableTarget(name: "Base62Bench", dependencies: ["WebhookCore"], path: "bench/Base62Bench"),
+        .executableTarget(name: "SignBench", dependencies: ["WebhookEngine", "WebhookCore"], path: "bench/SignBench"),
         // What more than one test target uses.
         .target(name: "TestKit", path: "Tests/TestKit"),
         .testTarget(

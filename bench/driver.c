@@ -4,7 +4,7 @@
  *
  *     driver emit-filtered  N                      B1: cost of an event no rule wants
  *     driver emit-matched   URL N THREADS          B2: cost of a matched publish (64 B payload)
- *     driver throughput     URL N POOL             B3/B4: first emit to last 2xx
+ *     driver throughput     URL N POOL [CONFIG]    B3/B4: first emit to last 2xx (CONFIG: e.g. a batch block)
  *     driver latency        URL RATE SECONDS       B5: paced emits, emit-to-2xx percentiles
  *     driver memory         URL N MAX_EVENTS       B6: endpoint down, RSS growth, drops
  *     driver outage         URL RATE SECONDS UP_AT "UP_COMMAND"   B7: endpoint comes back
@@ -215,13 +215,15 @@ emit_matched(const char *url, long n, int threads)
     return queued == n ? 0 : 1;
 }
 
-/* B3/B4: N events about 200 bytes of body each, first emit to last 2xx. */
+/* B3/B4: N events about 200 bytes of body each, first emit to last 2xx.
+ * EXTRA is more config (B3 batched: "batch { max_events = 100 }"). */
 static int
-throughput(const char *url, long n, int pool)
+throughput(const char *url, long n, int pool, const char *extra)
 {
-    char body[512];
+    char body[1024];
     snprintf(body, sizeof body, "url = \"%s\"\npool_size = %d\ndrain_timeout = 120s\n"
-             "queue { max_events = 10000000, max_bytes = 8GB }\nevents = [ { event = on_message_publish } ]", url, pool);
+             "queue { max_events = 10000000, max_bytes = 8GB }\nevents = [ { event = on_message_publish } ]\n%s",
+             url, pool, extra);
     swiftwebhook *wh = start(body);
     uint64_t t0 = now_ns();
     for (long i = 0; i < n; i++) {
@@ -439,7 +441,7 @@ main(int argc, char **argv)
     } else if (argc >= 5 && strcmp(argv[1], "emit-matched") == 0) {
         return emit_matched(argv[2], atol(argv[3]), atoi(argv[4]));
     } else if (argc >= 5 && strcmp(argv[1], "throughput") == 0) {
-        return throughput(argv[2], atol(argv[3]), atoi(argv[4]));
+        return throughput(argv[2], atol(argv[3]), atoi(argv[4]), argc >= 6 ? argv[5] : "");
     } else if (argc >= 5 && strcmp(argv[1], "latency") == 0) {
         return latency(argv[2], atol(argv[3]), atof(argv[4]));
     } else if (argc >= 5 && strcmp(argv[1], "memory") == 0) {

@@ -128,6 +128,7 @@ def main():
     driver = os.path.join(args.build, "bench", "driver")
     ceiling = os.path.join(args.build, "bench", "nng_ceiling")
     base62 = os.path.join(ROOT, ".build", "release", "base62-bench")
+    sign_bench = os.path.join(ROOT, ".build", "release", "sign-bench")
     plugin = os.path.join(args.build, "mosquitto", "libmosquitto_swiftwebhook.so")
 
     n = {
@@ -139,6 +140,8 @@ def main():
         "b7_rate": 500 if smoke else 5000, "b7_s": 3 if smoke else 15, "b7_down": 1 if smoke else 10,
         "b8": 4096 if smoke else 65536,
         "b9": 2_000 if smoke else 50_000,
+        "b12": 2_000 if smoke else 100_000,
+        "b13": 1_000 if smoke else 200_000,
         "b10": 2_000 if smoke else 50_000,
         "wrk_s": 1 if smoke else 5,
     }
@@ -163,6 +166,10 @@ def main():
         results["B3"] = run_json([driver, "throughput", url, str(n["b3"]), "32"])
         results["B3"]["nginx_requests"] = nginx.requests()
         tw_after = time_wait(port)
+        # B3 again with batches of up to 100 events per request (issue 14).
+        nginx.stop(); nginx.start()
+        results["B3batch"] = run_json([driver, "throughput", url, str(n["b3"]), "32", "batch { max_events = 100 }"])
+        results["B3batch"]["nginx_requests"] = nginx.requests()
         results["B4"] = {"connections_opened": results["B3"]["connections_opened"], "pool_size": 32,
                          "time_wait": tw_after - tw_before, "time_wait_before": tw_before}
         # What NanoMQ does (a connection per event), measured after B3/B4 so
@@ -178,6 +185,7 @@ def main():
         subprocess.run(["pkill", "-f", "nginx -p %s" % work])
         time.sleep(0.5)
         results["B8"] = run_json([base62, str(n["b8"])])
+        results["B13"] = run_json([sign_bench, str(n["b13"])])
         if os.path.exists(plugin) and shutil.which("mosquitto"):
             nginx.start()
             results["B9"] = mosquitto_e2e(work, plugin, url, nginx, n["b9"], "per_client")
@@ -186,6 +194,8 @@ def main():
             nginx.stop()
             # B11: Mosquitto's own CPU for the same publishes without the plugin, beside B9's.
             results["B11off"] = mosquitto_e2e(work, None, url, nginx, n["b9"], "off")
+            # B12: one client, per_client order, batches; a recording receiver checks every event and its order.
+            results["B12"] = mosquitto_batched(work, plugin, n["b12"])
         if all(os.path.exists(b) for b in nanomq.values()):
             # B10: what the broker process itself spends, webhook on versus off, in one run.
             lib = os.path.join(args.build, "prefix", "lib")
@@ -244,6 +254,50 @@ def mosquitto_e2e(work, plugin, url, nginx, count, ordering):
     finally:
         broker.terminate()
         broker.wait()
+
+
+def mosquitto_batched(work, plugin, count):
+    """B12: one MQTT client through the real Mosquitto with ordering = per_client and batches of up to
+    100 events, into the recording receiver (Tests/Support/hookserver.py), which is what lets this check
+    that every event arrived once and in order. Events/s from the first publish to the last request."""
+    sys.path.insert(0, os.path.join(ROOT, "Tests", "Support"))
+    from e2e import Receiver
+    receiver = Receiver()
+    port = free_port()
+    webhook = os.path.join(work, "webhook-batched.conf")
+    with open(webhook, "w") as f:
+        f.write('webhook {\n url = "http://127.0.0.1:%d/hook"\n pool_size = 32\n drain_timeout = 60s\n ordering = per_client\n'
+                ' batch { max_events = 100 }\n events = [ { event = on_message_publish, topic = "bench/#" } ]\n}\n' % receiver.port)
+    conf = os.path.join(work, "mosquitto-batched.conf")
+    import getpass
+    with open(conf, "w") as f:
+        f.write("listener %d 127.0.0.1\nallow_anonymous true\nuser %s\nmax_queued_messages 0\nplugin %s\nplugin_opt_config %s\n"
+                % (port, getpass.getuser(), plugin, webhook))
+    broker = subprocess.Popen(["mosquitto", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        lines = "".join("reading %08d\n" % i for i in range(count)).encode()
+        start = time.time()
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-i", "bench-one", "-t", "bench/data",
+                        "-q", "0", "-l"], input=lines, check=True, timeout=300)
+        # The last request's arrival: when the count last changed, once quiet for a second.
+        last, changed = -1, time.time()
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            now_count = receiver.stats()["requests"]
+            if now_count != last:
+                last, changed = now_count, time.time()
+            elif time.time() - changed >= 1.0:
+                break
+            time.sleep(0.02)
+        events = [e["payload"] for body in receiver.bodies() for e in body]
+        in_order = events == ["reading %08d" % i for i in range(count)]
+        return {"published": count, "delivered": len(events), "requests": last, "in_order": in_order,
+                "seconds": round(changed - start, 3), "events_per_s": round(len(events) / (changed - start))}
+    finally:
+        broker.terminate()
+        broker.wait()
+        receiver.stop()
 
 
 def process_cpu_ms(pid):
@@ -312,6 +366,10 @@ def report(r, smoke):
     row("", "", "", "raw nng, 32 conns: %.0f req/s" % nng_rps, "%.2f" % (b3 / nng_rps), ">= 0.85", b3 / nng_rps >= 0.85)
     row("", "", "", "conn per request (NanoMQ): %.0f req/s" % r["per_request"]["requests_per_s"],
         "%.1fx" % (b3 / r["per_request"]["requests_per_s"]), "", None)
+    b3b = r["B3batch"]["events_per_s"]
+    row("", "the same, batch.max_events = 100 (%d requests)" % r["B3batch"]["nginx_requests"], "%.0f ev/s" % b3b,
+        "B3 unbatched: %.0f ev/s" % b3, "%.1fx" % (b3b / b3), ">= 5x", b3b / b3 >= 5)
+    row("", "", "", "wrk -t1 -c32: %.0f req/s" % wrk_rps, "%.1fx" % (b3b / wrk_rps), "", None)
     b4 = r["B4"]
     row("B4", "connections opened / new TIME-WAIT", "%d / %d" % (b4["connections_opened"], b4["time_wait"]),
         "conn per request: %d TIME-WAIT" % r["per_request"]["time_wait_after"], "", "<= 32 / <= 32",
@@ -352,6 +410,18 @@ def report(r, smoke):
             row("", "Mosquitto CPU per 1,000 publishes, plugin, ordering %s" % b9["ordering"],
                 "%.1f ms (%d of %d sent)" % (b9["cpu_ms_per_1000"], b9["delivered"], b9["published"]),
                 "webhook off: %.1f ms" % off, "%.2fx" % (b9["cpu_ms_per_1000"] / off) if off > 0 else "", "", None)
+    if "B12" in r:
+        b12 = r["B12"]
+        row("B12", "mosquitto, 1 client, per_client, batches of <= 100",
+            "%d ev/s, %d of %d delivered, %s" % (b12["events_per_s"], b12["delivered"], b12["published"],
+                                               "in order" if b12["in_order"] else "OUT OF ORDER"),
+            "B9 unbatched: %d ev/s" % r["B9"]["events_per_s"], "%.1fx" % (b12["events_per_s"] / max(1, r["B9"]["events_per_s"])),
+            ">= 50,000 ev/s, all, in order",
+            b12["events_per_s"] >= 50_000 and b12["delivered"] == b12["published"] and b12["in_order"])
+    b13 = r["B13"]
+    row("B13", "signing a %d-byte body (Standard Webhooks)" % b13["body_bytes"],
+        "%.0f ns (2 secrets: %.0f ns)" % (b13["ns_per_signature_one_secret"], b13["ns_per_signature_two_secrets"]),
+        "", "", "< 2 us", b13["ns_per_signature_one_secret"] < 2000)
     widths = [max(len(str(x[i])) for x in rows + [("#", "what", "measured", "ceiling (same run)", "ratio", "target", "")])
               for i in range(7)]
     lines = []

@@ -30,7 +30,7 @@ struct EventLog: ~Copyable {
     private(set) var count = 0
 
     init() {
-        head = Self.makeBlock(capacity: Self.blockSize)
+        head = Self.makeBlock(capacity: Self.blockSize, prefault: false)
         tail = head
     }
 
@@ -53,7 +53,7 @@ struct EventLog: ~Copyable {
                 fresh = spare
                 self.spare = nil
             } else {
-                fresh = Self.makeBlock(capacity: max(size, Self.blockSize))
+                fresh = Self.makeBlock(capacity: max(size, Self.blockSize), prefault: true)
             }
             if count == 0 {
                 // Empty: the new block replaces the (empty) head rather than
@@ -122,10 +122,12 @@ struct EventLog: ~Copyable {
         }
     }
 
-    private static func makeBlock(capacity: Int) -> Block {
+    /// `prefault`: only for a log that is growing. A lane's first block
+    /// stays untouched until used, so idle lanes cost no resident memory.
+    private static func makeBlock(capacity: Int, prefault: Bool) -> Block {
         let block = Block.allocate(capacity: 1)
         let base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: Self.pageSize)
-        Self.prefault(base, capacity)
+        if prefault { Self.prefault(base, capacity) }
         block.initialize(to: BlockHeader(base: base, capacity: capacity))
         return block
     }
