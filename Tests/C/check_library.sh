@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The shipped .so: exports the webhook_* API and nothing else, and needs no
-# Swift runtime on the host (only libc and friends; libnng.so.1, with its
-# mbedtls, is loaded at run time: Sources/CNng/binding.c).
+# Swift runtime on the host (only libc and friends, and libmbedcrypto for
+# signed webhooks; libnng.so.1 is loaded at run time: Sources/CNng/binding.c).
 set -euo pipefail
 lib="$1"
 failed=0; passed=0
