@@ -5,6 +5,7 @@ import CWebhookRegistry
 ///
 ///     webhookctl check /etc/nanomq.conf
 ///     webhookctl send /etc/nanomq.conf --event on_message_publish --topic a/b --payload hi
+///     webhookctl verify --secret whsec_... captured-request.txt
 @main
 struct WebhookCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,6 +15,6 @@ struct WebhookCtl: ParsableCommand {
             Exit status: 0 success, 1 invalid config or failed delivery, 64 bad command line.
             """,
         version: String(cString: swh_library_version()),  // the header's SWIFTWEBHOOK_VERSION
-        subcommands: [CheckCommand.self, SendCommand.self]
+        subcommands: [CheckCommand.self, SendCommand.self, VerifyCommand.self]
     )
 }

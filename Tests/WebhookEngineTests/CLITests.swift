@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import WebhookCore
+@testable import WebhookEngine
 
 /// The `webhookctl` binary, run as an operator would.
 @Suite(.serialized) struct CLITests {
@@ -75,5 +77,72 @@ import Testing
         let (status, output) = try run("send", "/nonexistent.conf", "--event", "on_nothing")
         #expect(status == 64)
         #expect(output.contains("unknown event \"on_nothing\""))
+    }
+
+    // MARK: Signing and batches (issue 14)
+
+    static let secret = "whsec_" + Data("webhookctl's test secret, 32 b!!".utf8).base64EncodedString()
+
+    /// The bytes a receiver got for `request`, as `nc -l` would capture them.
+    func captured(_ request: HookServer.Request, body: Data? = nil) throws -> String {
+        var text = "\(request.method) \(request.path) HTTP/1.1\r\n"
+        for (name, value) in request.headers where name != "content-length" { text += "\(name): \(value)\r\n" }
+        let path = NSTemporaryDirectory() + "captured-\(UUID().uuidString).http"
+        try (Data(text.utf8) + Data("\r\n".utf8) + (body ?? request.body)).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test func sendSignsAndBatchesAndVerifyChecksWhatWasCaptured() throws {
+        let server = try HookServer()
+        let path = try config("""
+            webhook {
+              url = "\(server.url)/in"
+              signing { secret = "\(Self.secret)" }
+              batch { max_events = 10, max_delay = 500ms }
+              events = [ { event = on_message_publish } ]
+            }
+            """)
+        let (status, output) = try run("send", path, "--count", "5", "--payload", "p")
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("signed: webhook-timestamp and webhook-signature v1 with 1 secret"))
+        #expect(output.contains("batches: up to 10 events per request") && output.contains("delivered: 5 of 5;"))
+        let requests = try server.requests()
+        let elements = requests.flatMap { (try? JSONSerialization.jsonObject(with: $0.body) as? [[String: Any]]) ?? [] }
+        #expect(elements.map { $0["payload"] as? String } == (1...5).map { "p #\($0)" }, "in order, in batches")
+        #expect(requests.count < 5)
+        let request = try #require(requests.first)
+        #expect(request.header("webhook-signature")?.hasPrefix("v1,") == true && request.header("webhook-id") != nil)
+
+        let file = try captured(request)
+        let (valid, validOutput) = try run("verify", "--secret", Self.secret, file)
+        #expect(valid == 0 && validOutput.hasPrefix("valid: signed with secret 1 of 1"), "\(validOutput)")
+        let (fromConfig, _) = try run("verify", "--config", path, file)
+        #expect(fromConfig == 0)
+        // Rotation: the right secret second of two still verifies.
+        let other = "whsec_" + Data(repeating: 9, count: 24).base64EncodedString()
+        let (rotated, rotatedOutput) = try run("verify", "--secret", other, "--secret", Self.secret, file)
+        #expect(rotated == 0 && rotatedOutput.hasPrefix("valid: signed with secret 2 of 2"))
+
+        let tampered = try captured(request, body: Data(request.body.map { $0 == UInt8(ascii: "p") ? UInt8(ascii: "q") : $0 }))
+        let (bad, badOutput) = try run("verify", "--secret", Self.secret, tampered)
+        #expect(bad == 1 && badOutput.hasPrefix("invalid: no v1 signature matches"), "\(badOutput)")
+        let (wrongKey, _) = try run("verify", "--secret", other, file)
+        #expect(wrongKey == 1)
+        let (noSecret, _) = try run("verify", file)
+        #expect(noSecret == 64)
+    }
+
+    @Test func verifyRefusesAStaleRequestEvenWhenItsSignatureIsRight() throws {
+        let key = try #require(Base64.decode(Array(Self.secret.utf8).dropFirst(6)))
+        let body = Array(#"{"action":"message_publish"}"#.utf8)
+        let old = Int(Date().timeIntervalSince1970) - 3600
+        let signature = try Signer(keys: [key]).signature(id: "x-0-1", timestamp: old, body: body)
+        let path = NSTemporaryDirectory() + "stale-\(UUID().uuidString).http"
+        let text = "POST / HTTP/1.1\r\nwebhook-id: x-0-1\r\nwebhook-timestamp: \(old)\r\nwebhook-signature: \(signature)\r\ncontent-length: \(body.count)\r\n\r\n"
+        try (Data(text.utf8) + Data(body)).write(to: URL(fileURLWithPath: path))
+        let (status, output) = try run("verify", "--secret", Self.secret, path)
+        #expect(status == 1 && output.contains("s old (tolerance 300 s): a replay?"), "\(output)")
+        let (lenient, _) = try run("verify", "--secret", Self.secret, "--tolerance", "7200", path)
+        #expect(lenient == 0)
     }
 }
