@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+import WebhookCore
+@testable import WebhookEngine
+
+/// Batches against a real HTTP server: what a retry resends, what a refusal
+/// fails, what the counters say, and the ids receivers deduplicate with.
+@Suite struct BatchDeliveryTests {
+    func batches(_ server: HookServer) throws -> [(request: HookServer.Request, events: [[String: Any]])] {
+        try server.requests().map { ($0, (try JSONSerialization.jsonObject(with: $0.body) as? [[String: Any]]) ?? []) }
+    }
+
+    @Test func aRetryResendsTheWholeBatchWithTheSameIdsAndTheCountersCountEvents() throws {
+        let server = try HookServer()
+        try server.setBehaviour(script: [["status": 503]])
+        let engine = try Engine(settings: try engineSettings(server.url, """
+            pool_size = 1
+            batch { max_events = 50, max_delay = 300ms }
+            retry { initial_backoff = 10ms }
+            """), log: LogCapture().log)
+        for i in 0..<20 { #expect(engine.submit(publish("c\(i % 3)", "\(i)")) == .queued) }
+        #expect(eventually { engine.stats().delivered == 20 })
+        engine.shutdown()
+        let sent = try batches(server)
+        #expect(sent.count == 2, "one batch, sent twice")
+        #expect(String(decoding: sent[0].request.body, as: UTF8.self) == String(decoding: sent[1].request.body, as: UTF8.self))
+        #expect(sent[0].request.header("webhook-id") == sent[1].request.header("webhook-id"))
+        #expect(sent[1].events.map { $0["payload"] as? String } == (0..<20).map { "\($0)" })
+        let ids = sent[1].events.compactMap { $0["id"] as? String }
+        #expect(Set(ids).count == 20 && sent[1].request.header("webhook-id") == "\(ids[0])+20")
+        let stats = engine.stats()
+        #expect(stats.retried == 1 && stats.failed == 0 && stats.isBalanced, "\(stats)")
+    }
+
+    @Test func aRefusalFailsEveryEventOfTheBatch() throws {
+        let server = try HookServer()
+        try server.setBehaviour(script: [["status": 403]])
+        let engine = try Engine(settings: try engineSettings(server.url, """
+            pool_size = 1
+            batch { max_events = 8, max_delay = 300ms }
+            """), log: LogCapture().log)
+        for i in 0..<8 { _ = engine.submit(publish("c", "\(i)")) }
+        #expect(eventually { engine.stats().failed == 8 })
+        for i in 8..<10 { _ = engine.submit(publish("c", "\(i)")) }
+        #expect(eventually { engine.stats().delivered == 2 })
+        engine.shutdown()
+        let stats = engine.stats()
+        #expect(stats.failed == 8 && stats.delivered == 2 && stats.retried == 0 && stats.isBalanced, "\(stats)")
+    }
+
+    @Test func withoutBatchesAndWithIdsOffTheBodyAndHeadersAreNanoMQs() throws {
+        let server = try HookServer()
+        let engine = try Engine(settings: try engineSettings(server.url, "event_ids = false"), log: LogCapture().log)
+        var event = publish("c", "x")
+        event.timestampMs = 1_700_000_000_000
+        _ = engine.submit(event)
+        #expect(eventually { engine.stats().delivered == 1 })
+        engine.shutdown()
+        let request = try #require(try server.requests().first)
+        #expect(request.header("webhook-id") == nil && request.header("webhook-signature") == nil)
+        #expect(String(decoding: request.body, as: UTF8.self) == String(decoding: BodyBuilder().body(for: event), as: UTF8.self))
+        #expect(request.header("content-type") == "application/json" && request.header("host") == "127.0.0.1:\(server.port)")
+    }
+}
