@@ -212,10 +212,11 @@ private func handleID(_ handle: OpaquePointer) -> UInt {
 @inline(__always)
 private func withInstance(_ id: UInt, _ body: (Instance) -> Int32) -> Int32 {
     var status: Int32 = 0
-    guard let raw = swh_registry_acquire(id, &status) else {
+    var ticket: UInt32 = 0
+    guard let raw = swh_registry_acquire(id, &status, &ticket) else {
         return status == SWH_SLOT_INVALID.rawValue ? SWIFTWEBHOOK_EINVAL.rawValue : SWIFTWEBHOOK_ESHUTDOWN.rawValue
     }
-    defer { swh_registry_release(id) }
+    defer { swh_registry_release(id, ticket) }
     return body(Unmanaged<Instance>.fromOpaque(raw).takeUnretainedValue())
 }
 

@@ -7,11 +7,11 @@
  *     bits 63..32  generation (bumped when the slot is freed)
  *     bit  31      live
  *     bit  30      closing (webhook_fini has begun)
- *     bits 29..0   callers inside the library right now
  *
- * so webhook_emit can refuse a finalised or closing handle, and
- * webhook_fini can wait for the callers already inside, without a lock
- * and without touching freed memory.
+ * and counts of the callers inside the library right now, one per CPU
+ * stripe (registry.c), so webhook_emit can refuse a finalised or closing
+ * handle, and webhook_fini can wait for the callers already inside, without
+ * a lock and without touching freed memory.
  */
 #ifndef WEBHOOK_REGISTRY_H
 #define WEBHOOK_REGISTRY_H
@@ -38,11 +38,12 @@ uintptr_t swh_registry_add(void *instance, uint32_t wanted);
  * handle is invalid or gone. One atomic load; no reference is taken. */
 int swh_registry_wants(uintptr_t handle, unsigned kind);
 
-/* Takes a reference and returns the instance, or NULL with *status set. */
-void *swh_registry_acquire(uintptr_t handle, int *status);
+/* Takes a reference and returns the instance, or NULL with *status set.
+ * *ticket says where the reference was counted: pass it to release. */
+void *swh_registry_acquire(uintptr_t handle, int *status, unsigned *ticket);
 
-/* Drops a reference taken by swh_registry_acquire. */
-void swh_registry_release(uintptr_t handle);
+/* Drops a reference taken by swh_registry_acquire (with its ticket). */
+void swh_registry_release(uintptr_t handle, unsigned ticket);
 
 /* Marks the handle closing, waits until no caller is inside, and returns
  * the instance. Only the first of several concurrent callers gets it;
