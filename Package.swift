@@ -69,7 +69,7 @@ let package = Package(
         .executableTarget(name: "Base62Bench", dependencies: ["WebhookCore"], path: "bench/Base62Bench"),
         .executableTarget(name: "SignBench", dependencies: ["WebhookEngine", "WebhookCore"], path: "bench/SignBench"),
         // What more than one test target uses.
-        .target(name: "TestKit", path: "Tests/TestKit"),
+        .target(name: "TestKit", dependencies: ["WebhookCore"], path: "Tests/TestKit"),
         .testTarget(
             name: "WebhookCoreTests",
             dependencies: ["WebhookCore", "TestKit"],

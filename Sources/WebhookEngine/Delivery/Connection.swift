@@ -74,6 +74,8 @@ final class Connection: @unchecked Sendable {
     /// timestamp and signature change); kept for its capacity.
     private var requestBytes: [UInt8] = []
     private var signer: Signer?
+    /// Retry jitter (not a secret: seeded once, no system call per response).
+    private var random = SplitMix64(state: UInt64.random(in: 0...UInt64.max))
     /// Waiting for a batch to fill (`batch.max_delay`), not parked.
     private var gathering = false
     private let response: OpaquePointer
@@ -254,7 +256,7 @@ final class Connection: @unchecked Sendable {
     private func fail(_ failure: DeliveryStateMachine.Failure) {
         let reused = requestsOnConnection > 0
         if case .transport = failure { closeConnection() }
-        let jitter = UInt64.random(in: 0...UInt64.max)
+        let jitter = random.next()
         perform(stateLock.withLock {
             machine.failed(failure, onReusedConnection: reused, nowNs: Clock.monotonicNanoseconds(), jitter: jitter)
         })
@@ -383,7 +385,7 @@ final class Connection: @unchecked Sendable {
         requestsOnConnection += 1
         let retryAfter = status == 429 || status == 503 ? retryAfterSeconds() : nil
         if !reusable || !headersKeepConnection() { closeConnection() }
-        let jitter = UInt64.random(in: 0...UInt64.max)
+        let jitter = random.next()
         perform(stateLock.withLock {
             machine.answered(status: status, retryAfterSeconds: retryAfter, nowNs: Clock.monotonicNanoseconds(), jitter: jitter)
         })

@@ -8,17 +8,32 @@ struct LatencyHistogram {
 
     private var counts = [UInt64](repeating: 0, count: bucketCount)
     private(set) var total: UInt64 = 0
+    /// The buckets that have counts lie in lowest...highest: latencies
+    /// cluster, and a stats snapshot adds up every lane's histogram under
+    /// the lanes' locks, so it adds only this range (a few dozen buckets
+    /// rather than 592 per lane).
+    private var lowest = Int.max
+    private var highest = -1
 
     mutating func record(microseconds: UInt64) {
-        counts[Self.index(microseconds)] += 1
+        let i = Self.index(microseconds)
+        counts[i] += 1
         total += 1
+        lowest = min(lowest, i)
+        highest = max(highest, i)
     }
 
     /// Adds another histogram's counts (the lanes' into the engine's).
     mutating func add(_ other: LatencyHistogram) {
         guard other.total > 0 else { return }
-        for i in counts.indices { counts[i] += other.counts[i] }
+        counts.withUnsafeMutableBufferPointer { mine in
+            other.counts.withUnsafeBufferPointer { theirs in
+                for i in other.lowest...other.highest { mine[i] += theirs[i] }
+            }
+        }
         total += other.total
+        lowest = min(lowest, other.lowest)
+        highest = max(highest, other.highest)
     }
 
     /// The value at quantile `q` (0...1), in microseconds; 0 when empty.
