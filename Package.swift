@@ -9,6 +9,7 @@
 //   SwiftWebhook  the @_cdecl C ABI of include/swiftwebhook.h -> libswiftwebhook.so
 //   CWebhookRegistry  the lock-free handle table behind `swiftwebhook *` (C atomics)
 //   CMbedCrypto   HMAC-SHA256 from mbedtls, for signed webhooks
+//   WebhookSpool  the disk spool's storage on SQLite (CSQLite); not in the .so yet
 //
 import PackageDescription
 
@@ -53,6 +54,10 @@ let package = Package(
         .target(name: "WebhookEngine", dependencies: ["WebhookCore", "CNng", "CMbedCrypto"], path: "Sources/WebhookEngine",
                 swiftSettings: releaseWithoutExclusivityChecks),
         .systemLibrary(name: "CSwiftWebhookABI", path: "Sources/CSwiftWebhookABI"),
+        // The optional disk spool (issue 15), on SQLite (Debian's libsqlite3): its storage, tested on
+        // its own; not linked into libswiftwebhook.so until the engine uses it.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        .target(name: "WebhookSpool", dependencies: ["WebhookCore", "CSQLite"], path: "Sources/WebhookSpool"),
         .target(name: "CWebhookRegistry", path: "Sources/CWebhookRegistry",
                 cSettings: dwarf4 + [.headerSearchPath("../../include")]),
         .target(
@@ -80,6 +85,11 @@ let package = Package(
             name: "WebhookEngineTests",
             dependencies: ["WebhookEngine", "WebhookCore", "TestKit"],
             path: "Tests/WebhookEngineTests"
+        ),
+        .testTarget(
+            name: "WebhookSpoolTests",
+            dependencies: ["WebhookSpool", "TestKit"],
+            path: "Tests/WebhookSpoolTests"
         ),
         .testTarget(
             name: "SwiftWebhookTests",
