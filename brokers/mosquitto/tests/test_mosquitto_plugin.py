@@ -298,11 +298,11 @@ def test_signed_requests_verify_with_the_standardwebhooks_package(tmp_path, rece
         assert abs(int(headers["webhook-timestamp"]) - time.time()) < 600
 
 
-def test_one_client_with_batches_arrives_complete_and_in_order(tmp_path, receiver):
+def test_one_client_with_signed_batches_arrives_complete_and_in_order(tmp_path, receiver):
     broker = Broker(tmp_path, webhook_conf(
         receiver, '    { event = on_message_publish, topic = "batch/#" }',
         extra="  pool_size = 4\n  ordering = per_client\n  drain_timeout = 60s\n"
-              "  batch { max_events = 100, max_delay = 5ms }"))
+              "  batch { max_events = 100, max_delay = 5ms }\n  signing { secret = \"%s\" }" % SECRET_NEW))
     lines = "".join("m%d\n" % i for i in range(20000)).encode()
     try:
         broker.pub("-i", "batcher", "-t", "batch/x", "-l", stdin=lines)
@@ -316,6 +316,9 @@ def test_one_client_with_batches_arrives_complete_and_in_order(tmp_path, receive
     events = [e for b in batches for e in b]
     assert [e["payload"] for e in events] == ["m%d" % i for i in range(20000)], "all, once, in order"
     assert len({e["id"] for e in events}) == 20000, "each element carries its own id"
+    from standardwebhooks.webhooks import Webhook
     for request, batch in zip(requests, batches):
         assert headers_of(request)["webhook-id"] == "%s+%d" % (batch[0]["id"], len(batch))
+        # The batch body is what is signed: the reference verifier accepts it.
+        assert Webhook(SECRET_NEW).verify(base64.b64decode(request["body"]), headers_of(request)) == batch
         assert list(batch[0])[:2] == ["id", "ts"], "the event's usual body, its id first"
