@@ -14,6 +14,7 @@ import WebhookCore
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["WEBHOOK_TOKEN"] = "t0p-s3cret"
+        environment["WEBHOOK_TOKEN_SIGNING"] = "whsec_b2xkIHNlY3JldA=="
         process.environment = environment
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -130,6 +131,22 @@ import WebhookCore
         #expect(wrongKey == 1)
         let (noSecret, _) = try run("verify", file)
         #expect(noSecret == 64)
+    }
+
+    @Test func checkMasksSigningSecretsAndShowsIdsAndBatches() throws {
+        // The old secret comes from the environment, as an operator keeps it out of the file.
+        let path = try config("""
+            webhook {
+              url = "http://127.0.0.1:9/"
+              signing { secret = ["\(Self.secret)", "${WEBHOOK_TOKEN_SIGNING}"] }
+              batch { max_events = 100 }
+            }
+            """)
+        let (status, output) = try run("check", path)
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("signing: on, 2 secrets ******** (masked)") && output.contains("batch: max_events 100"))
+        #expect(output.contains("event_ids: on"))
+        #expect(!output.contains(String(Self.secret.dropFirst(6))) && !output.contains("b2xkIHNlY3JldA"))
     }
 
     @Test func verifyRefusesAStaleRequestEvenWhenItsSignatureIsRight() throws {
