@@ -29,12 +29,12 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         var keys: [[UInt8]] = []
         for text in secret {
-            guard text.hasPrefix(SigningSettings.secretPrefix),
-                  let key = Base64.decode(text.utf8.dropFirst(SigningSettings.secretPrefix.utf8.count)), !key.isEmpty else {
-                print("invalid secret: expected \(SigningSettings.secretPrefix) followed by base64")
+            switch SigningSettings.key(fromSecret: text) {
+            case .success(let key): keys.append(key)
+            case .failure(let problem):
+                print("invalid --secret: \(problem.message)")
                 throw ExitCode(64)
             }
-            keys.append(key)
         }
         if let config {
             do {

@@ -276,14 +276,10 @@ public struct SettingsResolver {
         for node in nodes {
             // Errors never quote the secret.
             let text = try string(node, key: "signing.secret")
-            guard text.hasPrefix(SigningSettings.secretPrefix) else {
-                throw ConfigError("a secret starts with \(SigningSettings.secretPrefix) followed by base64 (Standard Webhooks)", at: node.location, key: key)
+            switch SigningSettings.key(fromSecret: text) {
+            case .success(let bytes): keys.append(bytes)
+            case .failure(let problem): throw ConfigError(problem.message, at: node.location, key: key)
             }
-            guard let bytes = Base64.decode(text.utf8.dropFirst(SigningSettings.secretPrefix.utf8.count)) else {
-                throw ConfigError("the secret after \(SigningSettings.secretPrefix) is not valid base64", at: node.location, key: key)
-            }
-            guard !bytes.isEmpty else { throw ConfigError("the secret is empty", at: node.location, key: key) }
-            keys.append(bytes)
         }
         for extra in object.keys where extra != "secret" {
             throw ConfigError("unknown key (signing has only 'secret')", at: object[extra]!.location, key: "\(prefix).signing.\(extra)")

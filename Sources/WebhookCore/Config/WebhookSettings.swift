@@ -57,6 +57,27 @@ public struct SigningSettings: Equatable, Sendable {
 
     /// Standard Webhooks secrets start with this; the rest is base64.
     public static let secretPrefix = "whsec_"
+
+    /// What is wrong with a secret; never quotes it.
+    public enum SecretProblem: Error, Equatable {
+        case noPrefix, notBase64, empty
+
+        public var message: String {
+            switch self {
+            case .noPrefix: "a secret starts with \(SigningSettings.secretPrefix) followed by base64 (Standard Webhooks)"
+            case .notBase64: "the secret after \(SigningSettings.secretPrefix) is not valid base64"
+            case .empty: "the secret is empty"
+            }
+        }
+    }
+
+    /// The key a `whsec_...` secret stands for: the config's reading, and
+    /// `webhookctl verify`'s.
+    public static func key(fromSecret text: String) -> Result<[UInt8], SecretProblem> {
+        guard text.hasPrefix(secretPrefix) else { return .failure(.noPrefix) }
+        guard let bytes = Base64.decode(text.utf8.dropFirst(secretPrefix.utf8.count)) else { return .failure(.notBase64) }
+        return bytes.isEmpty ? .failure(.empty) : .success(bytes)
+    }
 }
 
 /// `batch { max_events, max_bytes, max_delay }`: a connection sends up to
