@@ -6,18 +6,23 @@ import WebhookCore
 /// Batches against a real HTTP server: what a retry resends, what a refusal
 /// fails, what the counters say, and the ids receivers deduplicate with.
 @Suite struct BatchDeliveryTests {
+    /// An engine of one connection that batches into `server`, which first
+    /// answers with `status` (then 200).
+    func batchingEngine(_ server: HookServer, firstAnswer status: Int, _ extra: String) throws -> Engine {
+        try server.setBehaviour(script: [["status": status]])
+        return try Engine(settings: try engineSettings(server.url, "pool_size = 1\n" + extra), log: LogCapture().log)
+    }
+
     func batches(_ server: HookServer) throws -> [(request: HookServer.Request, events: [[String: Any]])] {
         try server.requests().map { ($0, (try JSONSerialization.jsonObject(with: $0.body) as? [[String: Any]]) ?? []) }
     }
 
     @Test func aRetryResendsTheWholeBatchWithTheSameIdsAndTheCountersCountEvents() throws {
         let server = try HookServer()
-        try server.setBehaviour(script: [["status": 503]])
-        let engine = try Engine(settings: try engineSettings(server.url, """
-            pool_size = 1
+        let engine = try batchingEngine(server, firstAnswer: 503, """
             batch { max_events = 50, max_delay = 300ms }
             retry { initial_backoff = 10ms }
-            """), log: LogCapture().log)
+            """)
         for i in 0..<20 { #expect(engine.submit(publish("c\(i % 3)", "\(i)")) == .queued) }
         #expect(eventually { engine.stats().delivered == 20 })
         engine.shutdown()
@@ -34,11 +39,7 @@ import WebhookCore
 
     @Test func aRefusalFailsEveryEventOfTheBatch() throws {
         let server = try HookServer()
-        try server.setBehaviour(script: [["status": 403]])
-        let engine = try Engine(settings: try engineSettings(server.url, """
-            pool_size = 1
-            batch { max_events = 8, max_delay = 300ms }
-            """), log: LogCapture().log)
+        let engine = try batchingEngine(server, firstAnswer: 403, "batch { max_events = 8, max_delay = 300ms }")
         for i in 0..<8 { _ = engine.submit(publish("c", "\(i)")) }
         #expect(eventually { engine.stats().failed == 8 })
         for i in 8..<10 { _ = engine.submit(publish("c", "\(i)")) }

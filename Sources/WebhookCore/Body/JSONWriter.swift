@@ -28,25 +28,19 @@ public struct JSONWriter: ~Copyable {
         Array(UnsafeBufferPointer(start: base, count: count))
     }
 
-    public mutating func beginObject() {
+    public mutating func beginObject() { open(UInt8(ascii: "{")) }
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
+    public mutating func beginArray() { open(UInt8(ascii: "[")) }
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    private mutating func open(_ bracket: UInt8) {
         separate()
-        put(UInt8(ascii: "{"))
+        put(bracket)
         needsComma = false
     }
 
-    public mutating func endObject() {
-        put(UInt8(ascii: "}"))
-        needsComma = true
-    }
-
-    public mutating func beginArray() {
-        separate()
-        put(UInt8(ascii: "["))
-        needsComma = false
-    }
-
-    public mutating func endArray() {
-        put(UInt8(ascii: "]"))
+    private mutating func close(_ bracket: UInt8) {
+        put(bracket)
         needsComma = true
     }
 

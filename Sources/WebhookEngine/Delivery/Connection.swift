@@ -42,8 +42,9 @@ final class DeliveryContext: @unchecked Sendable {
 }
 
 /// One persistent HTTP connection to the endpoint, delivering one request
-/// (an event, or a batch of its lane's events) at a time. The rules of delivery (attempts, retries, backoff, the stale
-/// keep-alive retry, deadlines) live in `DeliveryStateMachine`; this class
+/// (an event, or a batch of its lane's events) at a time. The rules of
+/// delivery (attempts, retries, backoff, the stale keep-alive retry,
+/// deadlines) live in `DeliveryStateMachine`; this class
 /// only runs nng for it: each action starts one asynchronous operation, and
 /// that operation's callback (on nng's threads) reports back to the machine.
 /// Only one operation is outstanding at a time, so the fields below need no
@@ -242,13 +243,14 @@ final class Connection: @unchecked Sendable {
     /// `batch` a JSON array of the events' objects, each with its id.
     private func begin(_ events: [QueuedEvent]) {
         current = events
-        let first = context.id(lane: lane, sequence: events[0].sequence)
         if context.settings.batch.isOn {
-            requestBody = context.builder.batchBody(for: events.map { ($0.event, context.id(lane: lane, sequence: $0.sequence)) })
-            requestID = context.sendsIDs ? "\(first)+\(events.count)" : nil
+            let ids = events.map { context.id(lane: lane, sequence: $0.sequence) }
+            requestBody = context.builder.batchBody(for: zip(events, ids).map { ($0.event, $1) })
+            requestID = context.sendsIDs ? "\(ids[0])+\(events.count)" : nil
         } else {
             requestBody = context.builder.body(for: events[0].event)
-            requestID = context.sendsIDs ? first : nil
+            // No id is made when none is sent (NanoMQ's plain requests).
+            requestID = context.sendsIDs ? context.id(lane: lane, sequence: events[0].sequence) : nil
         }
         perform(stateLock.withLock { machine.begin(nowNs: Clock.monotonicNanoseconds(), connectionOpen: conn != nil) })
     }
