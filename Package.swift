@@ -5,11 +5,11 @@
 //   CNng          the nng calls, bound at run time to Debian's libnng.so.1 (not to a host's nng)
 //   WebhookCore   pure Swift: config, events, rules, JSON bodies, encoders
 //                 (no network, no Foundation: keeps the broker plugin small)
-//   WebhookEngine delivery: bounded queue, lanes, keep-alive pool on nng, retries, TLS
+//   WebhookEngine delivery: bounded queue, lanes, keep-alive pool on nng, retries, TLS, the spool thread
 //   SwiftWebhook  the @_cdecl C ABI of include/swiftwebhook.h -> libswiftwebhook.so
 //   CWebhookRegistry  the lock-free handle table behind `swiftwebhook *` (C atomics)
 //   CMbedCrypto   HMAC-SHA256 from mbedtls, for signed webhooks
-//   WebhookSpool  the disk spool's storage on SQLite (CSQLite); not in the .so yet
+//   WebhookSpool  the disk spool's storage on SQLite (CSQLite), under the engine's memory queue
 //
 import PackageDescription
 
@@ -51,13 +51,12 @@ let package = Package(
         .target(name: "WebhookCore", path: "Sources/WebhookCore"),
         // HMAC-SHA256 for signed webhooks, from mbedtls (Debian's libmbedcrypto).
         .systemLibrary(name: "CMbedCrypto", path: "Sources/CMbedCrypto"),
-        .target(name: "WebhookEngine", dependencies: ["WebhookCore", "CNng", "CMbedCrypto"], path: "Sources/WebhookEngine",
+        .target(name: "WebhookEngine", dependencies: ["WebhookCore", "CNng", "CMbedCrypto", "WebhookSpool"], path: "Sources/WebhookEngine",
                 swiftSettings: releaseWithoutExclusivityChecks),
         .systemLibrary(name: "CSwiftWebhookABI", path: "Sources/CSwiftWebhookABI"),
-        // The optional disk spool (issue 15), on SQLite (Debian's libsqlite3): its storage, tested on
-        // its own; not linked into libswiftwebhook.so until the engine uses it.
+        // The optional disk spool's storage, on SQLite (Debian's libsqlite3).
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
-        .target(name: "WebhookSpool", dependencies: ["WebhookCore", "CSQLite"], path: "Sources/WebhookSpool"),
+        .target(name: "WebhookSpool", dependencies: ["CSQLite"], path: "Sources/WebhookSpool"),
         .target(name: "CWebhookRegistry", path: "Sources/CWebhookRegistry",
                 cSettings: dwarf4 + [.headerSearchPath("../../include")]),
         .target(

@@ -42,11 +42,14 @@ extern "C" {
  * collided with NanoMQ's own `webhook_event` in NanoNNG's conf.h. A source
  * change only: the functions keep their names, every layout and value is
  * the same, so binaries built against 1.0 keep working (ABI version 1).
+ *
+ * 1.2.0 added the spool's counters at the end of swiftwebhook_stats (its
+ * size field versions it: an older caller's struct is filled as before).
  */
 #define SWIFTWEBHOOK_VERSION_MAJOR 1
-#define SWIFTWEBHOOK_VERSION_MINOR 1
+#define SWIFTWEBHOOK_VERSION_MINOR 2
 #define SWIFTWEBHOOK_VERSION_PATCH 0
-#define SWIFTWEBHOOK_VERSION "1.1.0"
+#define SWIFTWEBHOOK_VERSION "1.2.0"
 
 /*
  * ABI version: bumped only on an incompatible change. Compare it with
@@ -151,8 +154,9 @@ typedef struct swiftwebhook_event {
 
 /*
  * Counters since webhook_init(), read without stopping delivery. At any
- * quiet moment: matched == delivered + failed + dropped_queue_full +
- * dropped_shutdown + queued + in_flight.
+ * quiet moment: matched + spool_replayed == delivered + failed +
+ * dropped_queue_full + dropped_shutdown + dropped_spool + queued + in_flight +
+ * spooled. (Without a spool the spool fields stay 0.)
  */
 typedef struct swiftwebhook_stats {
     size_t size;                 /* sizeof(swiftwebhook_stats), set by the caller */
@@ -169,6 +173,14 @@ typedef struct swiftwebhook_stats {
     uint64_t queued_bytes;       /* memory held by queued events */
     uint64_t latency_p50_us;     /* emit-to-2xx latency, median, microseconds */
     uint64_t latency_p99_us;     /* emit-to-2xx latency, 99th percentile */
+    /* Since 1.2.0: the spool (spool { ... } in the config). */
+    uint64_t spooled;            /* held by the spool (staged or on disk), not in memory */
+    uint64_t spool_replayed;     /* found in the spool at init: an earlier run's events */
+    uint64_t dropped_spool;      /* dropped: the spool was full, or could not keep up */
+    uint64_t spool_written;      /* committed to the spool since init (durability = crash:
+                                    these survive kill -9) */
+    uint64_t spool_rows;         /* events in the spool's database now */
+    uint64_t spool_bytes;        /* the spool database's size now */
 } swiftwebhook_stats;
 
 /* Log levels for webhook_set_log(). */

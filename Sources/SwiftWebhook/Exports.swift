@@ -158,6 +158,12 @@ public func swiftwebhook_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutabl
     filled.queued_bytes = stats.queuedBytes
     filled.latency_p50_us = stats.latencyP50Us
     filled.latency_p99_us = stats.latencyP99Us
+    filled.spooled = stats.spooled
+    filled.spool_replayed = stats.spoolReplayed
+    filled.dropped_spool = stats.droppedSpool
+    filled.spool_written = stats.spoolWritten
+    filled.spool_rows = stats.spoolRows
+    filled.spool_bytes = stats.spoolBytes
     // Write no further than the caller's struct reaches; keep its size field.
     let count = min(callerSize, MemoryLayout<swiftwebhook_stats>.size) - firstField
     withUnsafeBytes(of: &filled) { source in

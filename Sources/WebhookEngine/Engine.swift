@@ -22,6 +22,8 @@ public final class Engine: @unchecked Sendable {
     private let queue: DeliveryQueue<Connection>
     private let context: DeliveryContext
     private let connections: [Connection]
+    /// Nil unless `spool { ... }` is configured.
+    private let spool: Spool<Connection>?
     private var watchdog: OpaquePointer?
     private let watchdogPeriodMs: Int32
     private let wallClock = WallClock()
@@ -37,7 +39,17 @@ public final class Engine: @unchecked Sendable {
         try NngLibrary.load()
         cnng_set_delivery_nice(Int32(settings.deliveryNice))
         let laneCount = settings.ordering == .perClient ? settings.poolSize : 1
-        queue = DeliveryQueue(laneCount: laneCount, limits: settings.queue, batch: BatchLimits(settings.batch))
+        let spill = settings.spool.map { spool in
+            SpillLimits(always: spool.durability != .clean, stagingBytesPerLane: max(256 << 10, (16 << 20) / laneCount))
+        }
+        queue = DeliveryQueue(laneCount: laneCount, limits: settings.queue, batch: BatchLimits(settings.batch), spill: spill)
+        if let spoolSettings = settings.spool {
+            let spool = try Spool(settings: spoolSettings, queue: queue, log: log) { $0.wake() }
+            queue.laneRanDry = { [unowned spool] _ in spool.requestLoad() }
+            self.spool = spool
+        } else {
+            spool = nil
+        }
         let endpoint = try Endpoint(settings: settings)
         context = DeliveryContext(queue: queue, endpoint: endpoint, settings: settings, log: log, observer: observer)
         var connections: [Connection] = []
@@ -50,6 +62,12 @@ public final class Engine: @unchecked Sendable {
             throw error
         }
         self.connections = connections
+        do {
+            try spool?.start()
+        } catch {
+            Self.release(connections, context, log: log)
+            throw error
+        }
         watchdogPeriodMs = Int32(min(100, max(10, settings.cancelTimeoutMs / 10)))
         var aio: OpaquePointer?
         let rv = nng_aio_alloc(&aio, { argument in
@@ -57,6 +75,7 @@ public final class Engine: @unchecked Sendable {
         }, Unmanaged.passUnretained(self).toOpaque())
         guard rv == 0, let aio else {
             Self.release(connections, context, log: log)
+            _ = spool?.close()
             throw EngineError(nng: rv, "cannot allocate an nng aio")
         }
         watchdog = aio
@@ -100,7 +119,9 @@ public final class Engine: @unchecked Sendable {
     }
 
     public func stats() -> EngineStats {
-        queue.snapshot()
+        var stats = queue.snapshot()
+        spool?.addStats(to: &stats)
+        return stats
     }
 
     /// Stops accepting events, delivers what is queued until
@@ -120,13 +141,19 @@ public final class Engine: @unchecked Sendable {
         nng_aio_free(watchdog)
         watchdog = nil
         Self.release(connections, context, log: log)
-        let final = queue.snapshot()
+        // With a spool, what is left (a connection's and the queue's) is
+        // saved for the next start rather than dropped.
+        let saved = spool?.close() ?? 0
+        let final = stats()
         if !drained {
             log.log(.warning, "shutdown: drain_timeout (\(settings.drainTimeoutMs) ms) passed; \(final.droppedShutdown) event(s) dropped (\(abandoned) still queued)")
         }
+        if let spool = settings.spool, final.spooled > 0 {
+            log.log(.info, "shutdown: \(final.spooled) event(s) kept in the spool (\(spool.directory)) for the next start (\(saved) saved from memory)")
+        }
         // The books at the end, for the broker's log (a host cannot ask once the handle is gone).
         log.log(.info, "stopped: matched \(final.matched), delivered \(final.delivered), failed \(final.failed), "
-            + "dropped \(final.dropped) (queue full \(final.droppedQueueFull), shutdown \(final.droppedShutdown)), "
+            + "dropped \(final.dropped) (queue full \(final.droppedQueueFull), shutdown \(final.droppedShutdown), spool \(final.droppedSpool)), "
             + "retried \(final.retried), connections opened \(final.connectionsOpened)")
     }
 
@@ -157,12 +184,18 @@ public final class Engine: @unchecked Sendable {
         nng_sleep_aio(watchdogPeriodMs, watchdog)
     }
 
-    /// FNV-1a of the client id: one client always lands on the same lane.
+    /// One client always lands on the same lane (the spool keeps the hash,
+    /// so a restart with another lane count still does).
     static func lane(for clientID: UnsafeRawBufferPointer?, count: Int) -> Int {
+        Int(clientHash(clientID) % UInt64(count))
+    }
+
+    /// FNV-1a of the client id.
+    static func clientHash(_ clientID: UnsafeRawBufferPointer?) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in clientID ?? UnsafeRawBufferPointer(start: nil, count: 0) {
             hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
         }
-        return Int(hash % UInt64(count))
+        return hash
     }
 }

@@ -1,5 +1,4 @@
 import CSQLite
-import WebhookCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,10 +18,13 @@ public struct SpoolError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Events on disk, in one SQLite database in WAL mode: the storage of the
-/// optional spool (issue 15). Each row is an event record (`EventRecord`
-/// bytes, in-process layout) with the hash of its client id, numbered in
-/// the order it was stored, so a replay keeps every client's order whatever
-/// the lane count is after a restart.
+/// optional spool. Each row is an event record (the engine's `EventRecord`
+/// bytes, in-process layout), its lane and the hash of its client id,
+/// numbered in the order it was stored (`seq`, never reused: AUTOINCREMENT),
+/// so a lane's rows come back in the order they went in. The lane count is
+/// kept in the file (`user_version`); a store opened with another one puts
+/// every row in its lane under the new count (`client % laneCount`, as the
+/// engine picks lanes), so a client's events stay in one lane.
 ///
 /// One process at a time: the directory's lock file is held (`flock`) for
 /// the store's life, and a second opener gets an error naming the holder.
@@ -30,16 +32,18 @@ public struct SpoolError: Error, CustomStringConvertible, Sendable {
 /// `.corrupt-<unix time>`) and a fresh one is started: the documented
 /// recovery, reported as `recoveredFrom`.
 ///
-/// Not thread-safe: its owner serialises calls.
+/// Not thread-safe: its owner (the spool thread) serialises calls.
 public final class SpoolStore {
     public let path: String
     /// Set when a corrupt database was moved aside at open.
     public private(set) var recoveredFrom: String?
+    public let laneCount: Int
     private var db: OpaquePointer?
     private let lockFD: Int32
-    private var insert: OpaquePointer?
-    private var selectOldest: OpaquePointer?
-    private var deleteUpTo: OpaquePointer?
+    private var insertRow: OpaquePointer?
+    private var insertRowAt: OpaquePointer?
+    private var selectLane: OpaquePointer?
+    private var deleteRow: OpaquePointer?
 
     public static let fileName = "swiftwebhook-spool.db"
     public static let lockName = "swiftwebhook-spool.lock"
@@ -48,8 +52,9 @@ public final class SpoolStore {
     /// of database pages. `durable`: every commit is synced to the disk
     /// (survives a power loss); otherwise a commit survives the process
     /// (`kill -9`) but not the machine.
-    public init(directory: String, maxBytes: Int, durable: Bool) throws(SpoolError) {
+    public init(directory: String, maxBytes: Int, durable: Bool, laneCount: Int = 1) throws(SpoolError) {
         path = directory + "/" + Self.fileName
+        self.laneCount = max(1, laneCount)
         if mkdir(directory, 0o700) != 0 && errno != EEXIST {
             throw SpoolError("cannot create the spool directory \(directory): \(String(cString: strerror(errno)))")
         }
@@ -67,6 +72,7 @@ public final class SpoolStore {
         do {
             try openDatabase(maxBytes: maxBytes, durable: durable)
         } catch {
+            for statement in [insertRow, insertRowAt, selectLane, deleteRow] { sqlite3_finalize(statement) }
             if let db { sqlite3_close_v2(db) }
             db = nil
             close(lockFD)
@@ -75,7 +81,7 @@ public final class SpoolStore {
     }
 
     deinit {
-        for statement in [insert, selectOldest, deleteUpTo] { sqlite3_finalize(statement) }
+        for statement in [insertRow, insertRowAt, selectLane, deleteRow] { sqlite3_finalize(statement) }
         if let db { sqlite3_close_v2(db) }
         flock(lockFD, LOCK_UN)
         close(lockFD)
@@ -97,13 +103,44 @@ public final class SpoolStore {
         }
         try execute("PRAGMA journal_mode = WAL")
         try execute("PRAGMA synchronous = \(durable ? "FULL" : "NORMAL")")
-        try execute("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, client INTEGER NOT NULL, record BLOB NOT NULL)")
+        try execute("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, lane INTEGER NOT NULL, client INTEGER NOT NULL, record BLOB NOT NULL)")
+        try execute("CREATE INDEX IF NOT EXISTS events_by_lane ON events (lane, seq)")
         // The bound: SQLite refuses to grow the file past this many pages (SQLITE_FULL).
         let pageSize = try integer("PRAGMA page_size")
         try execute("PRAGMA max_page_count = \(max(16, maxBytes / max(1, pageSize)))")
-        insert = try prepare("INSERT INTO events (client, record) VALUES (?, ?)")
-        selectOldest = try prepare("SELECT seq, client, record FROM events WHERE seq > ? ORDER BY seq LIMIT ?")
-        deleteUpTo = try prepare("DELETE FROM events WHERE seq <= ?")
+        insertRow = try prepare("INSERT INTO events (lane, client, record) VALUES (?, ?, ?)")
+        insertRowAt = try prepare("INSERT INTO events (seq, lane, client, record) VALUES (?, ?, ?, ?)")
+        selectLane = try prepare("SELECT seq, record FROM events WHERE lane = ? AND seq > ? ORDER BY seq LIMIT ?")
+        deleteRow = try prepare("DELETE FROM events WHERE seq = ?")
+        if try integer("PRAGMA user_version") != laneCount {
+            try relane()
+        }
+    }
+
+    /// Puts every row in its lane under the current lane count.
+    private func relane() throws(SpoolError) {
+        try begin()
+        do throws(SpoolError) {
+            let rows = try prepare("SELECT seq, client FROM events")
+            defer { sqlite3_finalize(rows) }
+            let update = try prepare("UPDATE events SET lane = ? WHERE seq = ?")
+            defer { sqlite3_finalize(update) }
+            while true {
+                let rv = sqlite3_step(rows)
+                if rv == SQLITE_DONE { break }
+                guard rv == SQLITE_ROW else { throw failure("cannot read the spool", rv) }
+                let client = UInt64(bitPattern: sqlite3_column_int64(rows, 1))
+                sqlite3_reset(update)
+                sqlite3_bind_int64(update, 1, Int64(client % UInt64(laneCount)))
+                sqlite3_bind_int64(update, 2, sqlite3_column_int64(rows, 0))
+                try step(update, "cannot update the spool")
+            }
+            try execute("PRAGMA user_version = \(laneCount)")
+            try commit()
+        } catch {
+            rollback()
+            throw error
+        }
     }
 
     private func openFile() throws(SpoolError) {
@@ -130,56 +167,88 @@ public final class SpoolStore {
         return String(cString: text) == "ok"
     }
 
-    // MARK: Events
+    // MARK: Transactions
 
-    /// Stores `records` (client hash, record bytes) in one transaction, in
-    /// order; all or none (a full spool stores none: `isFull`).
-    public func append<Records: Sequence>(_ records: Records) throws(SpoolError) where Records.Element == (client: UInt64, bytes: UnsafeRawBufferPointer) {
+    /// Writes go between `begin` and `commit`; one commit is one sync.
+    public func begin() throws(SpoolError) {
         try execute("BEGIN IMMEDIATE")
-        for (client, bytes) in records {
-            sqlite3_reset(insert)
-            sqlite3_bind_int64(insert, 1, Int64(bitPattern: client))
-            sqlite3_bind_blob(insert, 2, bytes.baseAddress, Int32(bytes.count), cswh_sqlite_transient())
-            let rv = sqlite3_step(insert)
-            if rv != SQLITE_DONE {
-                let error = failure("cannot write to the spool", rv)
-                try? execute("ROLLBACK")
-                throw error
-            }
-        }
+    }
+
+    public func commit() throws(SpoolError) {
         let rv = sqlite3_exec(db, "COMMIT", nil, nil, nil)
         if rv != SQLITE_OK {
             let error = failure("cannot commit to the spool", rv)
-            try? execute("ROLLBACK")
+            rollback()
             throw error
         }
     }
 
-    /// Up to `limit` stored events after `seq` (0: from the oldest), oldest
-    /// first; `body` sees each one's number, client hash and bytes (valid
-    /// only inside the call).
-    public func forEachOldest(after seq: Int64 = 0, limit: Int, _ body: (Int64, UInt64, UnsafeRawBufferPointer) -> Void) throws(SpoolError) {
-        sqlite3_reset(selectOldest)
-        sqlite3_bind_int64(selectOldest, 1, seq)
-        sqlite3_bind_int64(selectOldest, 2, Int64(limit))
+    /// Undoes the open transaction, if any (SQLite may already have).
+    public func rollback() {
+        if sqlite3_get_autocommit(db) == 0 { sqlite3_exec(db, "ROLLBACK", nil, nil, nil) }
+    }
+
+    // MARK: Events
+
+    /// Stores an event's record and returns its `seq`; `at`: a given `seq`
+    /// (below the lowest stored, to put events in front of a lane's rows).
+    /// A full spool throws `isFull`.
+    @discardableResult
+    public func insert(lane: Int, client: UInt64, record: UnsafeRawBufferPointer, at seq: Int64? = nil) throws(SpoolError) -> Int64 {
+        let statement = seq == nil ? insertRow : insertRowAt
+        sqlite3_reset(statement)
+        var column: Int32 = 1
+        if let seq {
+            sqlite3_bind_int64(statement, column, seq)
+            column += 1
+        }
+        sqlite3_bind_int64(statement, column, Int64(lane))
+        sqlite3_bind_int64(statement, column + 1, Int64(bitPattern: client))
+        sqlite3_bind_blob(statement, column + 2, record.baseAddress, Int32(record.count), cswh_sqlite_transient())
+        try step(statement, "cannot write to the spool")
+        return sqlite3_last_insert_rowid(db)
+    }
+
+    /// Up to `limit` events of `lane` stored after `seq`, oldest first;
+    /// `body` sees each one's `seq` and bytes (valid only inside the call).
+    public func forEach(lane: Int, after seq: Int64, limit: Int, _ body: (Int64, UnsafeRawBufferPointer) -> Void) throws(SpoolError) {
+        sqlite3_reset(selectLane)
+        sqlite3_bind_int64(selectLane, 1, Int64(lane))
+        sqlite3_bind_int64(selectLane, 2, seq)
+        sqlite3_bind_int64(selectLane, 3, Int64(limit))
         while true {
-            let rv = sqlite3_step(selectOldest)
+            let rv = sqlite3_step(selectLane)
             if rv == SQLITE_DONE { return }
             guard rv == SQLITE_ROW else { throw failure("cannot read the spool", rv) }
-            let number = sqlite3_column_int64(selectOldest, 0)
-            let client = UInt64(bitPattern: sqlite3_column_int64(selectOldest, 1))
-            let bytes = UnsafeRawBufferPointer(start: sqlite3_column_blob(selectOldest, 2), count: Int(sqlite3_column_bytes(selectOldest, 2)))
-            body(number, client, bytes)
+            let bytes = UnsafeRawBufferPointer(start: sqlite3_column_blob(selectLane, 1), count: Int(sqlite3_column_bytes(selectLane, 1)))
+            body(sqlite3_column_int64(selectLane, 0), bytes)
         }
     }
 
-    /// Forgets every event numbered `seq` or less (delivered, or handed back
-    /// to memory).
-    public func remove(upTo seq: Int64) throws(SpoolError) {
-        sqlite3_reset(deleteUpTo)
-        sqlite3_bind_int64(deleteUpTo, 1, seq)
-        let rv = sqlite3_step(deleteUpTo)
-        guard rv == SQLITE_DONE else { throw failure("cannot delete from the spool", rv) }
+    /// Forgets one event (delivered or given up on).
+    public func delete(seq: Int64) throws(SpoolError) {
+        sqlite3_reset(deleteRow)
+        sqlite3_bind_int64(deleteRow, 1, seq)
+        try step(deleteRow, "cannot delete from the spool")
+    }
+
+    /// Events stored now, per lane.
+    public func countsByLane() throws(SpoolError) -> [Int] {
+        var counts = [Int](repeating: 0, count: laneCount)
+        let statement = try prepare("SELECT lane, count(*) FROM events GROUP BY lane")
+        defer { sqlite3_finalize(statement) }
+        while true {
+            let rv = sqlite3_step(statement)
+            if rv == SQLITE_DONE { return counts }
+            guard rv == SQLITE_ROW else { throw failure("cannot read the spool", rv) }
+            let lane = Int(sqlite3_column_int64(statement, 0))
+            if counts.indices.contains(lane) { counts[lane] = Int(sqlite3_column_int64(statement, 1)) }
+        }
+    }
+
+    /// The lowest `seq` stored, or nil when empty.
+    public func lowestSeq() throws(SpoolError) -> Int64? {
+        try count() == 0 ? nil : Int64(try integer("SELECT min(seq) FROM events"))
     }
 
     /// Events stored now.
@@ -193,6 +262,11 @@ public final class SpoolStore {
     }
 
     // MARK: SQLite helpers
+
+    private func step(_ statement: OpaquePointer?, _ what: String) throws(SpoolError) {
+        let rv = sqlite3_step(statement)
+        guard rv == SQLITE_DONE else { throw failure(what, rv) }
+    }
 
     private func execute(_ sql: String) throws(SpoolError) {
         let rv = sqlite3_exec(db, sql, nil, nil, nil)

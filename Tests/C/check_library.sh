@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The shipped .so: exports the webhook_* API and nothing else, and needs no
-# Swift runtime on the host (only libc and friends, and libmbedcrypto for
-# signed webhooks; libnng.so.1 is loaded at run time: Sources/CNng/binding.c).
+# Swift runtime on the host (only libc and friends, libmbedcrypto for signed
+# webhooks and libsqlite3 for the spool; libnng.so.1 is loaded at run time:
+# Sources/CNng/binding.c).
 set -euo pipefail
 lib="$1"
 failed=0; passed=0
@@ -19,8 +20,8 @@ check "no Swift symbol in the dynamic table" '! nm -D "$lib" | grep -q "\$s"'
 
 needed=$(readelf -d "$lib" | awk '/NEEDED/ {gsub(/[\[\]]/, "", $5); print $5}')
 echo "needed: $(echo $needed)"
-allowed='^(libc\.so\.6|libstdc\+\+\.so\.6|libm\.so\.6|libgcc_s\.so\.1|libpthread\.so\.0|libdl\.so\.2|ld-linux-x86-64\.so\.2|libmbed(tls|x509|crypto)\.so\.[0-9]+)$'
-check "depends only on libc and friends (libnng is loaded with dlopen)" '! echo "$needed" | grep -Ev "$allowed" | grep -q .'
+allowed='^(libc\.so\.6|libstdc\+\+\.so\.6|libm\.so\.6|libgcc_s\.so\.1|libpthread\.so\.0|libdl\.so\.2|ld-linux-x86-64\.so\.2|libmbed(tls|x509|crypto)\.so\.[0-9]+|libsqlite3\.so\.0)$'
+check "depends only on libc and friends, mbedtls and sqlite3 (libnng is loaded with dlopen)" '! echo "$needed" | grep -Ev "$allowed" | grep -q .'
 check "no Swift runtime library is needed" '! ldd "$lib" | grep -qi swift'
 check "soname is versioned" 'readelf -d "$lib" | grep -q "SONAME.*libswiftwebhook.so.1"'
 echo "check_library: $passed passed, $failed failed"

@@ -36,7 +36,7 @@ public struct SettingsResolver {
         let known: Set<String> = [
             "enable", "url", "headers", "body", "pool_size", "cancel_timeout", "tls", "ssl", "events",
             "retry", "queue", "ordering", "drain_timeout", "max_response_body", "delivery_nice",
-            "event_ids", "signing", "batch",
+            "event_ids", "signing", "batch", "spool",
         ]
         var warnings: [String] = []
         for key in object.keys where !known.contains(key) {
@@ -91,6 +91,7 @@ public struct SettingsResolver {
         settings.eventIDs = try bool(object, "event_ids") ?? settings.eventIDs
         settings.signing = try signing(object["signing"])
         settings.batch = try batch(object["batch"])
+        settings.spool = try spool(object["spool"])
         settings.warnings = warnings
         return settings
     }
@@ -303,6 +304,33 @@ public struct SettingsResolver {
             throw ConfigError("unknown key (batch has max_events, max_bytes, max_delay)", at: object[extra]!.location, key: "\(prefix).batch.\(extra)")
         }
         return batch
+    }
+
+    private func spool(_ node: ConfigNode?) throws -> SpoolSettings? {
+        guard let object = try object(node, key: "spool") else { return nil }
+        let keys = ["enable", "dir", "max_bytes", "durability", "sync_interval"]
+        for extra in object.keys where !keys.contains(extra) {
+            throw ConfigError("unknown key (spool has \(keys.joined(separator: ", ")))", at: object[extra]!.location, key: "\(prefix).spool.\(extra)")
+        }
+        if try bool(object, "enable", keyPrefix: "spool.") == false { return nil }
+        guard let dirNode = object["dir"] else {
+            throw ConfigError("spool needs a dir = \"/path/to/a/directory\"", at: node?.location, key: "\(prefix).spool.dir")
+        }
+        let directory = try string(dirNode, key: "spool.dir")
+        guard directory.hasPrefix("/") || directory.hasPrefix("."), !directory.utf8.contains(0) else {
+            throw ConfigError("expected a path (absolute, or starting with ./), got \"\(directory)\"", at: dirNode.location, key: "\(prefix).spool.dir")
+        }
+        var spool = SpoolSettings(directory: directory)
+        if let sizeNode = object["max_bytes"] {
+            let text = try string(sizeNode, key: "spool.max_bytes")
+            guard let bytes = Units.sizeBytes(text), bytes >= 64 << 10, bytes <= 1 << 44 else {
+                throw ConfigError("expected a size from 64KB to 16TB such as 1GB, got \"\(text)\"", at: sizeNode.location, key: "\(prefix).spool.max_bytes")
+            }
+            spool.maxBytes = bytes
+        }
+        spool.durability = try choice(object, "durability", SpoolDurability.self, keyPrefix: "spool.") ?? spool.durability
+        spool.syncIntervalMs = try duration(object, "sync_interval", in: 1...10_000, keyPrefix: "spool.") ?? spool.syncIntervalMs
+        return spool
     }
 
     // MARK: Typed reads

@@ -37,6 +37,8 @@ public struct WebhookSettings: Sendable {
     public var signing: SigningSettings?
     /// Several events per request; off (one event per request) by default.
     public var batch: BatchSettings = BatchSettings()
+    /// The disk spool under the memory queue; nil (the default) = memory only.
+    public var spool: SpoolSettings?
     /// Things worth a log line that do not stop init (unknown keys and the like).
     public var warnings: [String] = []
 
@@ -78,6 +80,37 @@ public struct SigningSettings: Equatable, Sendable {
         guard let bytes = Base64.decode(text.utf8.dropFirst(secretPrefix.utf8.count)) else { return .failure(.notBase64) }
         return bytes.isEmpty ? .failure(.empty) : .success(bytes)
     }
+}
+
+/// `spool { dir, max_bytes, durability, sync_interval }`: events the memory
+/// queue cannot hold, and what is still queued at shutdown, are kept on disk
+/// and replayed in per-client order (docs/spool.md).
+public struct SpoolSettings: Equatable, Sendable {
+    /// The directory; created (mode 0700) if missing. One process per directory.
+    public var directory: String
+    /// The most the spool's database file may hold; past it new events are
+    /// dropped and counted (`dropped_spool`).
+    public var maxBytes: Int = 1 << 30
+    public var durability: SpoolDurability = .clean
+    /// How often the spool thread commits what the broker's threads staged:
+    /// with `crash` or `power`, the sync point.
+    public var syncIntervalMs: Int = 10
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+}
+
+/// What a spooled event survives.
+public enum SpoolDurability: String, CaseIterable, Sendable {
+    /// Only overflow and what is queued at a clean shutdown go to disk: a
+    /// clean stop (webhook_fini) loses nothing; a crash loses what was in memory.
+    case clean
+    /// Every accepted event is written through, committed every
+    /// `sync_interval`: survives `kill -9` of the broker once committed.
+    case crash
+    /// As `crash`, and each commit is synced to the device (survives a power loss).
+    case power
 }
 
 /// `batch { max_events, max_bytes, max_delay }`: a connection sends up to

@@ -11,6 +11,8 @@ struct QueuedEvent {
     /// Its number in its lane, from 0 (with the lane and the engine's tag,
     /// the event's id).
     let sequence: UInt64
+    /// Its row in the spool, deleted once it is delivered; 0 = not on disk.
+    var spoolRow: Int64 = 0
 }
 
 /// How many events a connection takes at once (`batch { ... }`).
@@ -28,6 +30,16 @@ struct BatchLimits {
         maxBytes = settings.maxBytes
         maxDelayNs = UInt64(settings.maxDelayMs) * 1_000_000
     }
+}
+
+/// How a lane hands events to the spool (`spool { ... }`; nil = memory only).
+struct SpillLimits {
+    /// Every event goes through the disk (`durability = crash | power`);
+    /// otherwise only what the memory queue cannot hold (`clean`).
+    var always = false
+    /// What one lane may stage for the spool thread before events are
+    /// dropped (the disk cannot keep up): the broker's thread never waits.
+    var stagingBytesPerLane = 2 << 20
 }
 
 /// What a connection asking for work gets.
@@ -79,11 +91,27 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
         var latencies = LatencyHistogram()
         /// The next event's number in this lane (its id's last part).
         var nextSequence: UInt64 = 0
+        /// Spool on: events accepted while the lane spills, waiting for the
+        /// spool thread to write them. While the spool holds any event of
+        /// the lane (`stats.spooled > 0`), new ones follow it here, so none
+        /// overtakes an older one of its client.
+        var staged = EventLog()
+        var stagedBytes = 0
+        /// Spool rows of events that are done (delivered or failed), for the
+        /// spool thread to delete.
+        var finishedRows: [Int64] = []
+        /// Spool on, at shutdown: events taken by a connection and not
+        /// delivered, oldest first, to be saved ahead of the lane's queue.
+        var returned: [QueuedEvent] = []
     }
 
     private let lanes: [Lane]
     private let limits: QueueLimits
     private let batch: BatchLimits
+    private let spill: SpillLimits?
+    /// Told (outside the lane's lock) when a connection finds its lane's
+    /// memory empty while the spool holds some of its events.
+    var laneRanDry: ((Int) -> Void)?
     /// Events and bytes queued or being appended, across lanes: the bounds.
     private let reservedEvents = Atomic<Int>(0)
     private let reservedBytes = Atomic<Int>(0)
@@ -100,11 +128,12 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
     /// Fixed at init.
     let laneCount: Int
 
-    init(laneCount: Int, limits: QueueLimits, batch: BatchLimits = BatchLimits()) {
+    init(laneCount: Int, limits: QueueLimits, batch: BatchLimits = BatchLimits(), spill: SpillLimits? = nil) {
         self.laneCount = max(1, laneCount)
         lanes = (0..<self.laneCount).map { _ in Lane() }
         self.limits = limits
         self.batch = batch
+        self.spill = spill
     }
 
     var closed: Bool { closedFlag.load(ordering: .acquiring) }
@@ -123,6 +152,9 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
         // Not retained: `lanes` never changes and lives as long as `self`
         // (a retain and release here were 5% of an emit).
         unowned(unsafe) let lane = lanes[index]
+        if let spill {
+            return submit(event, bytes: bytes, timestampMs: timestampMs, to: lane, spill: spill, nowNs: nowNs)
+        }
         while !reserve(bytes) {
             if limits.overflow == .dropNew || !dropOldest() {
                 return lane.lock.withLock {
@@ -152,6 +184,41 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
         }
     }
 
+    /// `submit` with the spool on: to memory while the lane does not spill
+    /// and there is room, otherwise to the lane's staging for the spool
+    /// thread. Never touches the disk.
+    private func submit(_ event: RawEvent, bytes: Int, timestampMs: UInt64, to lane: Lane, spill: SpillLimits, nowNs: UInt64) -> SubmitResult {
+        let reserved = !spill.always && reserve(bytes)
+        return lane.lock.withLock {
+            if closed {
+                if reserved { release(bytes) }
+                return .shuttingDown
+            }
+            lane.stats.matched += 1
+            let sequence = lane.nextSequence
+            lane.nextSequence &+= 1
+            if reserved && lane.stats.spooled == 0 {
+                lane.events.append(size: bytes) {
+                    EventRecord.write(event, timestampMs: timestampMs, acceptedAtNs: nowNs, sequence: sequence, size: bytes, to: $0)
+                }
+                lane.stats.queued += 1
+                lane.stats.queuedBytes += UInt64(bytes)
+                return .queued(wake: lane.idle.popLast())
+            }
+            if reserved { release(bytes) }
+            guard lane.stagedBytes + bytes <= spill.stagingBytesPerLane else {
+                lane.stats.droppedSpool += 1
+                return .dropped
+            }
+            lane.staged.append(size: bytes) {
+                EventRecord.write(event, timestampMs: timestampMs, acceptedAtNs: nowNs, sequence: sequence, size: bytes, to: $0)
+            }
+            lane.stagedBytes += bytes
+            lane.stats.spooled += 1
+            return .queued(wake: nil)
+        }
+    }
+
     /// Room for one more event of `bytes`, taken if there is: each bound is
     /// a compare-and-swap loop, so neither is ever exceeded.
     private func reserve(_ bytes: Int) -> Bool {
@@ -161,6 +228,13 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
             return false
         }
         return true
+    }
+
+    /// Takes room whatever the bounds say (events loaded from the spool for
+    /// a lane with nothing in memory: the lane must make progress).
+    private func forceReserve(_ bytes: Int) {
+        reservedEvents.add(1, ordering: .relaxed)
+        reservedBytes.add(bytes, ordering: .relaxed)
     }
 
     private func release(_ bytes: Int, events: Int = 1) {
@@ -205,7 +279,14 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
     func take(lane index: Int, for waiter: Waiter, gathered: Bool = false) -> Take {
         let lane = lanes[index]
         let now = batch.maxDelayNs > 0 && !gathered ? Clock.monotonicNanoseconds() : 0
-        return lane.lock.withLock { takeLocked(lane, for: waiter, gathered: gathered, nowNs: now) }
+        var ranDry = false
+        let take = lane.lock.withLock {
+            let take = takeLocked(lane, for: waiter, gathered: gathered, nowNs: now)
+            ranDry = spill != nil && lane.events.isEmpty && lane.stats.spooled > 0
+            return take
+        }
+        if ranDry { laneRanDry?(index) }
+        return take
     }
 
     /// Records what became of the events a connection took and hands over
@@ -213,7 +294,8 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
     func complete(_ finished: [QueuedEvent], _ outcome: DeliveryOutcome, lane index: Int, for waiter: Waiter, takeNext: Bool) -> Take {
         let now = Clock.monotonicNanoseconds()
         let lane = lanes[index]
-        let next = lane.lock.withLock {
+        var ranDry = false
+        let next = lane.lock.withLock { () -> Take in
             let count = UInt64(finished.count)
             lane.stats.inFlight -= count
             switch outcome {
@@ -224,11 +306,22 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
                 }
             case .failed:
                 lane.stats.failed += count
+            case .droppedAtShutdown where spill != nil:
+                // Saved to the spool at shutdown, ahead of what is queued.
+                lane.returned.append(contentsOf: finished)
+                lane.stats.queued += count
+                return .nothing
             case .droppedAtShutdown:
                 lane.stats.droppedShutdown += count
             }
-            return takeNext ? takeLocked(lane, for: waiter, gathered: false, nowNs: now) : .nothing
+            if spill != nil {
+                for event in finished where event.spoolRow != 0 { lane.finishedRows.append(event.spoolRow) }
+            }
+            let next = takeNext ? takeLocked(lane, for: waiter, gathered: false, nowNs: now) : .nothing
+            ranDry = spill != nil && lane.events.isEmpty && lane.stats.spooled > 0
+            return next
         }
+        if ranDry { laneRanDry?(index) }
         if closed { wakeDrain() }
         return next
     }
@@ -337,10 +430,15 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
         drainLock.withLock { drainLock.broadcast() }
     }
 
-    /// Stops handing out work; what is still queued is counted as dropped.
+    /// Stops handing out work; what is still queued is counted as dropped
+    /// (spool on: kept for `takeLeftovers`).
     func stop() -> Int {
         stoppingFlag.store(true, ordering: .sequentiallyConsistent)
         var count = 0
+        if spill != nil {
+            for lane in lanes { lane.lock.withLock { lane.idle.removeAll() } }
+            return 0
+        }
         for lane in lanes {
             lane.lock.withLock {
                 while let bytes = lane.events.removeFirst(EventRecord.size) {
@@ -354,5 +452,100 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
             }
         }
         return count
+    }
+
+    // MARK: The spool's side (called on the spool thread, or at shutdown)
+
+    /// Swaps the lane's staged events out into `spare` (an empty log).
+    /// They stay counted as `spooled`.
+    func takeStaged(lane index: Int, into spare: inout EventLog) {
+        let lane = lanes[index]
+        lane.lock.withLock {
+            swap(&lane.staged, &spare)
+            lane.stagedBytes = 0
+        }
+    }
+
+    /// The spool rows of events finished since the last call.
+    func takeFinishedRows(lane index: Int) -> [Int64] {
+        let lane = lanes[index]
+        return lane.lock.withLock {
+            defer { lane.finishedRows.removeAll(keepingCapacity: true) }
+            return lane.finishedRows
+        }
+    }
+
+    /// Events in the lane's memory now.
+    func memoryCount(lane index: Int) -> Int {
+        let lane = lanes[index]
+        return lane.lock.withLock { lane.events.count }
+    }
+
+    /// Moves records (each with its spool row set) from the front of
+    /// `records` into the lane's memory, as far as the bounds allow, but at
+    /// least `minimum` and at most `limit` of them; returns how many moved, the row of the
+    /// last, and a parked connection to wake. The moved ones leave `spooled`
+    /// for `queued`.
+    func admit(lane index: Int, from records: inout EventLog, minimum: Int, limit: Int = .max) -> (count: Int, lastRow: Int64, wake: Waiter?) {
+        let lane = lanes[index]
+        var moved = 0
+        var lastRow: Int64 = 0
+        let wake: Waiter? = lane.lock.withLock {
+            while moved < limit, let size = records.withFirst(EventRecord.size) {
+                if moved < minimum { forceReserve(size) } else if !reserve(size) { break }
+                records.removeFirst { record in
+                    lastRow = EventRecord.spoolRow(record)
+                    lane.events.append(size: size) { $0.copyMemory(from: record, byteCount: size) }
+                }
+                moved += 1
+                lane.stats.queued += 1
+                lane.stats.queuedBytes += UInt64(size)
+            }
+            lane.stats.spooled -= UInt64(moved)
+            return moved > 0 ? lane.idle.popLast() : nil
+        }
+        return (moved, lastRow, wake)
+    }
+
+    /// Events the spool holds that will never reach memory (it was full, or
+    /// a row was unreadable): counted as dropped.
+    func spoolDropped(lane index: Int, count: Int) {
+        guard count > 0 else { return }
+        let lane = lanes[index]
+        lane.lock.withLock {
+            lane.stats.spooled -= UInt64(count)
+            lane.stats.droppedSpool += UInt64(count)
+        }
+    }
+
+    /// Events found in the spool at start (an earlier run's): `spooled`
+    /// and `spoolReplayed` both count them.
+    func replayed(lane index: Int, count: Int) {
+        let lane = lanes[index]
+        lane.lock.withLock {
+            lane.stats.spooled += UInt64(count)
+            lane.stats.spoolReplayed += UInt64(count)
+        }
+    }
+
+    /// At shutdown, after `stop` and the connections: the lane's undelivered
+    /// events in order (those a connection had, then the queue), handed to
+    /// `save`, which writes them and says whether it could. They leave
+    /// `queued` for `spooled`, or for `droppedShutdown`.
+    func takeLeftovers(lane index: Int, _ save: ([QueuedEvent], borrowing EventLog) -> Bool) -> Int {
+        let lane = lanes[index]
+        return lane.lock.withLock {
+            let count = lane.returned.count + lane.events.count
+            guard count > 0 else { return 0 }
+            let saved = save(lane.returned, lane.events)
+            lane.returned.removeAll()
+            while let bytes = lane.events.removeFirst(EventRecord.size) {
+                lane.stats.queuedBytes -= UInt64(bytes)
+                release(bytes)
+            }
+            lane.stats.queued -= UInt64(count)
+            if saved { lane.stats.spooled += UInt64(count) } else { lane.stats.droppedShutdown += UInt64(count) }
+            return count
+        }
     }
 }

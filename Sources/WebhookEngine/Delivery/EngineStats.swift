@@ -2,7 +2,7 @@ import WebhookCore
 
 /// Counters since the engine started, read without stopping delivery.
 /// At any quiet moment:
-/// `matched == delivered + failed + droppedQueueFull + droppedShutdown + queued + inFlight`.
+/// `matched + spoolReplayed == delivered + failed + dropped + queued + inFlight + spooled`.
 public struct EngineStats: Equatable, Sendable {
     /// Events that passed the filter.
     public var matched: UInt64 = 0
@@ -26,13 +26,28 @@ public struct EngineStats: Equatable, Sendable {
     public var connectionsOpened: UInt64 = 0
     /// Bytes held by queued events now.
     public var queuedBytes: UInt64 = 0
+    /// Spool on: events the spool holds and memory does not (staged for
+    /// the disk, or on it).
+    public var spooled: UInt64 = 0
+    /// Events found in the spool at start: an earlier run's, not `matched` in this one.
+    public var spoolReplayed: UInt64 = 0
+    /// Dropped because the spool was full (`spool.max_bytes`, a full disk)
+    /// or could not keep up (its staging was full).
+    public var droppedSpool: UInt64 = 0
+    /// Events committed to the spool since start: with `durability = crash`,
+    /// the events that survive a `kill -9` of the broker.
+    public var spoolWritten: UInt64 = 0
+    /// Rows in the spool's database now (events on disk, including those
+    /// also in memory with `durability = crash`), and the file's size.
+    public var spoolRows: UInt64 = 0
+    public var spoolBytes: UInt64 = 0
     /// Emit-to-2xx latency percentiles, microseconds.
     public var latencyP50Us: UInt64 = 0
     public var latencyP99Us: UInt64 = 0
 
     public init() {}
 
-    public var dropped: UInt64 { droppedQueueFull + droppedShutdown }
+    public var dropped: UInt64 { droppedQueueFull + droppedShutdown + droppedSpool }
 
     /// Adds another set of counters (a lane's into the engine's); the
     /// latency percentiles are not summed.
@@ -48,11 +63,15 @@ public struct EngineStats: Equatable, Sendable {
         connectionsOpen += other.connectionsOpen
         connectionsOpened += other.connectionsOpened
         queuedBytes += other.queuedBytes
+        spooled += other.spooled
+        spoolReplayed += other.spoolReplayed
+        droppedSpool += other.droppedSpool
     }
 
-    /// The accounting identity every test checks.
+    /// The accounting identity every test checks. (`spoolReplayed`: events
+    /// an earlier run accepted, which this one delivers.)
     public var isBalanced: Bool {
-        matched == delivered + failed + dropped + queued + inFlight
+        matched + spoolReplayed == delivered + failed + dropped + queued + inFlight + spooled
     }
 }
 

@@ -10,13 +10,15 @@ import WebhookCore
 ///     8  u8 reason code        9  u8 qos            10  u8 flags (retain, nl, rap)  11  u8 rh
 ///    12  u16 fields present   16  u64 timestamp_ms  24  u64 accepted at (monotonic ns)
 ///    32  u64 sequence in its lane                   40  u32 length per field (9)
-///    76  the fields' bytes
+///    80  i64 its row in the spool (0: not on disk)  88  the fields' bytes
 ///
-/// In-process only (native byte order), never written to disk as it is.
+/// Native byte order: the spool stores records as they are, so a spool is
+/// read back by the same build on the same machine (docs/spool.md).
 enum EventRecord {
-    static let headerSize = 76
+    static let headerSize = 88
     private static let sequenceOffset = 32
     private static let lengthsOffset = 40
+    private static let spoolRowOffset = 80
 
     /// The bytes a record of `raw` takes (what `queue.max_bytes` counts).
     static func size(of raw: borrowing RawEvent) -> Int {
@@ -39,6 +41,7 @@ enum EventRecord {
         record.storeBytes(of: timestampMs, toByteOffset: 16, as: UInt64.self)
         record.storeBytes(of: acceptedAtNs, toByteOffset: 24, as: UInt64.self)
         record.storeBytes(of: sequence, toByteOffset: sequenceOffset, as: UInt64.self)
+        record.storeBytes(of: Int64(0), toByteOffset: spoolRowOffset, as: Int64.self)
         var offset = headerSize
         // By raw value, not `Field.allCases`: that is an array, retained and
         // released on every emit.
@@ -58,6 +61,41 @@ enum EventRecord {
 
     static func acceptedAtNs(_ record: UnsafeRawPointer) -> UInt64 {
         record.load(fromByteOffset: 24, as: UInt64.self)
+    }
+
+    static func setAcceptedAtNs(_ record: UnsafeMutableRawPointer, _ value: UInt64) {
+        record.storeBytes(of: value, toByteOffset: 24, as: UInt64.self)
+    }
+
+    static func spoolRow(_ record: UnsafeRawPointer) -> Int64 {
+        record.load(fromByteOffset: spoolRowOffset, as: Int64.self)
+    }
+
+    static func setSpoolRow(_ record: UnsafeMutableRawPointer, _ row: Int64) {
+        record.storeBytes(of: row, toByteOffset: spoolRowOffset, as: Int64.self)
+    }
+
+    /// The client id's bytes, in place (the spool keeps their hash).
+    static func clientID(_ record: UnsafeRawPointer) -> UnsafeRawBufferPointer {
+        var offset = headerSize
+        for field in Event.Field.allCases {
+            let count = Int(record.load(fromByteOffset: lengthsOffset + 4 * field.rawValue, as: UInt32.self))
+            if field == .clientID { return UnsafeRawBufferPointer(start: record + offset, count: count) }
+            offset += count
+        }
+        return UnsafeRawBufferPointer(start: nil, count: 0)
+    }
+
+    /// Whether `bytes` can be a record (a spool row from another build or a
+    /// damaged one is skipped, not read past its end).
+    static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count >= headerSize, let base = bytes.baseAddress, Int(base.loadUnaligned(as: UInt32.self)) == bytes.count,
+              EventKind(rawValue: base.loadUnaligned(fromByteOffset: 4, as: UInt8.self)) != nil else { return false }
+        var total = headerSize
+        for index in 0..<Event.PerField<Int>.count {
+            total += Int(base.loadUnaligned(fromByteOffset: lengthsOffset + 4 * index, as: UInt32.self))
+        }
+        return total <= bytes.count
     }
 
     /// The event back, as a connection delivers it (one allocation).
@@ -84,6 +122,7 @@ enum EventRecord {
             offset += count
         }
         return QueuedEvent(event: Event(copying: raw), acceptedAtNs: acceptedAtNs(record),
-                           sequence: record.load(fromByteOffset: sequenceOffset, as: UInt64.self))
+                           sequence: record.load(fromByteOffset: sequenceOffset, as: UInt64.self),
+                           spoolRow: spoolRow(record))
     }
 }

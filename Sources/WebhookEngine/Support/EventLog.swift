@@ -80,6 +80,32 @@ struct EventLog: ~Copyable {
         return body(UnsafeRawPointer(head.pointee.base + readOffset))
     }
 
+    /// Visits every record in place, oldest first. (Mutable pointers: the
+    /// spool writes each record's row into it.)
+    func forEach(_ body: (UnsafeMutableRawPointer) -> Void) {
+        var block: Block? = head
+        var offset = readOffset
+        while let current = block {
+            while offset < current.pointee.used {
+                let record = current.pointee.base + offset
+                body(record)
+                offset += EventRecord.size(record)
+            }
+            block = current.pointee.next
+            offset = 0
+        }
+    }
+
+    /// Empties the log, keeping one block.
+    mutating func removeAll() {
+        guard count > 0 else { return }
+        releaseBlocks(after: head)
+        head.pointee.used = 0
+        readOffset = 0
+        tail = head
+        count = 0
+    }
+
     /// Reads the oldest record, then removes it.
     mutating func removeFirst<T>(_ read: (UnsafeRawPointer) -> T) -> T? {
         guard count > 0 else { return nil }

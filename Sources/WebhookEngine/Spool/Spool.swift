@@ -1,0 +1,409 @@
+import Synchronization
+import WebhookCore
+import WebhookSpool
+
+/// The disk spool under the memory queue (`spool { ... }`, docs/spool.md):
+/// one thread of its own that moves events between the lanes and a
+/// `SpoolStore`. The broker's threads never touch the disk: they stage
+/// events in their lane (`DeliveryQueue.submit`), and this thread, every
+/// `sync_interval` or when a connection runs dry,
+/// 1. writes what the lanes staged, and deletes the rows of finished events,
+///    in one transaction (one commit: the sync point);
+/// 2. hands freshly written events straight to a lane's memory when the lane
+///    has nothing older on disk and the memory queue has room;
+/// 3. loads a lane's oldest rows back into memory when its memory runs low.
+/// A lane's events thus always leave in the order they were accepted.
+///
+/// Rows are deleted only after their event is delivered (or failed), so a
+/// crash replays at least once. At shutdown `close` writes what memory still
+/// holds in front of each lane's rows, for the next start.
+///
+/// The store and the per-lane bookkeeping below belong to the spool thread
+/// (and to `init` and `close`, which run when it does not).
+final class Spool<Waiter: AnyObject>: @unchecked Sendable {
+    private let store: SpoolStore
+    private let queue: DeliveryQueue<Waiter>
+    private let wake: (Waiter) -> Void
+    private let log: Log
+    private let syncIntervalNs: UInt64
+    /// Per lane: rows on disk that are not in memory, and the last row that
+    /// went to memory (rows are read after it).
+    private var unloaded: [Int]
+    private var lastLoaded: [Int64]
+    /// Per lane: where staged events are swapped out to and rows read into.
+    private let scratch: [Scratch]
+    /// Whether the last write failed (one warning per episode).
+    private var failing = false
+
+    /// Wake-ups of the spool thread.
+    private let signal = Lock()
+    private var loadWanted = false
+    private var stopping = false
+    private var thread: OSThread?
+
+    /// For `stats`, written only by the spool thread.
+    private let written = Atomic<UInt64>(0)
+    private let rows = Atomic<UInt64>(0)
+    private let bytes = Atomic<UInt64>(0)
+
+    /// How many rows a lane loads at once, and below how many events in
+    /// memory it loads again.
+    static var loadChunk: Int { 1000 }
+    static var lowWater: Int { 500 }
+
+    private final class Scratch {
+        var log = EventLog()
+    }
+
+    /// Opens the spool; the rows an earlier run left are counted as
+    /// replayed, and their lanes spill until they are delivered.
+    init(settings: SpoolSettings, queue: DeliveryQueue<Waiter>, log: Log, wake: @escaping (Waiter) -> Void) throws(EngineError) {
+        do {
+            store = try SpoolStore(directory: settings.directory, maxBytes: settings.maxBytes,
+                                   durable: settings.durability == .power, laneCount: queue.laneCount)
+        } catch {
+            throw EngineError("spool.dir: \(error.message)")
+        }
+        self.queue = queue
+        self.log = log
+        self.wake = wake
+        syncIntervalNs = UInt64(settings.syncIntervalMs) * 1_000_000
+        scratch = (0..<queue.laneCount).map { _ in Scratch() }
+        lastLoaded = Array(repeating: .min, count: queue.laneCount)
+        if let aside = store.recoveredFrom {
+            log.log(.warning, "spool: \(store.path) was corrupt; moved aside to \(aside), starting with an empty spool")
+        }
+        do {
+            unloaded = try store.countsByLane()
+            bytes.store(UInt64(try store.bytesOnDisk()), ordering: .relaxed)
+        } catch {
+            throw EngineError("spool.dir: \(error.message)")
+        }
+        for (lane, count) in unloaded.enumerated() where count > 0 { queue.replayed(lane: lane, count: count) }
+        let total = unloaded.reduce(0, +)
+        rows.store(UInt64(total), ordering: .relaxed)
+        if total > 0 {
+            log.log(.info, "spool: \(total) event(s) from an earlier run in \(store.path); they go out before newer ones")
+        }
+    }
+
+    func start() throws(EngineError) {
+        thread = OSThread { [self] in run() }
+        if thread == nil { throw EngineError("cannot start the spool thread") }
+    }
+
+    /// Counters for `EngineStats`.
+    func addStats(to stats: inout EngineStats) {
+        stats.spoolWritten = written.load(ordering: .relaxed)
+        stats.spoolRows = rows.load(ordering: .relaxed)
+        stats.spoolBytes = bytes.load(ordering: .relaxed)
+    }
+
+    /// A lane's memory ran dry while the spool holds some of its events:
+    /// run a cycle now rather than at the next `sync_interval`.
+    func requestLoad() {
+        signal.withLock {
+            loadWanted = true
+            signal.broadcast()
+        }
+    }
+
+    /// At shutdown, once the queue has stopped and the connections are
+    /// gone: stops the thread, writes what is staged, then saves every
+    /// lane's undelivered events in front of its rows. Returns how many
+    /// were saved.
+    func close() -> Int {
+        signal.withLock {
+            stopping = true
+            signal.broadcast()
+        }
+        thread?.join()
+        thread = nil
+        cycle(admitting: false)
+        return saveLeftovers()
+    }
+
+    // MARK: The thread
+
+    private func run() {
+        while true {
+            let stop = signal.withLock { () -> Bool in
+                let deadline = Clock.monotonicNanoseconds() + syncIntervalNs
+                signal.wait(untilNanoseconds: deadline) { !loadWanted && !stopping }
+                loadWanted = false
+                return stopping
+            }
+            if stop { return }
+            cycle(admitting: !queue.closed)
+        }
+    }
+
+    private func cycle(admitting: Bool) {
+        var staged = 0
+        var finished: [Int64] = []
+        for lane in 0..<queue.laneCount {
+            queue.takeStaged(lane: lane, into: &scratch[lane].log)
+            staged += scratch[lane].log.count
+            finished += queue.takeFinishedRows(lane: lane)
+        }
+        if staged > 0 || !finished.isEmpty {
+            write(staged: staged, finished: finished, admitting: admitting)
+        }
+        if admitting { load() }
+    }
+
+    // MARK: Writing
+
+    /// Deletes the finished rows and stores the staged events, in one
+    /// transaction. If that fails (the spool is full, or the disk is), the
+    /// deletions are made alone, then the events are stored in small
+    /// transactions until one does not fit; the events after it are dropped
+    /// and counted. A lane's stored events are thus always a prefix of what
+    /// it staged, and order holds.
+    private func write(staged: Int, finished: [Int64], admitting: Bool) {
+        var failure: SpoolError?
+        do {
+            try transaction { () throws(SpoolError) in
+                for row in finished { try store.delete(seq: row) }
+                try insertStaged(chunk: Int.max)
+            }
+        } catch {
+            clearRows(from: 0)
+            try? transaction { () throws(SpoolError) in for row in finished { try store.delete(seq: row) } }
+            do {
+                try insertStaged(chunk: 64)
+            } catch {
+                failure = error
+            }
+        }
+        if let failure {
+            if !failing {
+                log.log(.error, "spool: \(failure.message); new events are dropped while it lasts (counted as dropped_spool)")
+            }
+            failing = true
+        } else if failing {
+            log.log(.info, "spool: writing again")
+            failing = false
+        }
+        rows.subtract(UInt64(min(UInt64(finished.count), rows.load(ordering: .relaxed))), ordering: .relaxed)
+        var stored = 0
+        for lane in 0..<queue.laneCount {
+            let count = scratch[lane].log.count
+            guard count > 0 else { continue }
+            var onDisk = 0
+            scratch[lane].log.forEach { if EventRecord.spoolRow($0) != 0 { onDisk += 1 } }
+            stored += onDisk
+            queue.spoolDropped(lane: lane, count: count - onDisk)
+            if admitting && unloaded[lane] == 0 && onDisk > 0 {
+                // Nothing older of this lane on disk: the events may go
+                // straight to memory, without being read back.
+                let admitted = queue.admit(lane: lane, from: &scratch[lane].log, minimum: 0, limit: onDisk)
+                if admitted.count > 0 { lastLoaded[lane] = admitted.lastRow }
+                if let waiter = admitted.wake { wake(waiter) }
+                unloaded[lane] += onDisk - admitted.count
+            } else {
+                unloaded[lane] += onDisk
+            }
+            scratch[lane].log.removeAll()
+        }
+        written.add(UInt64(stored), ordering: .relaxed)
+        rows.add(UInt64(stored), ordering: .relaxed)
+        refreshBytes()
+    }
+
+    /// Inserts the lanes' staged events, `chunk` to a transaction, and
+    /// writes each one's row into its record; stops at the first chunk that
+    /// fails (its records keep row 0).
+    private func insertStaged(chunk: Int) throws(SpoolError) {
+        var failure: SpoolError?
+        var inChunk = 0
+        var chunkStart: [(lane: Int, index: Int)] = []
+        try store.begin()
+        for lane in 0..<queue.laneCount where failure == nil {
+            var index = 0
+            scratch[lane].log.forEach { record in
+                defer { index += 1 }
+                guard failure == nil else { return }
+                do throws(SpoolError) {
+                    if inChunk == 0 { chunkStart = [(lane, index)] }
+                    let row = try store.insert(lane: lane, client: Engine.clientHash(EventRecord.clientID(record)),
+                                               record: UnsafeRawBufferPointer(start: record, count: EventRecord.size(record)))
+                    EventRecord.setSpoolRow(record, row)
+                    inChunk += 1
+                    if inChunk == chunk {
+                        try store.commit()
+                        try store.begin()
+                        inChunk = 0
+                    }
+                } catch {
+                    failure = error
+                }
+            }
+        }
+        if let failure {
+            store.rollback()
+            if let start = chunkStart.first { clearRows(from: start.lane, index: start.index) }
+            throw failure
+        }
+        do {
+            try store.commit()
+        } catch {
+            if let start = chunkStart.first, inChunk > 0 { clearRows(from: start.lane, index: start.index) }
+            throw error
+        }
+    }
+
+    /// Marks staged records from lane `lane`'s `index`-th on as not stored
+    /// (their transaction was rolled back).
+    private func clearRows(from lane: Int, index: Int = 0) {
+        for current in lane..<queue.laneCount {
+            var position = 0
+            scratch[current].log.forEach { record in
+                if current > lane || position >= index { EventRecord.setSpoolRow(record, 0) }
+                position += 1
+            }
+        }
+    }
+
+    private func transaction(_ body: () throws(SpoolError) -> Void) throws(SpoolError) {
+        try store.begin()
+        do {
+            try body()
+            try store.commit()
+        } catch {
+            store.rollback()
+            throw error
+        }
+    }
+
+    private func refreshBytes() {
+        if let size = try? store.bytesOnDisk() { bytes.store(UInt64(size), ordering: .relaxed) }
+    }
+
+    // MARK: Loading
+
+    /// Reads the oldest rows of each lane whose memory runs low into it.
+    private func load() {
+        let now = Clock.monotonicNanoseconds()
+        for lane in 0..<queue.laneCount where unloaded[lane] > 0 {
+            let inMemory = queue.memoryCount(lane: lane)
+            guard inMemory < Self.lowWater else { continue }
+            var unreadable: [Int64] = []
+            var read = 0
+            do {
+                try store.forEach(lane: lane, after: lastLoaded[lane], limit: Self.loadChunk) { seq, bytes in
+                    read += 1
+                    guard EventRecord.isValid(bytes) else {
+                        unreadable.append(seq)
+                        return
+                    }
+                    scratch[lane].log.append(size: bytes.count) { record in
+                        record.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+                        EventRecord.setSpoolRow(record, seq)
+                        // An earlier run's monotonic clock may be ahead of ours.
+                        if EventRecord.acceptedAtNs(record) > now { EventRecord.setAcceptedAtNs(record, now) }
+                    }
+                }
+            } catch {
+                log.log(.error, "spool: \(error.message)")
+                scratch[lane].log.removeAll()
+                continue
+            }
+            if read == 0 {
+                // Nothing left on disk for this lane although the count says
+                // otherwise (it cannot, but if it did, the lane would spill forever).
+                queue.spoolDropped(lane: lane, count: unloaded[lane])
+                log.log(.error, "spool: lane \(lane) expected \(unloaded[lane]) more row(s) on disk and found none")
+                unloaded[lane] = 0
+                continue
+            }
+            if !unreadable.isEmpty {
+                try? transaction { () throws(SpoolError) in for row in unreadable { try store.delete(seq: row) } }
+                rows.subtract(UInt64(min(UInt64(unreadable.count), rows.load(ordering: .relaxed))), ordering: .relaxed)
+                queue.spoolDropped(lane: lane, count: unreadable.count)
+                unloaded[lane] -= unreadable.count
+                log.log(.warning, "spool: \(unreadable.count) row(s) of lane \(lane) are not events this build can read; deleted")
+            }
+            let admitted = queue.admit(lane: lane, from: &scratch[lane].log, minimum: inMemory == 0 ? Self.loadChunk : 0)
+            if admitted.count > 0 { lastLoaded[lane] = admitted.lastRow }
+            if let waiter = admitted.wake { wake(waiter) }
+            unloaded[lane] -= admitted.count
+            scratch[lane].log.removeAll()
+        }
+    }
+
+    // MARK: Shutdown
+
+    /// Writes each lane's undelivered events (those a connection had, then
+    /// the queue's) in front of every row on disk, in order, so the next
+    /// start sends them first. Events already on disk move rather than
+    /// being copied.
+    private func saveLeftovers() -> Int {
+        var cursor: Int64
+        do {
+            cursor = min(try store.lowestSeq() ?? 0, 0) - 1
+        } catch {
+            log.log(.error, "spool: \(error.message)")
+            cursor = -1 << 40
+        }
+        var saved = 0
+        for lane in 0..<queue.laneCount {
+            saved += queue.takeLeftovers(lane: lane) { returned, events in
+                let count = returned.count + events.count
+                var seq = cursor - Int64(count) + 1
+                do throws(SpoolError) {
+                    try transaction { () throws(SpoolError) in
+                        for event in returned {
+                            if event.spoolRow != 0 { try store.delete(seq: event.spoolRow) }
+                            try insert(event, lane: lane, at: seq)
+                            seq += 1
+                        }
+                        var failure: SpoolError?
+                        events.forEach { record in
+                            guard failure == nil else { return }
+                            do throws(SpoolError) {
+                                let row = EventRecord.spoolRow(record)
+                                if row != 0 { try store.delete(seq: row) }
+                                EventRecord.setSpoolRow(record, 0)
+                                try store.insert(lane: lane, client: Engine.clientHash(EventRecord.clientID(record)),
+                                                 record: UnsafeRawBufferPointer(start: record, count: EventRecord.size(record)), at: seq)
+                                seq += 1
+                            } catch {
+                                failure = error
+                            }
+                        }
+                        if let failure { throw failure }
+                    }
+                    cursor -= Int64(count)
+                    return true
+                } catch {
+                    log.log(.error, "spool: cannot save \(count) event(s) at shutdown: \(error.message)")
+                    return false
+                }
+            }
+        }
+        if let count = try? store.count() { rows.store(UInt64(count), ordering: .relaxed) }
+        refreshBytes()
+        written.add(UInt64(saved), ordering: .relaxed)
+        return saved
+    }
+
+    /// An event a connection had, as a record again.
+    private func insert(_ queued: QueuedEvent, lane: Int, at seq: Int64) throws(SpoolError) {
+        let failure = queued.event.withRawEvent { raw -> SpoolError? in
+            let size = EventRecord.size(of: raw)
+            let record = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
+            defer { record.deallocate() }
+            EventRecord.write(raw, timestampMs: raw.header.timestampMs, acceptedAtNs: queued.acceptedAtNs,
+                              sequence: queued.sequence, size: size, to: record)
+            do throws(SpoolError) {
+                try store.insert(lane: lane, client: Engine.clientHash(raw.bytes(.clientID)),
+                                 record: UnsafeRawBufferPointer(start: record, count: size), at: seq)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+    }
+}

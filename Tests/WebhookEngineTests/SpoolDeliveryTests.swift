@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+import WebhookCore
+import WebhookSpool
+@testable import WebhookEngine
+
+/// The disk spool through the real engine and a real HTTP server: outages
+/// longer than the memory queue, clean stops and restarts, write-through,
+/// a full spool, a busy or corrupt one. (Killing a process with the spool
+/// open is Tests/C/spool_test.py's.)
+@Suite struct SpoolDeliveryTests {
+    func spoolDirectory() -> String {
+        NSTemporaryDirectory() + "spool-engine-\(UUID().uuidString)"
+    }
+
+    func settings(port: Int, dir: String, _ extra: String = "", durability: String = "clean", maxBytes: String = "64MB") throws -> WebhookSettings {
+        try engineSettings("http://127.0.0.1:\(port)/hook", """
+            spool { dir = "\(dir)", durability = \(durability), max_bytes = \(maxBytes) }
+            retry { initial_backoff = 10ms, max_backoff = 50ms }
+            batch { max_events = 200 }
+            \(extra)
+            """)
+    }
+
+    /// Every client's payloads in the order the server got them.
+    func receivedByClient(_ server: HookServer) throws -> [String: [Int]] {
+        var byClient: [String: [Int]] = [:]
+        for request in try server.requests() {
+            let body = try JSONSerialization.jsonObject(with: request.body)
+            let events = body as? [[String: Any]] ?? [body as? [String: Any] ?? [:]]
+            for event in events {
+                let parts = (event["payload"] as? String ?? "").split(separator: ":")
+                byClient[String(parts[0]), default: []].append(Int(parts[1]) ?? -1)
+            }
+        }
+        return byClient
+    }
+
+    func submit(_ engine: Engine, clients: Int, perClient: Range<Int>) -> Int {
+        var queued = 0
+        for n in perClient {
+            for c in 0..<clients where engine.submit(publish("c\(c)", "c\(c):\(n)")) == .queued { queued += 1 }
+        }
+        return queued
+    }
+
+    @Test func anOutageLongerThanTheMemoryQueueLosesNothingAndKeepsEachClientsOrder() throws {
+        let port = unusedPort()
+        let engine = try Engine(settings: try settings(port: port, dir: spoolDirectory(), "pool_size = 4\nqueue { max_events = 500 }"),
+                                log: LogCapture().log)
+        #expect(submit(engine, clients: 40, perClient: 0..<250) == 10_000)
+        // Past the memory queue's 500, the rest goes to disk.
+        #expect(eventually { engine.stats().spoolRows >= 9_000 }, "\(engine.stats())")
+        let during = engine.stats()
+        #expect(during.dropped == 0 && during.spooled + during.queued + during.inFlight == 10_000 && during.isBalanced, "\(during)")
+        let server = try HookServer(port: port)
+        #expect(eventually(within: 60) { engine.stats().delivered == 10_000 }, "\(engine.stats())")
+        #expect(eventually { engine.stats().spoolRows == 0 }, "rows are deleted once delivered: \(engine.stats())")
+        engine.shutdown()
+        let stats = engine.stats()
+        #expect(stats.isBalanced && stats.spooled == 0 && stats.dropped == 0 && stats.spoolWritten >= 9_000, "\(stats)")
+        let received = try receivedByClient(server)
+        #expect(received.count == 40 && received.values.allSatisfy { $0 == Array(0..<250) })
+    }
+
+    @Test func aCleanStopKeepsWhatIsQueuedAndTheNextStartSendsItFirstInOrder() throws {
+        let port = unusedPort()
+        let dir = spoolDirectory()
+        do {
+            let engine = try Engine(settings: try settings(port: port, dir: dir, "pool_size = 4\nqueue { max_events = 300 }\ndrain_timeout = 50ms"),
+                                    log: LogCapture().log)
+            #expect(submit(engine, clients: 10, perClient: 0..<100) == 1000)
+            engine.shutdown()
+            let stats = engine.stats()
+            // Nothing is dropped at shutdown: memory's events join the disk's.
+            #expect(stats.dropped == 0 && stats.spooled == 1000 && stats.isBalanced, "\(stats)")
+            #expect(stats.spoolRows == 1000)
+        }
+        // A restart with another pool size (lanes are rebuilt from the client hash).
+        let server = try HookServer(port: port)
+        let engine = try Engine(settings: try settings(port: port, dir: dir, "pool_size = 3"), log: LogCapture().log)
+        #expect(engine.stats().spoolReplayed == 1000)
+        // New events of the same clients go out after the old ones.
+        #expect(submit(engine, clients: 10, perClient: 100..<150) == 500)
+        #expect(eventually(within: 30) { engine.stats().delivered == 1500 }, "\(engine.stats())")
+        engine.shutdown()
+        let stats = engine.stats()
+        #expect(stats.isBalanced && stats.matched == 500 && stats.spoolRows == 0, "\(stats)")
+        let received = try receivedByClient(server)
+        #expect(received.count == 10 && received.values.allSatisfy { $0 == Array(0..<150) }, "\(received["c0"] ?? [])")
+    }
+
+    @Test func writeThroughDeliversEverythingFromDiskAndLeavesNoRows() throws {
+        let server = try HookServer()
+        let engine = try Engine(settings: try settings(port: server.port, dir: spoolDirectory(), "pool_size = 2", durability: "crash"),
+                                log: LogCapture().log)
+        #expect(submit(engine, clients: 5, perClient: 0..<400) == 2000)
+        #expect(eventually(within: 30) { engine.stats().delivered == 2000 }, "\(engine.stats())")
+        #expect(eventually { engine.stats().spoolRows == 0 })
+        engine.shutdown()
+        let stats = engine.stats()
+        #expect(stats.spoolWritten == 2000 && stats.isBalanced && stats.dropped == 0, "every event was committed first: \(stats)")
+        #expect(try receivedByClient(server).values.allSatisfy { $0 == Array(0..<400) })
+    }
+
+    @Test func aFullSpoolDropsAndCountsNewEventsAndSaysWhy() throws {
+        let logs = LogCapture()
+        let engine = try Engine(settings: try settings(port: unusedPort(), dir: spoolDirectory(), "queue { max_events = 100 }\ndrain_timeout = 0s",
+                                                       maxBytes: "64KB"), log: logs.log)
+        _ = submit(engine, clients: 4, perClient: 0..<1000)
+        #expect(eventually {
+            let stats = engine.stats()
+            return stats.droppedSpool > 0 && stats.spoolRows == stats.spooled && stats.spooled + stats.droppedSpool + stats.queued + stats.inFlight == 4000
+        }, "\(engine.stats())")
+        let stats = engine.stats()
+        #expect(stats.isBalanced && stats.spoolRows > 0 && stats.spoolRows < 4000, "\(stats)")
+        #expect(logs.messages.contains { $0.contains("spool:") && $0.contains("full") && $0.contains("dropped_spool") }, "\(logs.messages)")
+        // What fits is kept: the spool holds events up to its bound.
+        #expect(stats.spoolWritten > 100, "\(stats)")
+        engine.shutdown()
+        #expect(engine.stats().isBalanced, "\(engine.stats())")
+    }
+
+    @Test func aSpoolDirectoryInUseOrUnusableIsAClearErrorAndACorruptOneIsMovedAside() throws {
+        let dir = spoolDirectory()
+        let first = try Engine(settings: try settings(port: unusedPort(), dir: dir), log: LogCapture().log)
+        do {
+            _ = try Engine(settings: try settings(port: unusedPort(), dir: dir), log: LogCapture().log)
+            Issue.record("two engines opened one spool")
+        } catch {
+            #expect("\(error)" == "spool.dir: the spool directory \(dir) is in use by another process (pid \(getpid())); give each broker its own spool.dir")
+        }
+        first.shutdown()
+
+        let file = spoolDirectory()
+        _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+        #expect(throws: EngineError.self) { try Engine(settings: try settings(port: unusedPort(), dir: file + "/spool"), log: LogCapture().log) }
+
+        let corrupt = spoolDirectory()
+        try FileManager.default.createDirectory(atPath: corrupt, withIntermediateDirectories: false)
+        _ = FileManager.default.createFile(atPath: corrupt + "/" + SpoolStore.fileName, contents: Data(repeating: 0x41, count: 4096))
+        let logs = LogCapture()
+        let engine = try Engine(settings: try settings(port: unusedPort(), dir: corrupt), log: logs.log)
+        engine.shutdown()
+        #expect(logs.messages.contains { $0.contains("was corrupt; moved aside to \(corrupt)/\(SpoolStore.fileName).corrupt-") }, "\(logs.messages)")
+    }
+}
