@@ -101,7 +101,13 @@ public final class SpoolStore {
             recoveredFrom = aside
             try openFile()
         }
+        // Pages freed by deletions go back to the file system when the spool
+        // empties (`shrink`); set before the first table, or it does not apply.
+        try execute("PRAGMA auto_vacuum = INCREMENTAL")
         try execute("PRAGMA journal_mode = WAL")
+        // The WAL is reset at each checkpoint, but its file keeps its largest
+        // size unless told otherwise.
+        try execute("PRAGMA journal_size_limit = \(64 << 20)")
         try execute("PRAGMA synchronous = \(durable ? "FULL" : "NORMAL")")
         try execute("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, lane INTEGER NOT NULL, client INTEGER NOT NULL, record BLOB NOT NULL)")
         try execute("CREATE INDEX IF NOT EXISTS events_by_lane ON events (lane, seq)")
@@ -230,6 +236,13 @@ public final class SpoolStore {
         sqlite3_reset(deleteRow)
         sqlite3_bind_int64(deleteRow, 1, seq)
         try step(deleteRow, "cannot delete from the spool")
+    }
+
+    /// Gives the pages of deleted rows back to the file system and empties
+    /// the WAL: after an outage, the spool's files shrink to their idle size.
+    public func shrink() throws(SpoolError) {
+        try execute("PRAGMA incremental_vacuum")
+        try execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
     /// Events stored now, per lane.

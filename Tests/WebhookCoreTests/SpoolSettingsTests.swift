@@ -11,7 +11,7 @@ import Testing
 
     @Test func everyKeyAndTheDefaults() throws {
         let defaults = try #require(try settings("webhook { url = \"http://h/\", spool.dir = \"/var/lib/nanomq/spool\" }").spool)
-        #expect(defaults == SpoolSettings(directory: "/var/lib/nanomq/spool"))
+        #expect(defaults == SpoolSettings(directory: "/var/lib/nanomq/spool", origin: "nanomq.conf:1:42: webhook.spool.dir"))
         #expect(defaults.maxBytes == 1 << 30 && defaults.durability == .clean && defaults.syncIntervalMs == 10)
         let s = try #require(try settings("""
             webhook { url = "http://h/"

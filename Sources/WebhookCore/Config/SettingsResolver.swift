@@ -320,7 +320,7 @@ public struct SettingsResolver {
         guard directory.hasPrefix("/") || directory.hasPrefix("."), !directory.utf8.contains(0) else {
             throw ConfigError("expected a path (absolute, or starting with ./), got \"\(directory)\"", at: dirNode.location, key: "\(prefix).spool.dir")
         }
-        var spool = SpoolSettings(directory: directory)
+        var spool = SpoolSettings(directory: directory, origin: "\(dirNode.location): \(prefix).spool.dir")
         if let sizeNode = object["max_bytes"] {
             let text = try string(sizeNode, key: "spool.max_bytes")
             guard let bytes = Units.sizeBytes(text), bytes >= 64 << 10, bytes <= 1 << 44 else {

@@ -95,9 +95,13 @@ public struct SpoolSettings: Equatable, Sendable {
     /// How often the spool thread commits what the broker's threads staged:
     /// with `crash` or `power`, the sync point.
     public var syncIntervalMs: Int = 10
+    /// Where `dir` was set ("nanomq.conf:12:9: webhook.spool.dir"): the
+    /// spool's errors at start (a busy or unusable directory) begin with it.
+    public var origin: String
 
-    public init(directory: String) {
+    public init(directory: String, origin: String = "spool.dir") {
         self.directory = directory
+        self.origin = origin
     }
 }
 

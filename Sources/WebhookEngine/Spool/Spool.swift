@@ -62,7 +62,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
             store = try SpoolStore(directory: settings.directory, maxBytes: settings.maxBytes,
                                    durable: settings.durability == .power, laneCount: queue.laneCount)
         } catch {
-            throw EngineError("spool.dir: \(error.message)")
+            throw EngineError("\(settings.origin): \(error.message)")
         }
         self.queue = queue
         self.log = log
@@ -77,7 +77,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
             unloaded = try store.countsByLane()
             bytes.store(UInt64(try store.bytesOnDisk()), ordering: .relaxed)
         } catch {
-            throw EngineError("spool.dir: \(error.message)")
+            throw EngineError("\(settings.origin): \(error.message)")
         }
         for (lane, count) in unloaded.enumerated() where count > 0 { queue.replayed(lane: lane, count: count) }
         let total = unloaded.reduce(0, +)
@@ -208,6 +208,14 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
         }
         written.add(UInt64(stored), ordering: .relaxed)
         rows.add(UInt64(stored), ordering: .relaxed)
+        if rows.load(ordering: .relaxed) == 0 && !finished.isEmpty {
+            // The backlog is gone: give its disk space back.
+            do {
+                try store.shrink()
+            } catch {
+                log.log(.warning, "spool: \(error.message)")
+            }
+        }
         refreshBytes()
     }
 
