@@ -3,12 +3,15 @@
  * header, exactly as a broker does, and prints one JSON object per run.
  *
  *     driver emit-filtered  N                      B1: cost of an event no rule wants
- *     driver emit-matched   URL N THREADS          B2: cost of a matched publish (64 B payload)
+ *     driver emit-matched   URL N THREADS [CONFIG] B2: cost of a matched publish (64 B payload); B14: with a spool
  *     driver throughput     URL N POOL [CONFIG]    B3/B4: first emit to last 2xx (CONFIG: e.g. a batch block)
  *     driver latency        URL RATE SECONDS       B5: paced emits, emit-to-2xx percentiles
  *     driver memory         URL N MAX_EVENTS       B6: endpoint down, RSS growth, drops
  *     driver outage         URL RATE SECONDS UP_AT "UP_COMMAND"   B7: endpoint comes back
  *     driver soak           URL RATE SECONDS REPORT_EVERY         scripts/soak: mixed events, RSS over time
+ *     driver recovery       URL N RATE DIR|- "UP_COMMAND" [CONFIG]  B14: N events while the endpoint is down, into the
+ *                           memory queue (DIR -) or a spool in DIR past 10,000 in memory, then UP_COMMAND
+ *                           starts it: events/s in, events/s out, disk bytes per event
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -189,11 +192,11 @@ matched_emitter(void *p)
 }
 
 static int
-emit_matched(const char *url, long n, int threads)
+emit_matched(const char *url, long n, int threads, const char *extra)
 {
-    char body[512];
+    char body[1024];
     snprintf(body, sizeof body, "url = \"%s\"\npool_size = 32\ndrain_timeout = 60s\n"
-             "queue { max_events = 10000000, max_bytes = 8GB }\nevents = [ { event = on_message_publish } ]", url);
+             "queue { max_events = 10000000, max_bytes = 8GB }\nevents = [ { event = on_message_publish } ]\n%s", url, extra);
     swiftwebhook *wh = start(body);
     pthread_t tid[16];
     emitter_arg args[16];
@@ -377,6 +380,75 @@ outage(const char *url, long rate, double seconds, double up_at, const char *up_
     return 0;
 }
 
+/* B14: the endpoint is down while N events are emitted (at RATE/s, 0 = as
+ * fast as possible) into memory (dir "-": a queue that holds them all) or a
+ * spool in DIR (memory holds 10,000); "in" ends when every event is queued,
+ * on disk or dropped. Then UP_COMMAND starts the endpoint; "out" ends when
+ * every accepted event is delivered. */
+static int
+recovery(const char *url, long n, long rate, const char *dir, const char *up_command, const char *extra)
+{
+    char body[1024];
+    int spool = strcmp(dir, "-") != 0;
+    char spool_block[512] = "";
+    if (spool) {
+        snprintf(spool_block, sizeof spool_block, "spool { dir = \"%s\", max_bytes = 8GB }", dir);
+    }
+    snprintf(body, sizeof body, "url = \"%s\"\npool_size = 32\ndrain_timeout = 0s\n"
+             "retry { max_attempts = 1000000, initial_backoff = 10ms, max_backoff = 100ms }\n"
+             "queue { max_events = %ld, max_bytes = 8GB }\nevents = [ { event = on_message_publish } ]\n%s\n%s",
+             url, spool ? 10000 : n + 1, spool_block, extra);
+    swiftwebhook *wh = start(body);
+    uint64_t t0 = now_ns();
+    pacer p = {t0, 0, rate, 1e9};
+    long sent = 0;
+    while (sent < n) {
+        long target = rate > 0 ? pacer_next(&p) : n;
+        while (sent < target && sent < n) {
+            swiftwebhook_event ev = publish_event((unsigned) sent);
+            webhook_emit(wh, &ev);
+            sent++;
+        }
+    }
+    uint64_t emitted = now_ns();
+    swiftwebhook_stats s;
+    for (;;) {
+        s = stats_of(wh);
+        uint64_t settled = s.queued + s.in_flight + s.dropped_queue_full + s.dropped_spool + (spool ? s.spool_written : 0);
+        if (!spool || settled >= (uint64_t) n) {
+            break;
+        }
+        usleep(200);
+    }
+    uint64_t in_done = now_ns();
+    swiftwebhook_stats at_peak = s;
+    uint64_t accepted = s.matched - s.dropped_queue_full - s.dropped_spool;
+    if (system(up_command) != 0) {
+        fprintf(stderr, "up command failed\n");
+    }
+    uint64_t up = now_ns();
+    for (;;) {
+        s = stats_of(wh);
+        if (s.delivered + s.failed >= accepted) {
+            break;
+        }
+        usleep(1000);
+    }
+    uint64_t out_done = now_ns();
+    printf("{\"events\": %ld, \"rate\": %ld, \"spool\": %s, \"emit_seconds\": %.3f, \"in_seconds\": %.3f, "
+           "\"in_events_per_s\": %.0f, \"out_seconds\": %.3f, \"out_events_per_s\": %.0f, \"accepted\": %llu, "
+           "\"dropped_spool\": %llu, \"spool_written\": %llu, \"spool_bytes_at_peak\": %llu, \"disk_bytes_per_event\": %.1f, ",
+        n, rate, spool ? "true" : "false", (emitted - t0) / 1e9, (in_done - t0) / 1e9, accepted / ((in_done - t0) / 1e9),
+        (out_done - up) / 1e9, accepted / ((out_done - up) / 1e9), (unsigned long long) accepted,
+        (unsigned long long) at_peak.dropped_spool, (unsigned long long) at_peak.spool_written,
+        (unsigned long long) at_peak.spool_bytes,
+        at_peak.spool_written > 0 ? (double) at_peak.spool_bytes / (double) at_peak.spool_written : 0.0);
+    print_stats("", s);
+    printf("}\n");
+    webhook_fini(wh);
+    return s.failed == 0 ? 0 : 1;
+}
+
 /* Mixed events at a steady rate; RSS every `every` seconds; at the end a
  * long drain, then the counters must add up and nothing may be lost. */
 static int
@@ -439,7 +511,7 @@ main(int argc, char **argv)
     if (argc >= 3 && strcmp(argv[1], "emit-filtered") == 0) {
         return emit_filtered(atol(argv[2]));
     } else if (argc >= 5 && strcmp(argv[1], "emit-matched") == 0) {
-        return emit_matched(argv[2], atol(argv[3]), atoi(argv[4]));
+        return emit_matched(argv[2], atol(argv[3]), atoi(argv[4]), argc >= 6 ? argv[5] : "");
     } else if (argc >= 5 && strcmp(argv[1], "throughput") == 0) {
         return throughput(argv[2], atol(argv[3]), atoi(argv[4]), argc >= 6 ? argv[5] : "");
     } else if (argc >= 5 && strcmp(argv[1], "latency") == 0) {
@@ -448,6 +520,8 @@ main(int argc, char **argv)
         return memory(argv[2], atol(argv[3]), atol(argv[4]));
     } else if (argc >= 6 && strcmp(argv[1], "soak") == 0) {
         return soak(argv[2], atol(argv[3]), atof(argv[4]), atof(argv[5]));
+    } else if (argc >= 7 && strcmp(argv[1], "recovery") == 0) {
+        return recovery(argv[2], atol(argv[3]), atol(argv[4]), argv[5], argv[6], argc >= 8 ? argv[7] : "");
     } else if (argc >= 7 && strcmp(argv[1], "outage") == 0) {
         return outage(argv[2], atol(argv[3]), atof(argv[4]), atof(argv[5]), argv[6]);
     }

@@ -142,6 +142,9 @@ def main():
         "b9": 2_000 if smoke else 50_000,
         "b12": 2_000 if smoke else 100_000,
         "b13": 1_000 if smoke else 200_000,
+        "b14": 20_000 if smoke else 300_000, "b14_offered": 200_000, "b14_rate": 50_000,
+        "b14_paced": 10_000 if smoke else 200_000,
+        "b14_emit": 10_000 if smoke else 50_000,
         "b10": 2_000 if smoke else 50_000,
         "wrk_s": 1 if smoke else 5,
     }
@@ -184,6 +187,26 @@ def main():
         results["B7"] = run_json([driver, "outage", url, str(n["b7_rate"]), str(n["b7_s"]), str(n["b7_down"]), up])
         subprocess.run(["pkill", "-f", "nginx -p %s" % work])
         time.sleep(0.5)
+        # B14: the spool (issue 15). An outage, memory-only beside the spool, in one run: events/s into
+        # the queue or the spool while the endpoint is down, out of it once nginx is up, one event per
+        # request and in batches of 100; then the spool at 50,000 ev/s; then emit's cost (B2) with it on.
+        batch = "batch { max_events = 100 }"
+        for key, spool, count, rate, extra in (
+                ("B14memory", "-", n["b14"], n["b14_offered"], ""), ("B14spool", "spool-a", n["b14"], n["b14_offered"], ""),
+                ("B14memory_batch", "-", n["b14"], n["b14_offered"], batch),
+                ("B14spool_batch", "spool-b", n["b14"], n["b14_offered"], batch),
+                ("B14paced", "spool-c", n["b14_paced"], n["b14_rate"], "")):
+            directory = spool if spool == "-" else os.path.join(work, spool)
+            results[key] = run_json([driver, "recovery", url, str(count), str(rate), directory, up, extra])
+            subprocess.run(["pkill", "-f", "nginx -p %s" % work])
+            time.sleep(0.5)
+        nginx.start()
+        results["B14emit_clean"] = run_json([driver, "emit-matched", url, str(n["b2"]), "1",
+                                             'spool { dir = "%s/spool-e" }' % work])
+        results["B14emit_memory"] = run_json([driver, "emit-matched", url, str(n["b14_emit"]), "1"])
+        results["B14emit_crash"] = run_json([driver, "emit-matched", url, str(n["b14_emit"]), "1",
+                                             'spool { dir = "%s/spool-d", durability = crash }' % work])
+        nginx.stop()
         results["B8"] = run_json([base62, str(n["b8"])])
         results["B13"] = run_json([sign_bench, str(n["b13"])])
         if os.path.exists(plugin) and shutil.which("mosquitto"):
@@ -418,6 +441,31 @@ def report(r, smoke):
             "B9 unbatched: %d ev/s" % r["B9"]["events_per_s"], "%.1fx" % (b12["events_per_s"] / max(1, r["B9"]["events_per_s"])),
             ">= 50,000 ev/s, all, in order",
             b12["events_per_s"] >= 50_000 and b12["delivered"] == b12["published"] and b12["in_order"])
+    mem, sp, paced = r["B14memory"], r["B14spool"], r["B14paced"]
+    memb, spb = r["B14memory_batch"], r["B14spool_batch"]
+    row("B14", "outage, %d events offered at %d ev/s, into memory" % (mem["events"], mem["rate"]),
+        "%.0f ev/s" % mem["in_events_per_s"], "", "", "", None)
+    row("", "into the spool (memory holds 10,000)", "%.0f ev/s, %d dropped" % (sp["in_events_per_s"], sp["dropped_spool"]),
+        "memory: %.0f ev/s" % mem["in_events_per_s"], "%.2f" % (sp["in_events_per_s"] / mem["in_events_per_s"]), "", None)
+    row("", "into the spool at %d ev/s (%d events)" % (paced["rate"], paced["events"]),
+        "%.0f ev/s, %d dropped" % (paced["in_events_per_s"], paced["dropped_spool"]), "", "",
+        "0 dropped", paced["dropped_spool"] == 0 and paced["accepted"] == paced["events"])
+    row("", "out on recovery, batches of 100, from the spool", "%.0f ev/s" % spb["out_events_per_s"],
+        "memory: %.0f ev/s" % memb["out_events_per_s"], "%.2f" % (spb["out_events_per_s"] / memb["out_events_per_s"]),
+        ">= 50,000 ev/s", spb["out_events_per_s"] >= 50_000)
+    row("", "out on recovery, one event per request, from the spool", "%.0f ev/s" % sp["out_events_per_s"],
+        "memory: %.0f ev/s" % mem["out_events_per_s"], "%.2f" % (sp["out_events_per_s"] / mem["out_events_per_s"]), "", None)
+    row("", "disk bytes per event (64 B payload)", "%.0f B (%.1f MB for %d)" % (
+        sp["disk_bytes_per_event"], sp["spool_bytes_at_peak"] / 1e6, sp["spool_written"]), "", "", "", None)
+    clean, memory, crash = r["B14emit_clean"], r["B14emit_memory"], r["B14emit_crash"]
+    row("", "emit with a spool (clean), %d calls" % clean["calls"], "%.0f ns/call (cpu %.0f)" % (
+        clean["ns_per_call_median"], clean["thread_cpu_ns_per_call_median"]), "B2: %.0f ns" % b2,
+        "%.2f" % (clean["ns_per_call_median"] / b2), "<= 500 ns", clean["ns_per_call_median"] <= 500)
+    row("", "emit with a spool (crash), %d calls, %d queued" % (crash["calls"], crash["queued"]),
+        "%.0f ns/call (cpu %.0f)" % (crash["ns_per_call_median"], crash["thread_cpu_ns_per_call_median"]),
+        "memory-only, same count: %.0f ns" % memory["ns_per_call_median"],
+        "%.2f" % (crash["ns_per_call_median"] / memory["ns_per_call_median"]), "<= 500 ns",
+        crash["ns_per_call_median"] <= 500)
     b13 = r["B13"]
     row("B13", "signing a %d-byte body (Standard Webhooks)" % b13["body_bytes"],
         "%.0f ns (2 secrets: %.0f ns)" % (b13["ns_per_signature_one_secret"], b13["ns_per_signature_two_secrets"]),

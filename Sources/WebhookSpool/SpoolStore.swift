@@ -20,8 +20,11 @@ public struct SpoolError: Error, CustomStringConvertible, Sendable {
 /// Events on disk, in one SQLite database in WAL mode: the storage of the
 /// optional spool. Each row is an event record (the engine's `EventRecord`
 /// bytes, in-process layout), its lane and the hash of its client id,
-/// numbered in the order it was stored (`seq`, never reused: AUTOINCREMENT),
-/// so a lane's rows come back in the order they went in. The lane count is
+/// numbered in the order it was stored (`seq`: the store counts up from the
+/// highest it found at open), so a lane's rows come back in the order they
+/// went in. The table is clustered by (lane, seq) (`WITHOUT ROWID`): a lane's
+/// rows sit together, so deleting its oldest touches a few pages, not one
+/// per row (with rows in global order, deletes cost 15 µs each). The lane count is
 /// kept in the file (`user_version`); a store opened with another one puts
 /// every row in its lane under the new count (`client % laneCount`, as the
 /// engine picks lanes), so a client's events stay in one lane.
@@ -41,18 +44,31 @@ public final class SpoolStore {
     private var db: OpaquePointer?
     private let lockFD: Int32
     private var insertRow: OpaquePointer?
-    private var insertRowAt: OpaquePointer?
     private var selectLane: OpaquePointer?
     private var deleteRow: OpaquePointer?
+    private var deleteUpTo: OpaquePointer?
+    /// The next `seq` to hand out.
+    private var nextSeq: Int64 = 1
 
     public static let fileName = "swiftwebhook-spool.db"
     public static let lockName = "swiftwebhook-spool.lock"
 
+    /// What SQLite syncs to the device (`PRAGMA synchronous`, WAL mode). A
+    /// commit survives the process (`kill -9`) in every case: it is in the
+    /// kernel's page cache once `commit` returns.
+    public enum Sync: String, Sendable {
+        /// Nothing: a power loss may lose or corrupt the file (which is then
+        /// moved aside at the next open).
+        case off = "OFF"
+        /// At checkpoints: a power loss may lose the last commits, never the file.
+        case normal = "NORMAL"
+        /// Every commit: a power loss loses nothing committed.
+        case full = "FULL"
+    }
+
     /// Opens (or creates) the spool in `directory`, bounded by `maxBytes`
-    /// of database pages. `durable`: every commit is synced to the disk
-    /// (survives a power loss); otherwise a commit survives the process
-    /// (`kill -9`) but not the machine.
-    public init(directory: String, maxBytes: Int, durable: Bool, laneCount: Int = 1) throws(SpoolError) {
+    /// of database pages.
+    public init(directory: String, maxBytes: Int, sync: Sync, laneCount: Int = 1) throws(SpoolError) {
         path = directory + "/" + Self.fileName
         self.laneCount = max(1, laneCount)
         if mkdir(directory, 0o700) != 0 && errno != EEXIST {
@@ -70,9 +86,9 @@ public final class SpoolStore {
         }
         Self.writeHolder(lockFD)
         do {
-            try openDatabase(maxBytes: maxBytes, durable: durable)
+            try openDatabase(maxBytes: maxBytes, sync: sync)
         } catch {
-            for statement in [insertRow, insertRowAt, selectLane, deleteRow] { sqlite3_finalize(statement) }
+            for statement in [insertRow, selectLane, deleteRow, deleteUpTo] { sqlite3_finalize(statement) }
             if let db { sqlite3_close_v2(db) }
             db = nil
             close(lockFD)
@@ -81,13 +97,13 @@ public final class SpoolStore {
     }
 
     deinit {
-        for statement in [insertRow, insertRowAt, selectLane, deleteRow] { sqlite3_finalize(statement) }
+        for statement in [insertRow, selectLane, deleteRow, deleteUpTo] { sqlite3_finalize(statement) }
         if let db { sqlite3_close_v2(db) }
         flock(lockFD, LOCK_UN)
         close(lockFD)
     }
 
-    private func openDatabase(maxBytes: Int, durable: Bool) throws(SpoolError) {
+    private func openDatabase(maxBytes: Int, sync: Sync) throws(SpoolError) {
         try openFile()
         if !(try quickCheckPasses()) {
             sqlite3_close_v2(db)
@@ -101,23 +117,25 @@ public final class SpoolStore {
             recoveredFrom = aside
             try openFile()
         }
-        // Pages freed by deletions go back to the file system when the spool
-        // empties (`shrink`); set before the first table, or it does not apply.
-        try execute("PRAGMA auto_vacuum = INCREMENTAL")
         try execute("PRAGMA journal_mode = WAL")
         // The WAL is reset at each checkpoint, but its file keeps its largest
         // size unless told otherwise.
         try execute("PRAGMA journal_size_limit = \(64 << 20)")
-        try execute("PRAGMA synchronous = \(durable ? "FULL" : "NORMAL")")
-        try execute("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, lane INTEGER NOT NULL, client INTEGER NOT NULL, record BLOB NOT NULL)")
-        try execute("CREATE INDEX IF NOT EXISTS events_by_lane ON events (lane, seq)")
+        try execute("PRAGMA synchronous = \(sync.rawValue)")
+        // Reads through a mapping rather than a pread per page.
+        try execute("PRAGMA mmap_size = \(256 << 20)")
+        try execute("""
+            CREATE TABLE IF NOT EXISTS events (lane INTEGER NOT NULL, seq INTEGER NOT NULL, client INTEGER NOT NULL,
+                                               record BLOB NOT NULL, PRIMARY KEY (lane, seq)) WITHOUT ROWID
+            """)
         // The bound: SQLite refuses to grow the file past this many pages (SQLITE_FULL).
         let pageSize = try integer("PRAGMA page_size")
         try execute("PRAGMA max_page_count = \(max(16, maxBytes / max(1, pageSize)))")
-        insertRow = try prepare("INSERT INTO events (lane, client, record) VALUES (?, ?, ?)")
-        insertRowAt = try prepare("INSERT INTO events (seq, lane, client, record) VALUES (?, ?, ?, ?)")
+        insertRow = try prepare("INSERT INTO events (seq, lane, client, record) VALUES (?, ?, ?, ?)")
         selectLane = try prepare("SELECT seq, record FROM events WHERE lane = ? AND seq > ? ORDER BY seq LIMIT ?")
-        deleteRow = try prepare("DELETE FROM events WHERE seq = ?")
+        deleteRow = try prepare("DELETE FROM events WHERE lane = ? AND seq = ?")
+        deleteUpTo = try prepare("DELETE FROM events WHERE lane = ? AND seq <= ?")
+        nextSeq = Int64(try integer("SELECT coalesce(max(seq), 0) FROM events")) + 1
         if try integer("PRAGMA user_version") != laneCount {
             try relane()
         }
@@ -127,18 +145,23 @@ public final class SpoolStore {
     private func relane() throws(SpoolError) {
         try begin()
         do throws(SpoolError) {
-            let rows = try prepare("SELECT seq, client FROM events")
+            // Read first: updating a key while scanning the table could visit a row twice.
+            let rows = try prepare("SELECT lane, seq, client FROM events")
             defer { sqlite3_finalize(rows) }
-            let update = try prepare("UPDATE events SET lane = ? WHERE seq = ?")
-            defer { sqlite3_finalize(update) }
+            var moves: [(lane: Int64, seq: Int64, client: UInt64)] = []
             while true {
                 let rv = sqlite3_step(rows)
                 if rv == SQLITE_DONE { break }
                 guard rv == SQLITE_ROW else { throw failure("cannot read the spool", rv) }
-                let client = UInt64(bitPattern: sqlite3_column_int64(rows, 1))
+                moves.append((sqlite3_column_int64(rows, 0), sqlite3_column_int64(rows, 1), UInt64(bitPattern: sqlite3_column_int64(rows, 2))))
+            }
+            let update = try prepare("UPDATE events SET lane = ? WHERE lane = ? AND seq = ?")
+            defer { sqlite3_finalize(update) }
+            for move in moves {
                 sqlite3_reset(update)
-                sqlite3_bind_int64(update, 1, Int64(client % UInt64(laneCount)))
-                sqlite3_bind_int64(update, 2, sqlite3_column_int64(rows, 0))
+                sqlite3_bind_int64(update, 1, Int64(move.client % UInt64(laneCount)))
+                sqlite3_bind_int64(update, 2, move.lane)
+                sqlite3_bind_int64(update, 3, move.seq)
                 try step(update, "cannot update the spool")
             }
             try execute("PRAGMA user_version = \(laneCount)")
@@ -199,20 +222,18 @@ public final class SpoolStore {
     /// Stores an event's record and returns its `seq`; `at`: a given `seq`
     /// (below the lowest stored, to put events in front of a lane's rows).
     /// A full spool throws `isFull`.
+    /// (A rolled-back insert's `seq` is not handed out again; gaps are harmless.)
     @discardableResult
-    public func insert(lane: Int, client: UInt64, record: UnsafeRawBufferPointer, at seq: Int64? = nil) throws(SpoolError) -> Int64 {
-        let statement = seq == nil ? insertRow : insertRowAt
-        sqlite3_reset(statement)
-        var column: Int32 = 1
-        if let seq {
-            sqlite3_bind_int64(statement, column, seq)
-            column += 1
-        }
-        sqlite3_bind_int64(statement, column, Int64(lane))
-        sqlite3_bind_int64(statement, column + 1, Int64(bitPattern: client))
-        sqlite3_bind_blob(statement, column + 2, record.baseAddress, Int32(record.count), cswh_sqlite_transient())
-        try step(statement, "cannot write to the spool")
-        return sqlite3_last_insert_rowid(db)
+    public func insert(lane: Int, client: UInt64, record: UnsafeRawBufferPointer, at given: Int64? = nil) throws(SpoolError) -> Int64 {
+        let seq = given ?? nextSeq
+        sqlite3_reset(insertRow)
+        sqlite3_bind_int64(insertRow, 1, seq)
+        sqlite3_bind_int64(insertRow, 2, Int64(lane))
+        sqlite3_bind_int64(insertRow, 3, Int64(bitPattern: client))
+        sqlite3_bind_blob(insertRow, 4, record.baseAddress, Int32(record.count), cswh_sqlite_transient())
+        try step(insertRow, "cannot write to the spool")
+        if given == nil { nextSeq += 1 }
+        return seq
     }
 
     /// Up to `limit` events of `lane` stored after `seq`, oldest first;
@@ -231,17 +252,27 @@ public final class SpoolStore {
         }
     }
 
+    /// Forgets every event of `lane` up to `seq` (delivered or given up on).
+    public func delete(lane: Int, upTo seq: Int64) throws(SpoolError) {
+        sqlite3_reset(deleteUpTo)
+        sqlite3_bind_int64(deleteUpTo, 1, Int64(lane))
+        sqlite3_bind_int64(deleteUpTo, 2, seq)
+        try step(deleteUpTo, "cannot delete from the spool")
+    }
+
     /// Forgets one event (delivered or given up on).
-    public func delete(seq: Int64) throws(SpoolError) {
+    public func delete(lane: Int, seq: Int64) throws(SpoolError) {
         sqlite3_reset(deleteRow)
-        sqlite3_bind_int64(deleteRow, 1, seq)
+        sqlite3_bind_int64(deleteRow, 1, Int64(lane))
+        sqlite3_bind_int64(deleteRow, 2, seq)
         try step(deleteRow, "cannot delete from the spool")
     }
 
     /// Gives the pages of deleted rows back to the file system and empties
-    /// the WAL: after an outage, the spool's files shrink to their idle size.
+    /// the WAL: after an outage, the spool's files shrink to their idle
+    /// size. (VACUUM copies what is left: call it when little is.)
     public func shrink() throws(SpoolError) {
-        try execute("PRAGMA incremental_vacuum")
+        try execute("VACUUM")
         try execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
@@ -259,9 +290,19 @@ public final class SpoolStore {
         }
     }
 
-    /// The lowest `seq` stored, or nil when empty.
+    /// The lowest `seq` stored, or nil when empty (per lane, on the key:
+    /// no scan of the table).
     public func lowestSeq() throws(SpoolError) -> Int64? {
-        try count() == 0 ? nil : Int64(try integer("SELECT min(seq) FROM events"))
+        var lowest: Int64?
+        for lane in 0..<laneCount {
+            let statement = try prepare("SELECT seq FROM events WHERE lane = \(lane) ORDER BY seq LIMIT 1")
+            defer { sqlite3_finalize(statement) }
+            if sqlite3_step(statement) == SQLITE_ROW {
+                let seq = sqlite3_column_int64(statement, 0)
+                lowest = min(lowest ?? seq, seq)
+            }
+        }
+        return lowest
     }
 
     /// Events stored now.

@@ -41,21 +41,21 @@ import TestKit
             records.filter { Int($0.0 % UInt64(count)) == index }.map(\.1)
         }
         do {
-            let spool = try SpoolStore(directory: dir, maxBytes: 64 << 20, durable: false, laneCount: 3)
+            let spool = try SpoolStore(directory: dir, maxBytes: 64 << 20, sync: .normal, laneCount: 3)
             try store(Array(records[..<250]), into: spool)
             try store(Array(records[250...]), into: spool)
             #expect(try spool.count() == 500 && spool.recoveredFrom == nil)
             #expect(try spool.countsByLane() == (0..<3).map { lane(3, $0).count })
         }
         // A restart with another lane count: every client's events in one lane, in order.
-        let spool = try SpoolStore(directory: dir, maxBytes: 64 << 20, durable: true, laneCount: 4)
+        let spool = try SpoolStore(directory: dir, maxBytes: 64 << 20, sync: .full, laneCount: 4)
         for index in 0..<4 {
             let rows = try read(spool, lane: index)
             #expect(rows.map(\.1) == lane(4, index))
             #expect(zip(rows, rows.dropFirst()).allSatisfy { $0.0 < $1.0 })
         }
         let first = try read(spool, lane: 1)
-        for row in first.prefix(20) { try spool.delete(seq: row.0) }
+        for row in first.prefix(20) { try spool.delete(lane: 1, seq: row.0) }
         let rest = try read(spool, lane: 1, limit: 10)
         #expect(rest.count == 10 && rest[0].1 == first[20].1)
         let more = try read(spool, lane: 1, after: rest[9].0, limit: 1)
@@ -67,13 +67,13 @@ import TestKit
         #expect(try read(spool, lane: 1, limit: 1).first?.1 == [9, 9])
         // A seq is never reused, so a reader's "after" mark stays right.
         let last = try read(spool, lane: 2).last!.0
-        try spool.delete(seq: last)
+        try spool.delete(lane: 2, seq: last)
         let next = try [UInt8]([7]).withUnsafeBytes { try spool.insert(lane: 2, client: 2, record: $0) }
         #expect(next > last)
     }
 
     @Test func theBoundRefusesAWholeBatchWithAFullError() throws {
-        let spool = try SpoolStore(directory: directory(), maxBytes: 256 << 10, durable: false)
+        let spool = try SpoolStore(directory: directory(), maxBytes: 256 << 10, sync: .normal)
         let record = [UInt8](repeating: 0xAB, count: 1000)
         var stored = 0
         var full: SpoolError?
@@ -88,31 +88,31 @@ import TestKit
         #expect(full?.isFull == true && stored > 0 && stored < 400, "\(String(describing: full)) after \(stored)")
         #expect(try spool.count() == stored, "a refused batch leaves nothing behind")
         // Room again after deletion.
-        for row in try read(spool, lane: 0) { try spool.delete(seq: row.0) }
+        for row in try read(spool, lane: 0) { try spool.delete(lane: 0, seq: row.0) }
         try store([(1, record)], into: spool)
     }
 
     @Test func oneProcessPerDirectory() throws {
         let dir = directory()
         do {
-            let first = try SpoolStore(directory: dir, maxBytes: 1 << 20, durable: false)
-            #expect(throws: SpoolError.self) { _ = try SpoolStore(directory: dir, maxBytes: 1 << 20, durable: false) }
+            let first = try SpoolStore(directory: dir, maxBytes: 1 << 20, sync: .normal)
+            #expect(throws: SpoolError.self) { _ = try SpoolStore(directory: dir, maxBytes: 1 << 20, sync: .normal) }
             do {
-                _ = try SpoolStore(directory: dir, maxBytes: 1 << 20, durable: false)
+                _ = try SpoolStore(directory: dir, maxBytes: 1 << 20, sync: .normal)
             } catch {
                 #expect(error.description.contains("is in use by another process (pid \(getpid()))"), "\(error)")
             }
             withExtendedLifetime(first) {}
         }
         // Released with the store.
-        _ = try SpoolStore(directory: dir, maxBytes: 1 << 20, durable: false)
+        _ = try SpoolStore(directory: dir, maxBytes: 1 << 20, sync: .normal)
     }
 
     @Test func aDirectoryThatCannotBeUsedIsAClearError() throws {
         let file = directory()
         FileManager.default.createFile(atPath: file, contents: Data("not a directory".utf8))
         do {
-            _ = try SpoolStore(directory: file + "/spool", maxBytes: 1 << 20, durable: false)
+            _ = try SpoolStore(directory: file + "/spool", maxBytes: 1 << 20, sync: .normal)
             Issue.record("opened a spool under a file")
         } catch {
             #expect(error.description.hasPrefix("cannot create the spool directory \(file)/spool: "), "\(error)")
@@ -121,14 +121,14 @@ import TestKit
         if getuid() != 0 {
             let readOnly = directory()
             try FileManager.default.createDirectory(atPath: readOnly, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o500])
-            #expect(throws: SpoolError.self) { _ = try SpoolStore(directory: readOnly, maxBytes: 1 << 20, durable: false) }
+            #expect(throws: SpoolError.self) { _ = try SpoolStore(directory: readOnly, maxBytes: 1 << 20, sync: .normal) }
         }
     }
 
     @Test func aCorruptFileIsMovedAsideAndAFreshSpoolStarts() throws {
         let dir = directory()
         do {
-            let spool = try SpoolStore(directory: dir, maxBytes: 1 << 20, durable: false)
+            let spool = try SpoolStore(directory: dir, maxBytes: 1 << 20, sync: .normal)
             try store([(1, [1, 2, 3])], into: spool)
         }
         // Scribble over the database's pages (its header survives, so SQLite opens it).
@@ -137,7 +137,7 @@ import TestKit
         handle.seek(toFileOffset: 100)
         handle.write(Data(repeating: 0x5A, count: 8000))
         handle.closeFile()
-        let spool = try SpoolStore(directory: dir, maxBytes: 1 << 20, durable: false)
+        let spool = try SpoolStore(directory: dir, maxBytes: 1 << 20, sync: .normal)
         let aside = try #require(spool.recoveredFrom)
         #expect(aside.hasPrefix(path + ".corrupt-") && FileManager.default.fileExists(atPath: aside))
         #expect(try spool.count() == 0)
@@ -148,6 +148,6 @@ import TestKit
         let other = directory()
         try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: false)
         FileManager.default.createFile(atPath: other + "/" + SpoolStore.fileName, contents: Data(repeating: 0x41, count: 5000))
-        #expect(try SpoolStore(directory: other, maxBytes: 1 << 20, durable: false).recoveredFrom != nil)
+        #expect(try SpoolStore(directory: other, maxBytes: 1 << 20, sync: .normal).recoveredFrom != nil)
     }
 }

@@ -481,6 +481,11 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
         return lane.lock.withLock { lane.events.count }
     }
 
+    /// Events the memory queue has room for now (`queue.max_events`).
+    var room: Int {
+        max(0, limits.maxEvents - reservedEvents.load(ordering: .relaxed))
+    }
+
     /// Moves records (each with its spool row set) from the front of
     /// `records` into the lane's memory, as far as the bounds allow, but at
     /// least `minimum` and at most `limit` of them; returns how many moved, the row of the

@@ -5,13 +5,14 @@ import WebhookSpool
 /// The disk spool under the memory queue (`spool { ... }`, docs/spool.md):
 /// one thread of its own that moves events between the lanes and a
 /// `SpoolStore`. The broker's threads never touch the disk: they stage
-/// events in their lane (`DeliveryQueue.submit`), and this thread, every
-/// `sync_interval` or when a connection runs dry,
-/// 1. writes what the lanes staged, and deletes the rows of finished events,
-///    in one transaction (one commit: the sync point);
+/// events in their lane (`DeliveryQueue.submit`), and this thread
+/// 1. every `sync_interval`, writes what the lanes staged and deletes the
+///    rows of finished events, in one transaction (one commit: the sync
+///    point; fewer, larger commits cost SQLite far less per event);
 /// 2. hands freshly written events straight to a lane's memory when the lane
 ///    has nothing older on disk and the memory queue has room;
-/// 3. loads a lane's oldest rows back into memory when its memory runs low.
+/// 3. every `sync_interval`, and at once when a connection runs dry, loads
+///    a lane's oldest rows back into memory when its memory runs low.
 /// A lane's events thus always leave in the order they were accepted.
 ///
 /// Rows are deleted only after their event is delivered (or failed), so a
@@ -30,8 +31,12 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
     /// went to memory (rows are read after it).
     private var unloaded: [Int]
     private var lastLoaded: [Int64]
-    /// Per lane: where staged events are swapped out to and rows read into.
+    /// Per lane: where staged events are swapped out to and rows read into,
+    /// and the rows whose events are in memory.
     private let scratch: [Scratch]
+    private var loaded: [LoadedRows]
+    /// When the next write is due.
+    private var nextWriteNs: UInt64 = 0
     /// Whether the last write failed (one warning per episode).
     private var failing = false
 
@@ -46,10 +51,14 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
     private let rows = Atomic<UInt64>(0)
     private let bytes = Atomic<UInt64>(0)
 
-    /// How many rows a lane loads at once, and below how many events in
-    /// memory it loads again.
+    /// The most rows a lane loads at once; below how many events in memory
+    /// it loads again; and how many a lane with nothing in memory loads even
+    /// when the memory queue is full (so every lane moves).
     static var loadChunk: Int { 1000 }
     static var lowWater: Int { 500 }
+    static var minimumLoad: Int { 64 }
+    /// An empty spool whose file is larger than this is shrunk.
+    static var shrinkAbove: UInt64 { 4 << 20 }
 
     private final class Scratch {
         var log = EventLog()
@@ -60,7 +69,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
     init(settings: SpoolSettings, queue: DeliveryQueue<Waiter>, log: Log, wake: @escaping (Waiter) -> Void) throws(EngineError) {
         do {
             store = try SpoolStore(directory: settings.directory, maxBytes: settings.maxBytes,
-                                   durable: settings.durability == .power, laneCount: queue.laneCount)
+                                   sync: Self.sync(for: settings.durability), laneCount: queue.laneCount)
         } catch {
             throw EngineError("\(settings.origin): \(error.message)")
         }
@@ -70,6 +79,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
         syncIntervalNs = UInt64(settings.syncIntervalMs) * 1_000_000
         scratch = (0..<queue.laneCount).map { _ in Scratch() }
         lastLoaded = Array(repeating: .min, count: queue.laneCount)
+        loaded = Array(repeating: LoadedRows(), count: queue.laneCount)
         if let aside = store.recoveredFrom {
             log.log(.warning, "spool: \(store.path) was corrupt; moved aside to \(aside), starting with an empty spool")
         }
@@ -84,6 +94,17 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
         rows.store(UInt64(total), ordering: .relaxed)
         if total > 0 {
             log.log(.info, "spool: \(total) event(s) from an earlier run in \(store.path); they go out before newer ones")
+        }
+    }
+
+    /// `clean` promises nothing past the process, so nothing is synced;
+    /// `crash` syncs at checkpoints, so a power loss never costs the file;
+    /// `power` syncs every commit.
+    static func sync(for durability: SpoolDurability) -> SpoolStore.Sync {
+        switch durability {
+        case .clean: .off
+        case .crash: .normal
+        case .power: .full
         }
     }
 
@@ -119,7 +140,8 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
         }
         thread?.join()
         thread = nil
-        cycle(admitting: false)
+        cycle(admitting: false, writeNow: true)
+        deleteFinishedOutOfOrder()
         return saveLeftovers()
     }
 
@@ -134,20 +156,25 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
                 return stopping
             }
             if stop { return }
-            cycle(admitting: !queue.closed)
+            cycle(admitting: !queue.closed, writeNow: false)
         }
     }
 
-    private func cycle(admitting: Bool) {
-        var staged = 0
-        var finished: [Int64] = []
-        for lane in 0..<queue.laneCount {
-            queue.takeStaged(lane: lane, into: &scratch[lane].log)
-            staged += scratch[lane].log.count
-            finished += queue.takeFinishedRows(lane: lane)
-        }
-        if staged > 0 || !finished.isEmpty {
-            write(staged: staged, finished: finished, admitting: admitting)
+    private func cycle(admitting: Bool, writeNow: Bool) {
+        let now = Clock.monotonicNanoseconds()
+        if writeNow || now >= nextWriteNs {
+            nextWriteNs = now + syncIntervalNs
+            var staged = 0
+            var deletions: [(lane: Int, upTo: Int64, count: Int)] = []
+            for lane in 0..<queue.laneCount {
+                queue.takeStaged(lane: lane, into: &scratch[lane].log)
+                staged += scratch[lane].log.count
+                for seq in queue.takeFinishedRows(lane: lane) { loaded[lane].markFinished(seq) }
+                if let prefix = loaded[lane].popFinishedPrefix() { deletions.append((lane, prefix.upTo, prefix.count)) }
+            }
+            if staged > 0 || !deletions.isEmpty {
+                write(staged: staged, deletions: deletions, admitting: admitting)
+            }
         }
         if admitting { load() }
     }
@@ -160,16 +187,16 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
     /// transactions until one does not fit; the events after it are dropped
     /// and counted. A lane's stored events are thus always a prefix of what
     /// it staged, and order holds.
-    private func write(staged: Int, finished: [Int64], admitting: Bool) {
+    private func write(staged: Int, deletions: [(lane: Int, upTo: Int64, count: Int)], admitting: Bool) {
         var failure: SpoolError?
         do {
             try transaction { () throws(SpoolError) in
-                for row in finished { try store.delete(seq: row) }
+                for deletion in deletions { try store.delete(lane: deletion.lane, upTo: deletion.upTo) }
                 try insertStaged(chunk: Int.max)
             }
         } catch {
             clearRows(from: 0)
-            try? transaction { () throws(SpoolError) in for row in finished { try store.delete(seq: row) } }
+            try? transaction { () throws(SpoolError) in for deletion in deletions { try store.delete(lane: deletion.lane, upTo: deletion.upTo) } }
             do {
                 try insertStaged(chunk: 64)
             } catch {
@@ -185,7 +212,8 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
             log.log(.info, "spool: writing again")
             failing = false
         }
-        rows.subtract(UInt64(min(UInt64(finished.count), rows.load(ordering: .relaxed))), ordering: .relaxed)
+        let deleted = UInt64(deletions.reduce(0) { $0 + $1.count })
+        rows.subtract(min(deleted, rows.load(ordering: .relaxed)), ordering: .relaxed)
         var stored = 0
         for lane in 0..<queue.laneCount {
             let count = scratch[lane].log.count
@@ -197,8 +225,10 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
             if admitting && unloaded[lane] == 0 && onDisk > 0 {
                 // Nothing older of this lane on disk: the events may go
                 // straight to memory, without being read back.
+                let seqs = rowsOf(scratch[lane].log)
                 let admitted = queue.admit(lane: lane, from: &scratch[lane].log, minimum: 0, limit: onDisk)
                 if admitted.count > 0 { lastLoaded[lane] = admitted.lastRow }
+                for seq in seqs.prefix(admitted.count) { loaded[lane].append(seq) }
                 if let waiter = admitted.wake { wake(waiter) }
                 unloaded[lane] += onDisk - admitted.count
             } else {
@@ -208,7 +238,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
         }
         written.add(UInt64(stored), ordering: .relaxed)
         rows.add(UInt64(stored), ordering: .relaxed)
-        if rows.load(ordering: .relaxed) == 0 && !finished.isEmpty {
+        if rows.load(ordering: .relaxed) == 0 && deleted > 0 && bytes.load(ordering: .relaxed) > Self.shrinkAbove {
             // The backlog is gone: give its disk space back.
             do {
                 try store.shrink()
@@ -296,10 +326,14 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
         for lane in 0..<queue.laneCount where unloaded[lane] > 0 {
             let inMemory = queue.memoryCount(lane: lane)
             guard inMemory < Self.lowWater else { continue }
+            // Only what memory can take: rows read and not admitted would
+            // be read again.
+            let wanted = min(Self.loadChunk, max(queue.room, inMemory == 0 ? Self.minimumLoad : 0))
+            guard wanted > 0 else { continue }
             var unreadable: [Int64] = []
             var read = 0
             do {
-                try store.forEach(lane: lane, after: lastLoaded[lane], limit: Self.loadChunk) { seq, bytes in
+                try store.forEach(lane: lane, after: lastLoaded[lane], limit: wanted) { seq, bytes in
                     read += 1
                     guard EventRecord.isValid(bytes) else {
                         unreadable.append(seq)
@@ -326,21 +360,50 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
                 continue
             }
             if !unreadable.isEmpty {
-                try? transaction { () throws(SpoolError) in for row in unreadable { try store.delete(seq: row) } }
+                try? transaction { () throws(SpoolError) in for row in unreadable { try store.delete(lane: lane, seq: row) } }
                 rows.subtract(UInt64(min(UInt64(unreadable.count), rows.load(ordering: .relaxed))), ordering: .relaxed)
                 queue.spoolDropped(lane: lane, count: unreadable.count)
                 unloaded[lane] -= unreadable.count
                 log.log(.warning, "spool: \(unreadable.count) row(s) of lane \(lane) are not events this build can read; deleted")
             }
-            let admitted = queue.admit(lane: lane, from: &scratch[lane].log, minimum: inMemory == 0 ? Self.loadChunk : 0)
+            let seqs = rowsOf(scratch[lane].log)
+            let admitted = queue.admit(lane: lane, from: &scratch[lane].log, minimum: inMemory == 0 ? Self.minimumLoad : 0)
             if admitted.count > 0 { lastLoaded[lane] = admitted.lastRow }
+            for seq in seqs.prefix(admitted.count) { loaded[lane].append(seq) }
             if let waiter = admitted.wake { wake(waiter) }
             unloaded[lane] -= admitted.count
             scratch[lane].log.removeAll()
         }
     }
 
+    /// The rows of the records in `log`, in order.
+    private func rowsOf(_ log: borrowing EventLog) -> [Int64] {
+        var seqs: [Int64] = []
+        seqs.reserveCapacity(log.count)
+        log.forEach { seqs.append(EventRecord.spoolRow($0)) }
+        return seqs
+    }
+
     // MARK: Shutdown
+
+    /// Deletes the rows of events finished behind an unfinished one (no
+    /// prefix to delete them with), so the next start does not send them again.
+    private func deleteFinishedOutOfOrder() {
+        var count = 0
+        do {
+            try transaction { () throws(SpoolError) in
+                for lane in 0..<queue.laneCount {
+                    for seq in loaded[lane].takeFinished() {
+                        try store.delete(lane: lane, seq: seq)
+                        count += 1
+                    }
+                }
+            }
+            rows.subtract(min(UInt64(count), rows.load(ordering: .relaxed)), ordering: .relaxed)
+        } catch {
+            log.log(.error, "spool: \(error.message)")
+        }
+    }
 
     /// Writes each lane's undelivered events (those a connection had, then
     /// the queue's) in front of every row on disk, in order, so the next
@@ -362,7 +425,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
                 do throws(SpoolError) {
                     try transaction { () throws(SpoolError) in
                         for event in returned {
-                            if event.spoolRow != 0 { try store.delete(seq: event.spoolRow) }
+                            if event.spoolRow != 0 { try store.delete(lane: lane, seq: event.spoolRow) }
                             try insert(event, lane: lane, at: seq)
                             seq += 1
                         }
@@ -371,7 +434,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
                             guard failure == nil else { return }
                             do throws(SpoolError) {
                                 let row = EventRecord.spoolRow(record)
-                                if row != 0 { try store.delete(seq: row) }
+                                if row != 0 { try store.delete(lane: lane, seq: row) }
                                 EventRecord.setSpoolRow(record, 0)
                                 try store.insert(lane: lane, client: Engine.clientHash(EventRecord.clientID(record)),
                                                  record: UnsafeRawBufferPointer(start: record, count: EventRecord.size(record)), at: seq)
