@@ -42,7 +42,8 @@ public final class Engine: @unchecked Sendable {
         let spill = settings.spool.map { spool in
             SpillLimits(always: spool.durability != .clean, stagingBytesPerLane: max(256 << 10, (16 << 20) / laneCount))
         }
-        queue = DeliveryQueue(laneCount: laneCount, limits: settings.queue, batch: BatchLimits(settings.batch), spill: spill)
+        queue = DeliveryQueue(laneCount: laneCount, limits: settings.queue, batch: BatchLimits(settings.batch), spill: spill,
+                              idTag: UInt64.random(in: 0...UInt64.max))
         if let spoolSettings = settings.spool {
             let spool = try Spool(settings: spoolSettings, queue: queue, log: log) { $0.wake() }
             queue.laneRanDry = { [unowned spool] _ in spool.requestLoad() }

@@ -207,10 +207,10 @@ import Testing
         _ = submit(queue, publish("other", "x"), lane: 0, nowNs: 9)
         let worker = Worker()
         guard case .work(let first) = queue.take(lane: 1, for: worker) else { Issue.record("no work"); return }
-        #expect(first.map { $0.event.string(.payload)! } == ["0", "1", "2"] && first.map(\.sequence) == [0, 1, 2])
+        #expect(first.map { $0.event.string(.payload)! } == ["0", "1", "2"] && first.map(\.id.sequence) == [0, 1, 2])
         #expect(queue.snapshot().inFlight == 3 && queue.snapshot().queued == 3)
         guard case .work(let second) = queue.complete(first, .delivered, lane: 1, for: worker, takeNext: true) else { Issue.record("no work"); return }
-        #expect(second.map { $0.event.string(.payload)! } == ["3", "4"] && second.map(\.sequence) == [3, 4])
+        #expect(second.map { $0.event.string(.payload)! } == ["3", "4"] && second.map(\.id.sequence) == [3, 4])
         _ = queue.complete(second, .failed, lane: 1, for: worker, takeNext: false)
         let stats = queue.snapshot()
         #expect(stats.delivered == 3 && stats.failed == 2 && stats.queued == 1 && stats.inFlight == 0 && stats.isBalanced, "\(stats)")

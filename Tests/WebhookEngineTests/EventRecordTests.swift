@@ -42,11 +42,12 @@ import TestKit
                 #expect(size % 8 == 0 && size >= EventRecord.headerSize + i * 37)
                 let memory = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
                 defer { memory.deallocate() }
-                EventRecord.write(raw, timestampMs: raw.header.timestampMs, acceptedAtNs: UInt64(i) * 1000, sequence: UInt64(i) * 7, size: size, to: memory)
+                EventRecord.write(raw, timestampMs: raw.header.timestampMs, acceptedAtNs: UInt64(i) * 1000,
+                                  id: EventID(tag: 0xFEED_F00D, lane: UInt32(i), sequence: UInt64(i) * 7), size: size, to: memory)
                 #expect(EventRecord.size(memory) == size && EventRecord.acceptedAtNs(memory) == UInt64(i) * 1000)
                 let back = EventRecord.read(memory)
                 #expect(same(back.event, event), "event \(i)")
-                #expect(back.acceptedAtNs == UInt64(i) * 1000 && back.sequence == UInt64(i) * 7)
+                #expect(back.acceptedAtNs == UInt64(i) * 1000 && back.id == EventID(tag: 0xFEED_F00D, lane: UInt32(i), sequence: UInt64(i) * 7))
             }
         }
     }
@@ -61,7 +62,7 @@ import TestKit
                 let event = sample(next, payload: next % 97 == 0 ? EventLog.blockSize + 100 : next % 300)
                 event.withRawEvent { raw in
                     let size = EventRecord.size(of: raw)
-                    log.append(size: size) { EventRecord.write(raw, timestampMs: raw.header.timestampMs, acceptedAtNs: UInt64(next), sequence: UInt64(next), size: size, to: $0) }
+                    log.append(size: size) { EventRecord.write(raw, timestampMs: raw.header.timestampMs, acceptedAtNs: UInt64(next), id: EventID(tag: 1, lane: 0, sequence: UInt64(next)), size: size, to: $0) }
                 }
                 model.append(next)
                 next += 1

@@ -90,6 +90,38 @@ import WebhookSpool
         #expect(received.count == 10 && received.values.allSatisfy { $0 == Array(0..<150) }, "\(received["c0"] ?? [])")
     }
 
+    @Test func anEventKeepsItsIdAcrossAStopAndARestart() throws {
+        let server = try HookServer()
+        try server.setBehaviour(default: ["status": 503])
+        let dir = spoolDirectory()
+        let extra = "pool_size = 2\nbatch { max_events = 1 }\ndrain_timeout = 50ms"
+        do {
+            let engine = try Engine(settings: try settings(port: server.port, dir: dir, extra), log: LogCapture().log)
+            #expect(submit(engine, clients: 4, perClient: 0..<5) == 20)
+            #expect(try eventually { try server.requests().count >= 2 })
+            engine.shutdown()
+            #expect(engine.stats().spooled == 20, "\(engine.stats())")
+        }
+        func idsByPayload() throws -> [String: String] {
+            var ids: [String: String] = [:]
+            for request in try server.requests() {
+                let payload = try JSONSerialization.jsonObject(with: request.body) as? [String: Any]
+                ids[payload?["payload"] as? String ?? ""] = request.header("webhook-id")
+            }
+            return ids
+        }
+        let refused = try idsByPayload()
+        try server.setBehaviour(default: ["status": 200])
+        let engine = try Engine(settings: try settings(port: server.port, dir: dir, extra), log: LogCapture().log)
+        #expect(eventually { engine.stats().delivered == 20 })
+        engine.shutdown()
+        let delivered = try idsByPayload()
+        #expect(delivered.count == 20 && !refused.isEmpty)
+        // What a receiver saw refused once comes back with the same webhook-id.
+        for (payload, id) in refused { #expect(delivered[payload] == id, "\(payload)") }
+        #expect(Set(delivered.values).count == 20)
+    }
+
     @Test func writeThroughDeliversEverythingFromDiskAndLeavesNoRows() throws {
         let server = try HookServer()
         let engine = try Engine(settings: try settings(port: server.port, dir: spoolDirectory(), "pool_size = 2", durability: "crash"),

@@ -11,9 +11,11 @@ final class DeliveryContext: @unchecked Sendable {
     let settings: WebhookSettings
     let builder: BodyBuilder
     let writer: RequestWriter
-    /// The first part of every event id: random per engine, so ids stay
-    /// unique across restarts (the lane and sequence restart at 0).
-    let idTag: String
+    /// The first part of the ids of events this engine accepted: random per
+    /// engine, so ids stay unique across restarts (the lane and sequence
+    /// restart at 0). Events replayed from the spool keep their own.
+    let idTag: UInt64
+    private let idTagText: String
     /// Whether requests carry `webhook-id`: on with `event_ids`, and always
     /// when signing (the signature covers the id).
     let sendsIDs: Bool
@@ -23,21 +25,22 @@ final class DeliveryContext: @unchecked Sendable {
     let closer = ConnectionCloser()
 
     init(queue: DeliveryQueue<Connection>, endpoint: Endpoint, settings: WebhookSettings, log: Log, observer: DeliveryObserver?) {
+        self.idTag = queue.idTag
+        self.idTagText = String(queue.idTag, radix: 16)
         self.queue = queue
         self.endpoint = endpoint
         self.settings = settings
         self.builder = BodyBuilder(encoding: settings.encoding)
         self.writer = RequestWriter(settings: settings)
-        self.idTag = String(UInt64.random(in: 0...UInt64.max), radix: 16)
         self.sendsIDs = settings.eventIDs || settings.signing != nil
         self.log = log
         self.observer = observer
     }
 
     /// An event's id: `<engine tag>-<lane>-<sequence>`, the same on every
-    /// retry; a batch's is its first event's and `+<count>`.
-    func id(lane: Int, sequence: UInt64) -> String {
-        "\(idTag)-\(lane)-\(sequence)"
+    /// retry and replay; a batch's is its first event's and `+<count>`.
+    func id(_ id: EventID) -> String {
+        "\(id.tag == idTag ? idTagText : String(id.tag, radix: 16))-\(id.lane)-\(id.sequence)"
     }
 }
 
@@ -244,13 +247,13 @@ final class Connection: @unchecked Sendable {
     private func begin(_ events: [QueuedEvent]) {
         current = events
         if context.settings.batch.isOn {
-            let ids = events.map { context.id(lane: lane, sequence: $0.sequence) }
+            let ids = events.map { context.id($0.id) }
             requestBody = context.builder.batchBody(for: zip(events, ids).map { ($0.event, $1) })
             requestID = context.sendsIDs ? "\(ids[0])+\(events.count)" : nil
         } else {
             requestBody = context.builder.body(for: events[0].event)
             // No id is made when none is sent (NanoMQ's plain requests).
-            requestID = context.sendsIDs ? context.id(lane: lane, sequence: events[0].sequence) : nil
+            requestID = context.sendsIDs ? context.id(events[0].id) : nil
         }
         perform(stateLock.withLock { machine.begin(nowNs: Clock.monotonicNanoseconds(), connectionOpen: conn != nil) })
     }

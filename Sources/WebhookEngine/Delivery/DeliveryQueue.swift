@@ -8,11 +8,19 @@ struct QueuedEvent {
     /// Monotonic time of `submit`: emit-to-2xx latency, and the age that
     /// `drop_old` compares across lanes.
     let acceptedAtNs: UInt64
-    /// Its number in its lane, from 0 (with the lane and the engine's tag,
-    /// the event's id).
-    let sequence: UInt64
+    /// What its `webhook-id` is made of: kept with the event, so a retry,
+    /// and a replay from the spool after a restart, send the same id.
+    let id: EventID
     /// Its row in the spool, deleted once it is delivered; 0 = not on disk.
     var spoolRow: Int64 = 0
+}
+
+/// An event's identity: the tag of the engine that accepted it (random per
+/// `webhook_init`), its lane there and its number in that lane.
+struct EventID: Equatable {
+    var tag: UInt64
+    var lane: UInt32
+    var sequence: UInt64
 }
 
 /// How many events a connection takes at once (`batch { ... }`).
@@ -127,8 +135,11 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
 
     /// Fixed at init.
     let laneCount: Int
+    /// The first part of every event's id.
+    let idTag: UInt64
 
-    init(laneCount: Int, limits: QueueLimits, batch: BatchLimits = BatchLimits(), spill: SpillLimits? = nil) {
+    init(laneCount: Int, limits: QueueLimits, batch: BatchLimits = BatchLimits(), spill: SpillLimits? = nil, idTag: UInt64 = 0) {
+        self.idTag = idTag
         self.laneCount = max(1, laneCount)
         lanes = (0..<self.laneCount).map { _ in Lane() }
         self.limits = limits
@@ -153,7 +164,7 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
         // (a retain and release here were 5% of an emit).
         unowned(unsafe) let lane = lanes[index]
         if let spill {
-            return submit(event, bytes: bytes, timestampMs: timestampMs, to: lane, spill: spill, nowNs: nowNs)
+            return submit(event, bytes: bytes, timestampMs: timestampMs, to: lane, index: index, spill: spill, nowNs: nowNs)
         }
         while !reserve(bytes) {
             if limits.overflow == .dropNew || !dropOldest() {
@@ -173,10 +184,10 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
                 return .shuttingDown
             }
             lane.stats.matched += 1
-            let sequence = lane.nextSequence
+            let id = EventID(tag: idTag, lane: UInt32(truncatingIfNeeded: index), sequence: lane.nextSequence)
             lane.nextSequence &+= 1
             lane.events.append(size: bytes) {
-                EventRecord.write(event, timestampMs: timestampMs, acceptedAtNs: nowNs, sequence: sequence, size: bytes, to: $0)
+                EventRecord.write(event, timestampMs: timestampMs, acceptedAtNs: nowNs, id: id, size: bytes, to: $0)
             }
             lane.stats.queued += 1
             lane.stats.queuedBytes += UInt64(bytes)
@@ -187,7 +198,7 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
     /// `submit` with the spool on: to memory while the lane does not spill
     /// and there is room, otherwise to the lane's staging for the spool
     /// thread. Never touches the disk.
-    private func submit(_ event: RawEvent, bytes: Int, timestampMs: UInt64, to lane: Lane, spill: SpillLimits, nowNs: UInt64) -> SubmitResult {
+    private func submit(_ event: RawEvent, bytes: Int, timestampMs: UInt64, to lane: Lane, index: Int, spill: SpillLimits, nowNs: UInt64) -> SubmitResult {
         let reserved = !spill.always && reserve(bytes)
         return lane.lock.withLock {
             if closed {
@@ -195,11 +206,11 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
                 return .shuttingDown
             }
             lane.stats.matched += 1
-            let sequence = lane.nextSequence
+            let id = EventID(tag: idTag, lane: UInt32(truncatingIfNeeded: index), sequence: lane.nextSequence)
             lane.nextSequence &+= 1
             if reserved && lane.stats.spooled == 0 {
                 lane.events.append(size: bytes) {
-                    EventRecord.write(event, timestampMs: timestampMs, acceptedAtNs: nowNs, sequence: sequence, size: bytes, to: $0)
+                    EventRecord.write(event, timestampMs: timestampMs, acceptedAtNs: nowNs, id: id, size: bytes, to: $0)
                 }
                 lane.stats.queued += 1
                 lane.stats.queuedBytes += UInt64(bytes)
@@ -211,7 +222,7 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
                 return .dropped
             }
             lane.staged.append(size: bytes) {
-                EventRecord.write(event, timestampMs: timestampMs, acceptedAtNs: nowNs, sequence: sequence, size: bytes, to: $0)
+                EventRecord.write(event, timestampMs: timestampMs, acceptedAtNs: nowNs, id: id, size: bytes, to: $0)
             }
             lane.stagedBytes += bytes
             lane.stats.spooled += 1

@@ -9,16 +9,19 @@ import WebhookCore
 ///     0  u32 record size       4  u8 kind            5  u8 protocol version  6  u16 keepalive
 ///     8  u8 reason code        9  u8 qos            10  u8 flags (retain, nl, rap)  11  u8 rh
 ///    12  u16 fields present   16  u64 timestamp_ms  24  u64 accepted at (monotonic ns)
-///    32  u64 sequence in its lane                   40  u32 length per field (9)
-///    80  i64 its row in the spool (0: not on disk)  88  the fields' bytes
+///    32  u64 id: sequence in its lane               40  u32 length per field (9)
+///    76  u32 id: lane                               80  i64 its row in the spool (0: not on disk)
+///    88  u64 id: engine tag                         96  the fields' bytes
 ///
 /// Native byte order: the spool stores records as they are, so a spool is
 /// read back by the same build on the same machine (docs/spool.md).
 enum EventRecord {
-    static let headerSize = 88
+    static let headerSize = 96
     private static let sequenceOffset = 32
     private static let lengthsOffset = 40
+    private static let idLaneOffset = 76
     private static let spoolRowOffset = 80
+    private static let idTagOffset = 88
 
     /// The bytes a record of `raw` takes (what `queue.max_bytes` counts).
     static func size(of raw: borrowing RawEvent) -> Int {
@@ -26,7 +29,7 @@ enum EventRecord {
     }
 
     /// `timestampMs` replaces the event's own (the engine fills in "now" for 0).
-    static func write(_ raw: borrowing RawEvent, timestampMs: UInt64, acceptedAtNs: UInt64, sequence: UInt64, size: Int, to record: UnsafeMutableRawPointer) {
+    static func write(_ raw: borrowing RawEvent, timestampMs: UInt64, acceptedAtNs: UInt64, id: EventID, size: Int, to record: UnsafeMutableRawPointer) {
         let e = raw.header
         record.storeBytes(of: UInt32(truncatingIfNeeded: size), as: UInt32.self)
         record.storeBytes(of: e.kind.rawValue, toByteOffset: 4, as: UInt8.self)
@@ -40,8 +43,10 @@ enum EventRecord {
         record.storeBytes(of: raw.present, toByteOffset: 12, as: UInt16.self)
         record.storeBytes(of: timestampMs, toByteOffset: 16, as: UInt64.self)
         record.storeBytes(of: acceptedAtNs, toByteOffset: 24, as: UInt64.self)
-        record.storeBytes(of: sequence, toByteOffset: sequenceOffset, as: UInt64.self)
+        record.storeBytes(of: id.sequence, toByteOffset: sequenceOffset, as: UInt64.self)
+        record.storeBytes(of: id.lane, toByteOffset: idLaneOffset, as: UInt32.self)
         record.storeBytes(of: Int64(0), toByteOffset: spoolRowOffset, as: Int64.self)
+        record.storeBytes(of: id.tag, toByteOffset: idTagOffset, as: UInt64.self)
         var offset = headerSize
         // By raw value, not `Field.allCases`: that is an array, retained and
         // released on every emit.
@@ -122,7 +127,9 @@ enum EventRecord {
             offset += count
         }
         return QueuedEvent(event: Event(copying: raw), acceptedAtNs: acceptedAtNs(record),
-                           sequence: record.load(fromByteOffset: sequenceOffset, as: UInt64.self),
+                           id: EventID(tag: record.load(fromByteOffset: idTagOffset, as: UInt64.self),
+                                       lane: record.load(fromByteOffset: idLaneOffset, as: UInt32.self),
+                                       sequence: record.load(fromByteOffset: sequenceOffset, as: UInt64.self)),
                            spoolRow: spoolRow(record))
     }
 }

@@ -466,7 +466,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
             let record = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
             defer { record.deallocate() }
             EventRecord.write(raw, timestampMs: raw.header.timestampMs, acceptedAtNs: queued.acceptedAtNs,
-                              sequence: queued.sequence, size: size, to: record)
+                              id: queued.id, size: size, to: record)
             do throws(SpoolError) {
                 try store.insert(lane: lane, client: Engine.clientHash(raw.bytes(.clientID)),
                                  record: UnsafeRawBufferPointer(start: record, count: size), at: seq)
