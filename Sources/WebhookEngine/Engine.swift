@@ -45,7 +45,7 @@ public final class Engine: @unchecked Sendable {
         queue = DeliveryQueue(laneCount: laneCount, limits: settings.queue, batch: BatchLimits(settings.batch), spill: spill,
                               idTag: UInt64.random(in: 0...UInt64.max))
         if let spoolSettings = settings.spool {
-            let spool = try Spool(settings: spoolSettings, queue: queue, log: log) { $0.wake() }
+            let spool = try Spool(settings: spoolSettings, overflow: settings.queue.overflow, queue: queue, log: log) { $0.wake() }
             queue.laneRanDry = { [unowned spool] _ in spool.requestLoad() }
             self.spool = spool
         } else {

@@ -46,7 +46,7 @@ public final class SpoolStore {
     private var insertRow: OpaquePointer?
     private var selectLane: OpaquePointer?
     private var deleteRow: OpaquePointer?
-    private var deleteUpTo: OpaquePointer?
+    private var deleteRange: OpaquePointer?
     /// The next `seq` to hand out.
     private var nextSeq: Int64 = 1
 
@@ -88,7 +88,7 @@ public final class SpoolStore {
         do {
             try openDatabase(maxBytes: maxBytes, sync: sync)
         } catch {
-            for statement in [insertRow, selectLane, deleteRow, deleteUpTo] { sqlite3_finalize(statement) }
+            for statement in [insertRow, selectLane, deleteRow, deleteRange] { sqlite3_finalize(statement) }
             if let db { sqlite3_close_v2(db) }
             db = nil
             close(lockFD)
@@ -97,7 +97,7 @@ public final class SpoolStore {
     }
 
     deinit {
-        for statement in [insertRow, selectLane, deleteRow, deleteUpTo] { sqlite3_finalize(statement) }
+        for statement in [insertRow, selectLane, deleteRow, deleteRange] { sqlite3_finalize(statement) }
         if let db { sqlite3_close_v2(db) }
         flock(lockFD, LOCK_UN)
         close(lockFD)
@@ -134,7 +134,7 @@ public final class SpoolStore {
         insertRow = try prepare("INSERT INTO events (seq, lane, client, record) VALUES (?, ?, ?, ?)")
         selectLane = try prepare("SELECT seq, record FROM events WHERE lane = ? AND seq > ? ORDER BY seq LIMIT ?")
         deleteRow = try prepare("DELETE FROM events WHERE lane = ? AND seq = ?")
-        deleteUpTo = try prepare("DELETE FROM events WHERE lane = ? AND seq <= ?")
+        deleteRange = try prepare("DELETE FROM events WHERE lane = ? AND seq > ? AND seq <= ?")
         nextSeq = Int64(try integer("SELECT coalesce(max(seq), 0) FROM events")) + 1
         if try integer("PRAGMA user_version") != laneCount {
             try relane()
@@ -252,12 +252,14 @@ public final class SpoolStore {
         }
     }
 
-    /// Forgets every event of `lane` up to `seq` (delivered or given up on).
-    public func delete(lane: Int, upTo seq: Int64) throws(SpoolError) {
-        sqlite3_reset(deleteUpTo)
-        sqlite3_bind_int64(deleteUpTo, 1, Int64(lane))
-        sqlite3_bind_int64(deleteUpTo, 2, seq)
-        try step(deleteUpTo, "cannot delete from the spool")
+    /// Forgets every event of `lane` after `after` up to `seq` (delivered
+    /// or given up on; or the oldest, dropped to make room).
+    public func delete(lane: Int, after: Int64 = .min, upTo seq: Int64) throws(SpoolError) {
+        sqlite3_reset(deleteRange)
+        sqlite3_bind_int64(deleteRange, 1, Int64(lane))
+        sqlite3_bind_int64(deleteRange, 2, after)
+        sqlite3_bind_int64(deleteRange, 3, seq)
+        try step(deleteRange, "cannot delete from the spool")
     }
 
     /// Forgets one event (delivered or given up on).

@@ -153,6 +153,31 @@ import WebhookSpool
         #expect(engine.stats().isBalanced, "\(engine.stats())")
     }
 
+    @Test func aFullSpoolWithDropOldKeepsTheNewestInOrder() throws {
+        let port = unusedPort()
+        let engine = try Engine(settings: try settings(port: port, dir: spoolDirectory(), """
+            pool_size = 2
+            queue { max_events = 100, overflow = drop_old }
+            """, maxBytes: "256KB"), log: LogCapture().log)
+        // Paced, as a broker's events are: each write is a small part of the spool, and the oldest
+        // rows on disk make room for it.
+        for n in 0..<3000 {
+            for c in 0..<4 { _ = engine.submit(publish("c\(c)", "c\(c):\(n)")) }
+            if n % 50 == 49 { usleep(10_000) }
+        }
+        #expect(eventually { engine.stats().droppedSpool > 0 && engine.stats().spooled + engine.stats().queued + engine.stats().inFlight + engine.stats().droppedSpool == 12_000 },
+                "\(engine.stats())")
+        let server = try HookServer(port: port)
+        #expect(eventually(within: 30) { let s = engine.stats(); return s.delivered + s.droppedSpool == 12_000 }, "\(engine.stats())")
+        engine.shutdown()
+        #expect(engine.stats().isBalanced)
+        let received = try receivedByClient(server)
+        // The oldest went; the newest of every client arrived; what arrived is in order.
+        #expect(received.count == 4 && received.values.allSatisfy { $0.last == 2999 && $0 == $0.sorted() && Set($0).count == $0.count },
+                "\(received.mapValues { Array($0.prefix(8)) + [-1] + Array($0.suffix(8)) })")
+        #expect(received.values.allSatisfy { $0.count < 3000 }, "\(received.mapValues { Array($0.suffix(5)) }) \(received.mapValues { $0.count })")
+    }
+
     @Test func aSpoolDirectoryInUseOrUnusableIsAClearErrorAndACorruptOneIsMovedAside() throws {
         let dir = spoolDirectory()
         let first = try Engine(settings: try settings(port: unusedPort(), dir: dir), log: LogCapture().log)

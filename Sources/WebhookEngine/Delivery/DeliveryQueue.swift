@@ -103,7 +103,8 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
         /// spool thread to write them. While the spool holds any event of
         /// the lane (`stats.spooled > 0`), new ones follow it here, so none
         /// overtakes an older one of its client.
-        var staged = EventLog()
+        /// Nil without a spool (a log holds a 64 KB block from the start).
+        var staged: EventLog?
         var stagedBytes = 0
         /// Spool rows of events that are done (delivered or failed), for the
         /// spool thread to delete.
@@ -141,7 +142,11 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
     init(laneCount: Int, limits: QueueLimits, batch: BatchLimits = BatchLimits(), spill: SpillLimits? = nil, idTag: UInt64 = 0) {
         self.idTag = idTag
         self.laneCount = max(1, laneCount)
-        lanes = (0..<self.laneCount).map { _ in Lane() }
+        lanes = (0..<self.laneCount).map { _ in
+            let lane = Lane()
+            if spill != nil { lane.staged = EventLog() }
+            return lane
+        }
         self.limits = limits
         self.batch = batch
         self.spill = spill
@@ -221,7 +226,7 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
                 lane.stats.droppedSpool += 1
                 return .dropped
             }
-            lane.staged.append(size: bytes) {
+            lane.staged!.append(size: bytes) {
                 EventRecord.write(event, timestampMs: timestampMs, acceptedAtNs: nowNs, id: id, size: bytes, to: $0)
             }
             lane.stagedBytes += bytes
@@ -472,7 +477,7 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
     func takeStaged(lane index: Int, into spare: inout EventLog) {
         let lane = lanes[index]
         lane.lock.withLock {
-            swap(&lane.staged, &spare)
+            swap(&lane.staged!, &spare)
             lane.stagedBytes = 0
         }
     }

@@ -27,6 +27,8 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
     private let wake: (Waiter) -> Void
     private let log: Log
     private let syncIntervalNs: UInt64
+    /// `queue.overflow`, which a full spool follows too.
+    private let overflow: OverflowPolicy
     /// Per lane: rows on disk that are not in memory, and the last row that
     /// went to memory (rows are read after it).
     private var unloaded: [Int]
@@ -66,7 +68,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
 
     /// Opens the spool; the rows an earlier run left are counted as
     /// replayed, and their lanes spill until they are delivered.
-    init(settings: SpoolSettings, queue: DeliveryQueue<Waiter>, log: Log, wake: @escaping (Waiter) -> Void) throws(EngineError) {
+    init(settings: SpoolSettings, overflow: OverflowPolicy, queue: DeliveryQueue<Waiter>, log: Log, wake: @escaping (Waiter) -> Void) throws(EngineError) {
         do {
             store = try SpoolStore(directory: settings.directory, maxBytes: settings.maxBytes,
                                    sync: Self.sync(for: settings.durability), laneCount: queue.laneCount)
@@ -77,6 +79,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
         self.log = log
         self.wake = wake
         syncIntervalNs = UInt64(settings.syncIntervalMs) * 1_000_000
+        self.overflow = overflow
         scratch = (0..<queue.laneCount).map { _ in Scratch() }
         lastLoaded = Array(repeating: .min, count: queue.laneCount)
         loaded = Array(repeating: LoadedRows(), count: queue.laneCount)
@@ -184,28 +187,47 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
     /// Deletes the finished rows and stores the staged events, in one
     /// transaction. If that fails (the spool is full, or the disk is), the
     /// deletions are made alone, then the events are stored in small
-    /// transactions until one does not fit; the events after it are dropped
-    /// and counted. A lane's stored events are thus always a prefix of what
-    /// it staged, and order holds.
+    /// transactions. With `queue.overflow = drop_old`, a transaction that
+    /// does not fit is retried once after the oldest events on disk are
+    /// dropped; otherwise it and the events after it are dropped. Either way
+    /// each drop is counted, and a lane's stored events are a prefix of what
+    /// it staged, so order holds.
     private func write(staged: Int, deletions: [(lane: Int, upTo: Int64, count: Int)], admitting: Bool) {
+        let records = stagedRecords()
         var failure: SpoolError?
         do {
             try transaction { () throws(SpoolError) in
                 for deletion in deletions { try store.delete(lane: deletion.lane, upTo: deletion.upTo) }
-                try insertStaged(chunk: Int.max)
+                try insert(records)
             }
         } catch {
-            clearRows(from: 0)
+            for (_, record) in records { EventRecord.setSpoolRow(record, 0) }
             try? transaction { () throws(SpoolError) in for deletion in deletions { try store.delete(lane: deletion.lane, upTo: deletion.upTo) } }
-            do {
-                try insertStaged(chunk: 64)
-            } catch {
-                failure = error
+            var start = 0
+            var attempts = 0
+            while start < records.count {
+                let end = min(start + 64, records.count)
+                do {
+                    try transaction { () throws(SpoolError) in try insert(records[start..<end]) }
+                    start = end
+                    attempts = 0
+                } catch {
+                    for (_, record) in records[start..<end] { EventRecord.setSpoolRow(record, 0) }
+                    // Deleting rows frees whole pages only now and then: drop
+                    // more each time, a few times, before giving up on the chunk.
+                    if error.isFull, overflow == .dropOld, attempts < 6, dropOldest((end - start) << attempts) > 0 {
+                        attempts += 1
+                        continue
+                    }
+                    failure = error
+                    break
+                }
             }
         }
         if let failure {
             if !failing {
-                log.log(.error, "spool: \(failure.message); new events are dropped while it lasts (counted as dropped_spool)")
+                let what = overflow == .dropOld ? "events that do not fit are dropped" : "new events are dropped while it lasts"
+                log.log(.error, "spool: \(failure.message); \(what) (counted as dropped_spool)")
             }
             failing = true
         } else if failing {
@@ -249,58 +271,55 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
         refreshBytes()
     }
 
-    /// Inserts the lanes' staged events, `chunk` to a transaction, and
-    /// writes each one's row into its record; stops at the first chunk that
-    /// fails (its records keep row 0).
-    private func insertStaged(chunk: Int) throws(SpoolError) {
-        var failure: SpoolError?
-        var inChunk = 0
-        var chunkStart: [(lane: Int, index: Int)] = []
-        try store.begin()
-        for lane in 0..<queue.laneCount where failure == nil {
-            var index = 0
-            scratch[lane].log.forEach { record in
-                defer { index += 1 }
-                guard failure == nil else { return }
-                do throws(SpoolError) {
-                    if inChunk == 0 { chunkStart = [(lane, index)] }
-                    let row = try store.insert(lane: lane, client: Engine.clientHash(EventRecord.clientID(record)),
-                                               record: UnsafeRawBufferPointer(start: record, count: EventRecord.size(record)))
-                    EventRecord.setSpoolRow(record, row)
-                    inChunk += 1
-                    if inChunk == chunk {
-                        try store.commit()
-                        try store.begin()
-                        inChunk = 0
-                    }
-                } catch {
-                    failure = error
-                }
-            }
+    /// Every lane's staged records, in lane order then staging order.
+    private func stagedRecords() -> [(lane: Int, record: UnsafeMutableRawPointer)] {
+        var records: [(lane: Int, record: UnsafeMutableRawPointer)] = []
+        for lane in 0..<queue.laneCount {
+            scratch[lane].log.forEach { records.append((lane, $0)) }
         }
-        if let failure {
-            store.rollback()
-            if let start = chunkStart.first { clearRows(from: start.lane, index: start.index) }
-            throw failure
-        }
-        do {
-            try store.commit()
-        } catch {
-            if let start = chunkStart.first, inChunk > 0 { clearRows(from: start.lane, index: start.index) }
-            throw error
+        return records
+    }
+
+    /// Inserts records and writes each one's row into it (inside a transaction).
+    private func insert(_ records: ArraySlice<(lane: Int, record: UnsafeMutableRawPointer)>) throws(SpoolError) {
+        for (lane, record) in records {
+            let row = try store.insert(lane: lane, client: Engine.clientHash(EventRecord.clientID(record)),
+                                       record: UnsafeRawBufferPointer(start: record, count: EventRecord.size(record)))
+            EventRecord.setSpoolRow(record, row)
         }
     }
 
-    /// Marks staged records from lane `lane`'s `index`-th on as not stored
-    /// (their transaction was rolled back).
-    private func clearRows(from lane: Int, index: Int = 0) {
-        for current in lane..<queue.laneCount {
-            var position = 0
-            scratch[current].log.forEach { record in
-                if current > lane || position >= index { EventRecord.setSpoolRow(record, 0) }
-                position += 1
+    private func insert(_ records: [(lane: Int, record: UnsafeMutableRawPointer)]) throws(SpoolError) {
+        try insert(records[...])
+    }
+
+    /// `drop_old` on a full spool: drops up to `count` of the oldest events
+    /// on disk that are not in memory, oldest lane head first; returns how
+    /// many went (counted as `dropped_spool`).
+    private func dropOldest(_ count: Int) -> Int {
+        var dropped = 0
+        while dropped < count {
+            var oldest: (lane: Int, seq: Int64)?
+            for lane in 0..<queue.laneCount where unloaded[lane] > 0 {
+                try? store.forEach(lane: lane, after: lastLoaded[lane], limit: 1) { seq, _ in
+                    if oldest == nil || seq < oldest!.seq { oldest = (lane, seq) }
+                }
             }
+            guard let lane = oldest?.lane else { break }
+            let take = min(count - dropped, unloaded[lane], 256)
+            var last: Int64 = 0
+            try? store.forEach(lane: lane, after: lastLoaded[lane], limit: take) { seq, _ in last = seq }
+            do {
+                try transaction { () throws(SpoolError) in try store.delete(lane: lane, after: lastLoaded[lane], upTo: last) }
+            } catch {
+                break
+            }
+            unloaded[lane] -= take
+            queue.spoolDropped(lane: lane, count: take)
+            rows.subtract(min(UInt64(take), rows.load(ordering: .relaxed)), ordering: .relaxed)
+            dropped += take
         }
+        return dropped
     }
 
     private func transaction(_ body: () throws(SpoolError) -> Void) throws(SpoolError) {
