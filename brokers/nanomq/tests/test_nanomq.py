@@ -399,6 +399,37 @@ def test_nanomq_stop_drains_too(tmp_path, brokers, receiver):
     assert len(set(publish_payloads(receiver))) == 4_000
 
 
+def test_a_spool_keeps_what_an_outage_and_a_restart_would_lose(tmp_path, brokers):
+    # The receiver is down while 10,000 publishes come in, memory holds 1,000: the rest goes to the
+    # spool, and a SIGTERM keeps all of it there. The next NanoMQ on the same spool sends them all,
+    # each client's in order (one worker, as NanoMQ then keeps order), then the new ones.
+    port = free_port()
+    receiver = Receiver(port)
+    receiver.stop()
+    spool = tmp_path / "spool"
+    sections = "system { parallel = 1 }\n" + webhook(receiver, ["on_message_publish"], topic="load/#", extra=(
+        '  pool_size = 4\n  queue.max_events = 1000\n  drain_timeout = 1s\n  spool { dir = "%s" }' % spool))
+    first = start(brokers, PATCHED, tmp_path, sections, name="first")
+    publish_all(first, 2, 5_000)
+    status, _ = first.stop()
+    assert status == 0, first.log()
+    assert re.search(r"shutdown: 10000 event\(s\) kept in the spool", first.log()), first.log()
+    receiver = Receiver(port)
+    try:
+        second = start(brokers, PATCHED, tmp_path, sections, name="second")
+        assert "spool: 10000 event(s) from an earlier run" in second.log()
+        publish_lines(second, "load0", None).communicate(b"".join(b"load0-%d\n" % i for i in range(5_000, 5_100)), timeout=60)
+        receiver.settle(at_least=10_100, quiet=2.0, timeout=120)
+        second.stop()
+        steps = {}
+        for payload in publish_payloads(receiver):
+            client, seq = payload.split("-")
+            steps.setdefault(client, []).append(int(seq))
+        assert steps == {"load0": list(range(5_100)), "load1": list(range(5_000))}
+    finally:
+        receiver.stop()
+
+
 def test_per_client_order_kept_when_nanomq_keeps_it(tmp_path, brokers, receiver):
     # NanoMQ hands one client's messages to several worker contexts (system.parallel); with one
     # worker it calls the hook in arrival order, and the library keeps that order per client.
