@@ -74,6 +74,12 @@ enum SettingsReport {
         } else {
             lines.append("batch: off (one event per request)")
         }
+        if let spool = s.spool {
+            lines.append("spool: \(spool.directory), max_bytes \(spool.maxBytes), durability \(spool.durability.rawValue), "
+                + "sync_interval \(spool.syncIntervalMs) ms, when full \(s.queue.overflow.rawValue)")
+        } else {
+            lines.append("spool: off (memory only)")
+        }
         return lines.joined(separator: "\n")
     }
 }

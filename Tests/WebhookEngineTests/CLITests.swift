@@ -140,11 +140,13 @@ import WebhookCore
               url = "http://127.0.0.1:9/"
               signing { secret = ["\(Self.secret)", "${WEBHOOK_TOKEN_SIGNING}"] }
               batch { max_events = 100 }
+              spool { dir = "/var/lib/nanomq/spool", durability = crash }
             }
             """)
         let (status, output) = try run("check", path)
         #expect(status == 0, "\(output)")
         #expect(output.contains("signing: on, 2 secrets ******** (masked)") && output.contains("batch: max_events 100"))
+        #expect(output.contains("spool: /var/lib/nanomq/spool, max_bytes 1073741824, durability crash, sync_interval 10 ms, when full drop_new"))
         #expect(output.contains("event_ids: on"))
         #expect(!output.contains(String(Self.secret.dropFirst(6))) && !output.contains("b2xkIHNlY3JldA"))
     }
