@@ -82,11 +82,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(port, directory, durability, queue_max, count, clients, then, first=0, rate=0, user=None):
-    command = [program, str(port), directory, durability, str(queue_max), str(count), str(clients), then, str(first), str(rate)]
+def start(port, directory, durability, queue_max, count, clients, then, first=0, rate=0, user=None, env=None, program_path=None):
+    command = [program_path or program, str(port), directory, durability, str(queue_max), str(count), str(clients), then,
+               str(first), str(rate)]
     if user:
         command = ["setpriv", "--reuid=%s" % user, "--regid=nogroup", "--clear-groups"] + command
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 def read_until(process, prefix, timeout=300):
@@ -210,12 +211,25 @@ def test_not_writable():
         os.chmod(directory, 0o500)
         user = None
     else:
-        # Root may write anywhere: run the process as nobody on a root-owned dir.
+        # Root may write anywhere: run the process as nobody on a root-owned dir. nobody may not
+        # reach the build tree (a clone under a 0700 directory), so the program and the library
+        # are copied where it can.
         directory = tempfile.mkdtemp(prefix="spool-ro-")
         os.chmod(directory, 0o755)
-        os.chmod(os.path.dirname(directory), os.stat(os.path.dirname(directory)).st_mode | 0o005)
         user = "nobody"
-    code, out, err = finish(start(free_port(), directory, "clean", 1000, 0, 1, "stop", user=user))
+    env = None
+    command = program
+    if user:
+        runnable = tempfile.mkdtemp(prefix="spool-nobody-")
+        os.chmod(runnable, 0o755)
+        library = next(line.split("=>")[1].split()[0] for line in subprocess.run(
+            ["ldd", program], capture_output=True, text=True).stdout.splitlines() if "libswiftwebhook.so.1" in line)
+        shutil.copy(library, os.path.join(runnable, "libswiftwebhook.so.1"))
+        command = shutil.copy(program, os.path.join(runnable, "spool_process"))
+        env = dict(os.environ, LD_LIBRARY_PATH=runnable)
+    code, out, err = finish(start(free_port(), directory, "clean", 1000, 0, 1, "stop", user=user, env=env, program_path=command))
+    if user:
+        shutil.rmtree(runnable)
     expected = "init failed: spool_process.conf:8:16: webhook.spool.dir: cannot use the spool directory %s: %s/swiftwebhook-spool.lock: Permission denied" % (directory, directory)
     check(code == 3 and out.strip() == expected, "not writable: %r %r" % (out.strip(), err[-300:]))
     shutil.rmtree(directory)
