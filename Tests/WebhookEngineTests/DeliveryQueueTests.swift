@@ -31,6 +31,26 @@ import Testing
         return false
     }
 
+    @Test func withASpoolALaneStagesWhatMemoryCannotHoldAndKeepsOrderBehindIt() {
+        let queue = Queue(laneCount: 1, limits: limits(events: 2), spill: SpillLimits(always: false, stagingBytesPerLane: 1024))
+        let big = String(repeating: "x", count: 4096)
+        #expect(queued(submit(queue, publish("a", "1"), lane: 0, nowNs: 1)) && queued(submit(queue, publish("a", "2"), lane: 0, nowNs: 2)))
+        // Memory is full: staged. An event larger than the staging bound still goes when staging is empty.
+        #expect(queued(submit(queue, publish("a", big), lane: 0, nowNs: 3)))
+        #expect(dropped(submit(queue, publish("a", "4"), lane: 0, nowNs: 4)), "staging is full until the spool thread takes it")
+        var spare = EventLog()
+        queue.takeStaged(lane: 0, into: &spare)
+        #expect(spare.count == 1)
+        // Room in memory again, but the lane still has an event in the spool: the new one follows it.
+        _ = queue.take(lane: 0, for: Worker())
+        #expect(queued(submit(queue, publish("a", "5"), lane: 0, nowNs: 5)))
+        var next = EventLog()
+        queue.takeStaged(lane: 0, into: &next)
+        #expect(next.count == 1)
+        let stats = queue.snapshot()
+        #expect(stats.spooled == 2 && stats.droppedSpool == 1 && stats.isBalanced, "\(stats)")
+    }
+
     @Test func aParkedWorkerIsHandedBackWithTheNextEventOfItsLane() {
         let queue = Queue(laneCount: 2, limits: limits())
         let worker = Worker()

@@ -222,7 +222,8 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
                 return .queued(wake: lane.idle.popLast())
             }
             if reserved { release(bytes) }
-            guard lane.stagedBytes + bytes <= spill.stagingBytesPerLane else {
+            // The first event always fits, whatever its size; others wait for the spool thread.
+            guard lane.stagedBytes == 0 || lane.stagedBytes + bytes <= spill.stagingBytesPerLane else {
                 lane.stats.droppedSpool += 1
                 return .dropped
             }
