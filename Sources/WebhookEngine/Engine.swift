@@ -39,9 +39,7 @@ public final class Engine: @unchecked Sendable {
         try NngLibrary.load()
         cnng_set_delivery_nice(Int32(settings.deliveryNice))
         let laneCount = settings.ordering == .perClient ? settings.poolSize : 1
-        let spill = settings.spool.map { spool in
-            SpillLimits(always: spool.durability != .clean, stagingBytesPerLane: max(256 << 10, (16 << 20) / laneCount))
-        }
+        let spill = settings.spool.map { SpillLimits(durability: $0.durability, laneCount: laneCount) }
         queue = DeliveryQueue(laneCount: laneCount, limits: settings.queue, batch: BatchLimits(settings.batch), spill: spill,
                               idTag: UInt64.random(in: 0...UInt64.max))
         if let spoolSettings = settings.spool {

@@ -48,6 +48,17 @@ struct SpillLimits {
     /// What one lane may stage for the spool thread before events are
     /// dropped (the disk cannot keep up): the broker's thread never waits.
     var stagingBytesPerLane = 2 << 20
+
+    init(always: Bool, stagingBytesPerLane: Int) {
+        self.always = always
+        self.stagingBytesPerLane = stagingBytesPerLane
+    }
+
+    /// An engine's: 16 MB of staging in all, at least 256 KB per lane.
+    init(durability: SpoolDurability, laneCount: Int) {
+        always = durability != .clean
+        stagingBytesPerLane = max(256 << 10, (16 << 20) / max(1, laneCount))
+    }
 }
 
 /// What a connection asking for work gets.
@@ -188,16 +199,30 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
                 release(bytes)
                 return .shuttingDown
             }
-            lane.stats.matched += 1
-            let id = EventID(tag: idTag, lane: UInt32(truncatingIfNeeded: index), sequence: lane.nextSequence)
-            lane.nextSequence &+= 1
-            lane.events.append(size: bytes) {
-                EventRecord.write(event, timestampMs: timestampMs, acceptedAtNs: nowNs, id: id, size: bytes, to: $0)
-            }
-            lane.stats.queued += 1
-            lane.stats.queuedBytes += UInt64(bytes)
-            return .queued(wake: lane.idle.popLast())
+            let id = countMatched(in: lane, index: index)
+            return appendLocked(event, id: id, bytes: bytes, timestampMs: timestampMs, nowNs: nowNs, to: lane)
         }
+    }
+
+    /// Counts an accepted event in its lane and gives it the lane's next
+    /// id. Under the lane's lock.
+    @inline(__always)
+    private func countMatched(in lane: Lane, index: Int) -> EventID {
+        lane.stats.matched += 1
+        defer { lane.nextSequence &+= 1 }
+        return EventID(tag: idTag, lane: UInt32(truncatingIfNeeded: index), sequence: lane.nextSequence)
+    }
+
+    /// Appends an event to the lane's memory queue, its room already
+    /// reserved; hands back a parked connection to wake. Under the lane's lock.
+    @inline(__always)
+    private func appendLocked(_ event: RawEvent, id: EventID, bytes: Int, timestampMs: UInt64, nowNs: UInt64, to lane: Lane) -> SubmitResult {
+        lane.events.append(size: bytes) {
+            EventRecord.write(event, timestampMs: timestampMs, acceptedAtNs: nowNs, id: id, size: bytes, to: $0)
+        }
+        lane.stats.queued += 1
+        lane.stats.queuedBytes += UInt64(bytes)
+        return .queued(wake: lane.idle.popLast())
     }
 
     /// `submit` with the spool on: to memory while the lane does not spill
@@ -210,16 +235,9 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
                 if reserved { release(bytes) }
                 return .shuttingDown
             }
-            lane.stats.matched += 1
-            let id = EventID(tag: idTag, lane: UInt32(truncatingIfNeeded: index), sequence: lane.nextSequence)
-            lane.nextSequence &+= 1
+            let id = countMatched(in: lane, index: index)
             if reserved && lane.stats.spooled == 0 {
-                lane.events.append(size: bytes) {
-                    EventRecord.write(event, timestampMs: timestampMs, acceptedAtNs: nowNs, id: id, size: bytes, to: $0)
-                }
-                lane.stats.queued += 1
-                lane.stats.queuedBytes += UInt64(bytes)
-                return .queued(wake: lane.idle.popLast())
+                return appendLocked(event, id: id, bytes: bytes, timestampMs: timestampMs, nowNs: nowNs, to: lane)
             }
             if reserved { release(bytes) }
             // The first event always fits, whatever its size; others wait for the spool thread.

@@ -198,7 +198,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
         do {
             try transaction { () throws(SpoolError) in
                 for deletion in deletions { try store.delete(lane: deletion.lane, upTo: deletion.upTo) }
-                try insert(records)
+                try insert(records[...])
             }
         } catch {
             for (_, record) in records { EventRecord.setSpoolRow(record, 0) }
@@ -235,7 +235,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
             failing = false
         }
         let deleted = UInt64(deletions.reduce(0) { $0 + $1.count })
-        rows.subtract(min(deleted, rows.load(ordering: .relaxed)), ordering: .relaxed)
+        forgetRows(Int(deleted))
         var stored = 0
         for lane in 0..<queue.laneCount {
             let count = scratch[lane].log.count
@@ -289,10 +289,6 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
         }
     }
 
-    private func insert(_ records: [(lane: Int, record: UnsafeMutableRawPointer)]) throws(SpoolError) {
-        try insert(records[...])
-    }
-
     /// `drop_old` on a full spool: drops up to `count` of the oldest events
     /// on disk that are not in memory, oldest lane head first; returns how
     /// many went (counted as `dropped_spool`).
@@ -316,7 +312,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
             }
             unloaded[lane] -= take
             queue.spoolDropped(lane: lane, count: take)
-            rows.subtract(min(UInt64(take), rows.load(ordering: .relaxed)), ordering: .relaxed)
+            forgetRows(take)
             dropped += take
         }
         return dropped
@@ -331,6 +327,12 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
             store.rollback()
             throw error
         }
+    }
+
+    /// `count` rows were deleted (the gauge never goes below 0, should a
+    /// deletion have found fewer rows than counted).
+    private func forgetRows(_ count: Int) {
+        rows.subtract(min(UInt64(count), rows.load(ordering: .relaxed)), ordering: .relaxed)
     }
 
     private func refreshBytes() {
@@ -380,7 +382,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
             }
             if !unreadable.isEmpty {
                 try? transaction { () throws(SpoolError) in for row in unreadable { try store.delete(lane: lane, seq: row) } }
-                rows.subtract(UInt64(min(UInt64(unreadable.count), rows.load(ordering: .relaxed))), ordering: .relaxed)
+                forgetRows(unreadable.count)
                 queue.spoolDropped(lane: lane, count: unreadable.count)
                 unloaded[lane] -= unreadable.count
                 log.log(.warning, "spool: \(unreadable.count) row(s) of lane \(lane) are not events this build can read; deleted")
@@ -418,7 +420,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
                     }
                 }
             }
-            rows.subtract(min(UInt64(count), rows.load(ordering: .relaxed)), ordering: .relaxed)
+            forgetRows(count)
         } catch {
             log.log(.error, "spool: \(error.message)")
         }

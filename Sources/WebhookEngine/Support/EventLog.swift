@@ -99,11 +99,16 @@ struct EventLog: ~Copyable {
     /// Empties the log, keeping one block.
     mutating func removeAll() {
         guard count > 0 else { return }
+        count = 0
+        startOver()
+    }
+
+    /// Empty: start over at the head block's start; later blocks go.
+    private mutating func startOver() {
         releaseBlocks(after: head)
         head.pointee.used = 0
         readOffset = 0
         tail = head
-        count = 0
     }
 
     /// Reads the oldest record, then removes it.
@@ -114,11 +119,7 @@ struct EventLog: ~Copyable {
         readOffset += EventRecord.size(record)
         count -= 1
         if count == 0 {
-            // Empty: start over at the head block's start; later blocks go.
-            releaseBlocks(after: head)
-            head.pointee.used = 0
-            readOffset = 0
-            tail = head
+            startOver()
         } else if readOffset == head.pointee.used {
             let emptied = head
             head = emptied.pointee.next!
