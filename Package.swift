@@ -2,14 +2,16 @@
 //
 // libswiftwebhook: NanoMQ's WebHook as a shared library with a C ABI.
 //
-//   CNng          the nng calls, bound at run time to Debian's libnng.so.1 (not to a host's nng)
+//   CBinding      binds a C dependency to its own file at run time, never to a host's copy
+//   CNng          the nng (and mbedtls HMAC) calls, bound to Debian's libnng.so.1
 //   WebhookCore   pure Swift: config, events, rules, JSON bodies, encoders
 //                 (no network, no Foundation: keeps the broker plugin small)
 //   WebhookEngine delivery: bounded queue, lanes, keep-alive pool on nng, retries, TLS, the spool thread
 //   SwiftWebhook  the @_cdecl C ABI of include/swiftwebhook.h -> libswiftwebhook.so
 //   CWebhookRegistry  the lock-free handle table behind `swiftwebhook *` (C atomics)
-//   CMbedCrypto   HMAC-SHA256 from mbedtls, for signed webhooks
-//   WebhookSpool  the disk spool's storage on SQLite (CSQLite), under the engine's memory queue
+//   CMbedCrypto   mbedtls' headers, for HMAC-SHA256 (signed webhooks); its calls go through CNng
+//   CSQLite       the SQLite calls, bound to Debian's libsqlite3.so.0
+//   WebhookSpool  the disk spool's storage on SQLite, under the engine's memory queue
 //
 import PackageDescription
 
@@ -46,16 +48,20 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        .target(name: "CNng", path: "Sources/CNng", exclude: ["nng_functions.h"], cSettings: dwarf4,
+        .target(name: "CBinding", path: "Sources/CBinding", cSettings: dwarf4,
                 linkerSettings: [.linkedLibrary("dl")]),
+        // The function lists sit beside binding.c; cbinding_table.h includes them.
+        .target(name: "CNng", dependencies: ["CBinding"], path: "Sources/CNng", exclude: ["nng_functions.h"],
+                cSettings: dwarf4 + [.headerSearchPath(".")]),
         .target(name: "WebhookCore", path: "Sources/WebhookCore"),
-        // HMAC-SHA256 for signed webhooks, from mbedtls (Debian's libmbedcrypto).
+        // mbedtls' headers for HMAC-SHA256 (signed webhooks); the calls are CNng's.
         .systemLibrary(name: "CMbedCrypto", path: "Sources/CMbedCrypto"),
         .target(name: "WebhookEngine", dependencies: ["WebhookCore", "CNng", "CMbedCrypto", "WebhookSpool"], path: "Sources/WebhookEngine",
                 swiftSettings: releaseWithoutExclusivityChecks),
         .systemLibrary(name: "CSwiftWebhookABI", path: "Sources/CSwiftWebhookABI"),
         // The optional disk spool's storage, on SQLite (Debian's libsqlite3).
-        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        .target(name: "CSQLite", dependencies: ["CBinding"], path: "Sources/CSQLite", exclude: ["sqlite_functions.h"],
+                cSettings: dwarf4 + [.headerSearchPath(".")]),
         .target(name: "WebhookSpool", dependencies: ["CSQLite"], path: "Sources/WebhookSpool"),
         .target(name: "CWebhookRegistry", path: "Sources/CWebhookRegistry",
                 cSettings: dwarf4 + [.headerSearchPath("../../include")]),

@@ -69,6 +69,10 @@ public final class SpoolStore {
     /// Opens (or creates) the spool in `directory`, bounded by `maxBytes`
     /// of database pages.
     public init(directory: String, maxBytes: Int, sync: Sync, laneCount: Int = 1) throws(SpoolError) {
+        var reason = [CChar](repeating: 0, count: 512)
+        guard csqlite_load(&reason, reason.count) == 0 else {
+            throw SpoolError("cannot use SQLite for the spool: " + String(cString: reason))
+        }
         path = directory + "/" + Self.fileName
         self.laneCount = max(1, laneCount)
         if mkdir(directory, 0o700) != 0 && errno != EEXIST {

@@ -1,10 +1,11 @@
 /*
- * cnng.h - the parts of nng the delivery engine uses, bound to Debian's
- * libnng at run time (see binding.c for why).
+ * cnng.h - the parts of nng (and of its mbedtls) the delivery engine
+ * uses, bound to Debian's libnng at run time (see binding.c for why).
  *
- * The engine calls nng_* by their usual names; those names resolve to
- * private forwarders inside the library, never to whatever nng_* a host
- * process exports. cnng_load() must have succeeded before the first call.
+ * The engine calls nng_* and mbedtls_md_* by their usual names; those
+ * names resolve to private forwarders inside the library, never to what a
+ * host process exports. cnng_load() must have succeeded before the first
+ * call.
  */
 #ifndef SWIFTWEBHOOK_CNNG_H
 #define SWIFTWEBHOOK_CNNG_H
@@ -19,7 +20,8 @@
 
 /*
  * Loads CNNG_LIBRARY and resolves every function the engine calls, once per
- * process (later calls return the first outcome). Returns 0, or -1 with the
+ * process (a fresh copy after fork()), and checks that its mbedtls is the
+ * major version the library was built for. Returns 0, or -1 with the
  * reason in err (always NUL-terminated when errlen > 0).
  */
 int cnng_load(char *err, size_t errlen);

@@ -18,10 +18,19 @@ public struct Signer: ~Copyable {
     private let contexts: UnsafeMutablePointer<mbedtls_md_context_t>
     private let count: Int
 
-    /// Fails only when mbedtls cannot allocate.
+    /// Fails when mbedtls cannot allocate, or libnng (whose mbedtls this
+    /// is) cannot be loaded.
     public init(keys: [[UInt8]]) throws(EngineError) {
+        // Everything that can fail happens before `self` exists, so a
+        // failure never reaches `deinit`.
+        contexts = try Self.keyedContexts(keys)
         count = keys.count
-        contexts = .allocate(capacity: max(1, 2 * keys.count))
+    }
+
+    /// Two HMAC-SHA256 contexts per key, both keyed: `start` and `work`.
+    private static func keyedContexts(_ keys: [[UInt8]]) throws(EngineError) -> UnsafeMutablePointer<mbedtls_md_context_t> {
+        try NngLibrary.load()
+        let contexts = UnsafeMutablePointer<mbedtls_md_context_t>.allocate(capacity: max(1, 2 * keys.count))
         let sha256 = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256)
         for index in 0..<(2 * keys.count) {
             mbedtls_md_init(contexts + index)
@@ -35,6 +44,7 @@ public struct Signer: ~Copyable {
                     : EngineError("cannot set up HMAC-SHA256 for signing: mbedtls error \(rv)")
             }
         }
+        return contexts
     }
 
     deinit {

@@ -1,7 +1,7 @@
 import CNng
 
 /// Debian's libnng, loaded once per process before the engine's first nng
-/// call (Sources/CNng/binding.c explains why it is not linked).
+/// call (Sources/CBinding/include/cbinding.h explains why it is not linked).
 enum NngLibrary {
     /// Loads libnng.so.1, or throws why it cannot (not installed, too old).
     static func load() throws(EngineError) {

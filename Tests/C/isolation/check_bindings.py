@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Runs one isolation host under LD_DEBUG=bindings and checks, besides the
-host's own checks, that no nng_* symbol of libswiftwebhook or of libnng was
-bound to the host executable, and that libnng's calls into its own API
-were bound to libnng itself (LD_DEBUG does not report the library's dlsym()
-lookups; the host's aborting nng_* would end the run had one reached it).
+host's own checks, that no nng_*, sqlite3_* or mbedtls_* symbol of
+libswiftwebhook or of its dependencies was bound to the host executable or
+to any file but the dependency's own, and that libnng's and SQLite's calls
+into their own API were bound to themselves (LD_DEBUG does not report the
+library's dlsym() lookups; the host's aborting copies would end the run had
+one reached them).
 
     check_bindings.py HOST [ARGS...]      (run by with_hookserver.py)"""
 import os, re, subprocess, sys, tempfile
@@ -19,18 +21,20 @@ with tempfile.TemporaryDirectory() as tmp:
                 lines += f.read().splitlines()
 
 # "binding file A [0] to B [0]: normal symbol `nng_x'"
-binding = re.compile(r"binding file (\S+) \[\d+\] to (\S+) \[\d+\]: \w+ symbol `(nng_\w+)")
-ours = lambda path: "libswiftwebhook" in path or "libnng.so" in path
-wrong, internal = [], set()
+binding = re.compile(r"binding file (\S+) \[\d+\] to (\S+) \[\d+\]: \w+ symbol `((nng|sqlite3|mbedtls|psa)_\w+)")
+# Where each family's definitions must come from.
+home = {"nng": "libnng.so", "sqlite3": "libsqlite3.so", "mbedtls": "libmbed", "psa": "libmbed"}
+ours = lambda path: any(name in path for name in ("libswiftwebhook", "libnng.so", "libsqlite3.so", "libmbed"))
+wrong, internal = [], {"nng": set(), "sqlite3": set()}
 for line in lines:
     m = binding.search(line)
     if not m or not ours(m.group(1)):
         continue
-    source, target, symbol = m.groups()
-    if os.path.realpath(target) == host or "libnng.so" not in target:
+    source, target, symbol, family = m.groups()
+    if os.path.realpath(target) == host or home[family] not in target:
         wrong.append(line.strip())
-    elif "libnng.so" in source:
-        internal.add(symbol)
+    elif family in internal and home[family] in source:
+        internal[family].add(symbol)
 
 passed = failed = 0
 def check(what, ok, detail=""):
@@ -42,9 +46,12 @@ def check(what, ok, detail=""):
         print("check failed: %s %s" % (what, detail))
 
 check("the host's checks passed", status == 0, "(exit status %d)" % status)
-check("no nng_* of the library or of libnng bound outside libnng", not wrong, "\n  " + "\n  ".join(wrong[:10]))
-check("libnng's calls into its own API were bound to libnng", len(internal) >= 5,
-      "(%d seen: %s)" % (len(internal), sorted(internal)))
-print("check_bindings %s: %d nng_* bindings inside libnng; %d passed, %d failed"
-      % (" ".join(sys.argv[2:3]) or "linked", len(internal), passed, failed))
+check("no nng_*, sqlite3_* or mbedtls_* of the library or of its dependencies bound outside them", not wrong,
+      "\n  " + "\n  ".join(wrong[:10]))
+check("libnng's calls into its own API were bound to libnng", len(internal["nng"]) >= 5,
+      "(%d seen: %s)" % (len(internal["nng"]), sorted(internal["nng"])))
+check("SQLite's calls into its own API were bound to libsqlite3", len(internal["sqlite3"]) >= 5,
+      "(%d seen: %s)" % (len(internal["sqlite3"]), sorted(internal["sqlite3"])[:20]))
+print("check_bindings %s: %d nng_* and %d sqlite3_* bindings inside their own library; %d passed, %d failed"
+      % (" ".join(sys.argv[2:3]) or "linked", len(internal["nng"]), len(internal["sqlite3"]), passed, failed))
 sys.exit(1 if failed else 0)

@@ -1,8 +1,10 @@
 /*
- * host.c - a broker host that exports its own nng (every nng_* function
- * Debian's libnng has, each one aborting; see gen_fake_nng.py), built with
- * -rdynamic like NanoMQ with plugins. It loads libswiftwebhook one way,
- * sends events to the test server and checks they were all delivered.
+ * host.c - a broker host that exports its own nng, SQLite and mbedtls
+ * (every nng_*, sqlite3_* and mbedtls_* function Debian's libraries have,
+ * each one aborting; see gen_fake_libraries.py), built with -rdynamic like
+ * NanoMQ with plugins. It loads libswiftwebhook one way, sends signed
+ * events through a spool to the test server and checks they were all
+ * delivered.
  *
  *     isolation_linked  linked            (built with -lswiftwebhook)
  *     isolation_dynamic loader  LIBRARY   (swiftwebhook_loader.h)
@@ -16,30 +18,36 @@
 
 #define EVENTS 200
 
+/* Signed, and through a spool that writes every event (durability =
+ * crash), so mbedtls' HMAC and SQLite run for every event too. */
 static const char *config =
     "    pool_size = 2\n"
+    "    signing.secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n"
+    "    spool { dir = \"./%s.spool\", durability = crash }\n"
     "    events = [ { event = on_message_publish } ]\n";
 
 /* One copy of the library's API, however it was loaded. */
 static swiftwebhook_api api;
 
-static uint64_t
-delivered(swiftwebhook *wh)
+static swiftwebhook_stats
+stats_of(swiftwebhook *wh)
 {
     swiftwebhook_stats stats;
     memset(&stats, 0, sizeof stats);
     stats.size = sizeof stats;
     CHECK_EQ_INT(api.get_stats(wh, &stats), SWIFTWEBHOOK_OK);
-    return stats.delivered;
+    return stats;
 }
 
-/* init -> EVENTS publishes -> every one delivered -> fini. */
+/* init -> EVENTS publishes -> every one written to the spool and delivered -> fini. */
 static swiftwebhook *
 exercise(const char *name)
 {
     char why[512] = "";
     swiftwebhook *wh = NULL;
-    write_config(name, config);
+    char body[512];
+    snprintf(body, sizeof body, config, name);
+    write_config(name, body);
     CHECK_EQ_INT(api.init(&wh, name, why, sizeof why), SWIFTWEBHOOK_OK);
     if (wh == NULL) {
         fprintf(stderr, "init failed: %s\n", why);
@@ -54,10 +62,12 @@ exercise(const char *name)
         ev.payload_len = 1;
         CHECK_EQ_INT(api.emit(wh, &ev), SWIFTWEBHOOK_OK);
     }
-    for (int i = 0; i < 3000 && delivered(wh) < EVENTS; i++) {
+    for (int i = 0; i < 3000 && stats_of(wh).delivered < EVENTS; i++) {
         sleep_ms(10);
     }
-    CHECK_EQ_INT(delivered(wh), EVENTS);
+    swiftwebhook_stats stats = stats_of(wh);
+    CHECK_EQ_INT(stats.delivered, EVENTS);
+    CHECK_EQ_INT(stats.spool_written, EVENTS);
     remove(name);
     return wh;
 }
