@@ -10,7 +10,7 @@
 //   SwiftWebhook  the @_cdecl C ABI of include/swiftwebhook.h -> libswiftwebhook.so
 //   CWebhookRegistry  the lock-free handle table behind `swiftwebhook *` (C atomics)
 //   CMbedCrypto   mbedtls' headers, for HMAC-SHA256 (signed webhooks); its calls go through CNng
-//   CSQLite       the SQLite calls, bound to Debian's libsqlite3.so.0
+//   CSQLite       the spool's C side: SQLite calls bound to Debian's libsqlite3.so.0, the dir lock
 //   WebhookSpool  the disk spool's storage on SQLite, under the engine's memory queue
 //
 import PackageDescription
@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "WebhookEngine", dependencies: ["WebhookCore", "CNng", "CMbedCrypto", "WebhookSpool"], path: "Sources/WebhookEngine",
                 swiftSettings: releaseWithoutExclusivityChecks),
         .systemLibrary(name: "CSwiftWebhookABI", path: "Sources/CSwiftWebhookABI"),
-        // The optional disk spool's storage, on SQLite (Debian's libsqlite3).
+        // The optional disk spool's C side: SQLite (Debian's libsqlite3), the directory lock.
         .target(name: "CSQLite", dependencies: ["CBinding"], path: "Sources/CSQLite", exclude: ["sqlite_functions.h"],
                 cSettings: dwarf4 + [.headerSearchPath(".")]),
         .target(name: "WebhookSpool", dependencies: ["CSQLite"], path: "Sources/WebhookSpool"),

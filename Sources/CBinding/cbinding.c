@@ -57,7 +57,10 @@ loaded_file(const struct cbind_library *library, char *path, size_t size)
 }
 
 /* A fresh copy of the file at `path`, as a memfd: returns "/proc/self/fd/N"
- * in `copy` and the fd to close once it is loaded, or -1. */
+ * in `copy` and the fd, or -1. The fd stays open for good, one per
+ * dependency and fork: the dynamic loader knows loaded objects by their
+ * path, so were N closed and reused for the next dependency's copy,
+ * dlopen() would hand back this one. */
 static int
 fresh_copy(const char *path, char *copy, size_t size)
 {
@@ -141,8 +144,7 @@ cbind_load(struct cbind_library *library, char *err, size_t errlen)
         } else if ((fd = fresh_copy(path, copy, sizeof copy)) < 0) {
             outcome = -1;
         } else {
-            outcome = load_from(library, copy, path);
-            close(fd);
+            outcome = load_from(library, copy, path); /* fd stays open (see fresh_copy) */
         }
     }
     if (outcome == 0) {

@@ -29,8 +29,9 @@ public struct SpoolError: Error, CustomStringConvertible, Sendable {
 /// every row in its lane under the new count (`client % laneCount`, as the
 /// engine picks lanes), so a client's events stay in one lane.
 ///
-/// One process at a time: the directory's lock file is held (`flock`) for
-/// the store's life, and a second opener gets an error naming the holder.
+/// One process at a time: the directory's lock file is held (`flock`,
+/// through `cspool_lock`, which a fork child lets go of) for the store's
+/// life, and a second opener gets an error naming the holder.
 /// A database that fails SQLite's quick check is moved aside (renamed with
 /// `.corrupt-<unix time>`) and a fresh one is started: the documented
 /// recovery, reported as `recoveredFrom`.
@@ -79,13 +80,12 @@ public final class SpoolStore {
             throw SpoolError("cannot create the spool directory \(directory): \(String(cString: strerror(errno)))")
         }
         let lockPath = directory + "/" + Self.lockName
-        lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        lockFD = cspool_lock(lockPath)
         guard lockFD >= 0 else {
-            throw SpoolError("cannot use the spool directory \(directory): \(lockPath): \(String(cString: strerror(errno)))")
-        }
-        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            let holder = Self.readHolder(lockFD)
-            close(lockFD)
+            guard errno == EWOULDBLOCK else {
+                throw SpoolError("cannot use the spool directory \(directory): \(lockPath): \(String(cString: strerror(errno)))")
+            }
+            let holder = Self.readHolder(lockPath)
             throw SpoolError("the spool directory \(directory) is in use by another process\(holder.map { " (pid \($0))" } ?? ""); give each broker its own spool.dir")
         }
         Self.writeHolder(lockFD)
@@ -95,7 +95,7 @@ public final class SpoolStore {
             for statement in [insertRow, selectLane, deleteRow, deleteRange] { sqlite3_finalize(statement) }
             if let db { sqlite3_close_v2(db) }
             db = nil
-            close(lockFD)
+            cspool_unlock(lockFD)
             throw error
         }
     }
@@ -103,8 +103,7 @@ public final class SpoolStore {
     deinit {
         for statement in [insertRow, selectLane, deleteRow, deleteRange] { sqlite3_finalize(statement) }
         if let db { sqlite3_close_v2(db) }
-        flock(lockFD, LOCK_UN)
-        close(lockFD)
+        cspool_unlock(lockFD)
     }
 
     private func openDatabase(maxBytes: Int, sync: Sync) throws(SpoolError) {
@@ -361,7 +360,10 @@ public final class SpoolStore {
         _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
     }
 
-    private static func readHolder(_ fd: Int32) -> Int? {
+    private static func readHolder(_ path: String) -> Int? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 32)
         let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         guard count > 0 else { return nil }

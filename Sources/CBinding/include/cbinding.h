@@ -32,8 +32,9 @@
  * After fork(): a dependency's threads stay behind in the parent and its
  * locks may be held forever in the child, so the copy the parent used is
  * dead there. A child's first cbind_load() opens a fresh copy of the same
- * file (through a memfd: another inode, so another object with its own
- * globals) and resolves the table again; the old copy stays mapped, unused.
+ * file (through a memfd, kept open: another inode, so another object with
+ * its own globals) and resolves the table again; the old copy stays
+ * mapped, unused.
  */
 #ifndef SWIFTWEBHOOK_CBINDING_H
 #define SWIFTWEBHOOK_CBINDING_H
