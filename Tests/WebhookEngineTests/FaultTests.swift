@@ -303,7 +303,7 @@ import Testing
         let start = Date()
         engine.shutdown()
         #expect(Date().timeIntervalSince(start) < 30, "shutdown hung")  // generous: only a hang fails it
-        #expect(capture.messages.contains { $0.contains("connect timed out after 300 ms") })
+        #expect(capture.messages.contains { $0.contains("connect timed out after 300 ms") }, "\(capture.messages)")
         #expect(engine.stats().isBalanced)
     }
 

@@ -44,6 +44,23 @@ import WebhookSpool
         return queued
     }
 
+    /// For the drop_old tests, once 4 clients x 3000 events were submitted with the receiver
+    /// down: waits until the spool dropped some and holds the rest, starts the receiver, waits
+    /// until each event is delivered or dropped, and expects that the oldest went and every
+    /// client's newest arrived, in order and once. Returns what arrived.
+    func deliverExpectingTheNewestOfEveryClient(_ engine: Engine, port: Int) throws -> [String: [Int]] {
+        #expect(eventually { let s = engine.stats(); return s.droppedSpool > 0 && s.spooled + s.queued + s.inFlight + s.droppedSpool == 12_000 },
+                "\(engine.stats())")
+        let server = try HookServer(port: port)
+        #expect(eventually(within: 30) { let s = engine.stats(); return s.delivered + s.droppedSpool == 12_000 }, "\(engine.stats())")
+        engine.shutdown()
+        #expect(engine.stats().isBalanced)
+        let received = try receivedByClient(server)
+        #expect(received.count == 4 && received.values.allSatisfy { $0.last == 2999 && $0 == $0.sorted() && Set($0).count == $0.count },
+                "\(received.mapValues { Array($0.prefix(8)) + [-1] + Array($0.suffix(8)) })")
+        return received
+    }
+
     @Test func anOutageLongerThanTheMemoryQueueLosesNothingAndKeepsEachClientsOrder() throws {
         let port = unusedPort()
         let engine = try Engine(settings: try settings(port: port, dir: spoolDirectory(), "pool_size = 4\nqueue { max_events = 500 }"),
@@ -165,17 +182,21 @@ import WebhookSpool
             for c in 0..<4 { _ = engine.submit(publish("c\(c)", "c\(c):\(n)")) }
             if n % 50 == 49 { usleep(10_000) }
         }
-        #expect(eventually { engine.stats().droppedSpool > 0 && engine.stats().spooled + engine.stats().queued + engine.stats().inFlight + engine.stats().droppedSpool == 12_000 },
-                "\(engine.stats())")
-        let server = try HookServer(port: port)
-        #expect(eventually(within: 30) { let s = engine.stats(); return s.delivered + s.droppedSpool == 12_000 }, "\(engine.stats())")
-        engine.shutdown()
-        #expect(engine.stats().isBalanced)
-        let received = try receivedByClient(server)
-        // The oldest went; the newest of every client arrived; what arrived is in order.
-        #expect(received.count == 4 && received.values.allSatisfy { $0.last == 2999 && $0 == $0.sorted() && Set($0).count == $0.count },
-                "\(received.mapValues { Array($0.prefix(8)) + [-1] + Array($0.suffix(8)) })")
+        let received = try deliverExpectingTheNewestOfEveryClient(engine, port: port)
         #expect(received.values.allSatisfy { $0.count < 3000 }, "\(received.mapValues { Array($0.suffix(5)) }) \(received.mapValues { $0.count })")
+    }
+
+    @Test func aWriteLargerThanTheSpoolWithDropOldKeepsEveryClientsNewest() throws {
+        // One write (sync_interval 2s) holds more than the whole spool. drop_old must drop the
+        // oldest of that write too, whatever their lane, not the lanes written last.
+        let port = unusedPort()
+        let engine = try Engine(settings: try settings(port: port, dir: spoolDirectory(), """
+            pool_size = 2
+            queue { max_events = 100, overflow = drop_old }
+            spool.sync_interval = 2s
+            """, maxBytes: "256KB"), log: LogCapture().log)
+        _ = submit(engine, clients: 4, perClient: 0..<3000)
+        _ = try deliverExpectingTheNewestOfEveryClient(engine, port: port)
     }
 
     @Test func aSpoolDirectoryInUseOrUnusableIsAClearErrorAndACorruptOneIsMovedAside() throws {

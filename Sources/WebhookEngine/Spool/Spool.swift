@@ -41,6 +41,8 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
     private var nextWriteNs: UInt64 = 0
     /// Whether the last write failed (one warning per episode).
     private var failing = false
+    /// Per lane, during a write: the last row `dropOldest` deleted.
+    private var droppedUpTo: [Int64] = []
 
     /// Wake-ups of the spool thread.
     private let signal = Lock()
@@ -188,18 +190,22 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
     /// transaction. If that fails (the spool is full, or the disk is), the
     /// deletions are made alone, then the events are stored in small
     /// transactions. With `queue.overflow = drop_old`, a transaction that
-    /// does not fit is retried once after the oldest events on disk are
-    /// dropped; otherwise it and the events after it are dropped. Either way
-    /// each drop is counted, and a lane's stored events are a prefix of what
-    /// it staged, so order holds.
+    /// does not fit is retried after the oldest events on disk that are not
+    /// in memory are dropped, this write's own earlier ones included (events
+    /// are stored oldest first across lanes), so the newest are the ones
+    /// kept; otherwise it and the events after it are dropped. Either way
+    /// each drop is counted, and a lane's stored events are a run of what it
+    /// staged, in order.
     private func write(staged: Int, deletions: [(lane: Int, upTo: Int64, count: Int)], admitting: Bool) {
         let records = stagedRecords()
+        droppedUpTo = Array(repeating: .min, count: queue.laneCount)
         var failure: SpoolError?
         do {
             try transaction { () throws(SpoolError) in
                 for deletion in deletions { try store.delete(lane: deletion.lane, upTo: deletion.upTo) }
                 try insert(records[...])
             }
+            stored(records[...])
         } catch {
             for (_, record) in records { EventRecord.setSpoolRow(record, 0) }
             try? transaction { () throws(SpoolError) in for deletion in deletions { try store.delete(lane: deletion.lane, upTo: deletion.upTo) } }
@@ -209,6 +215,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
                 let end = min(start + 64, records.count)
                 do {
                     try transaction { () throws(SpoolError) in try insert(records[start..<end]) }
+                    stored(records[start..<end])
                     start = end
                     attempts = 0
                 } catch {
@@ -236,30 +243,9 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
         }
         let deleted = UInt64(deletions.reduce(0) { $0 + $1.count })
         forgetRows(Int(deleted))
-        var stored = 0
-        for lane in 0..<queue.laneCount {
-            let count = scratch[lane].log.count
-            guard count > 0 else { continue }
-            var onDisk = 0
-            scratch[lane].log.forEach { if EventRecord.spoolRow($0) != 0 { onDisk += 1 } }
-            stored += onDisk
-            queue.spoolDropped(lane: lane, count: count - onDisk)
-            if admitting && unloaded[lane] == 0 && onDisk > 0 {
-                // Nothing older of this lane on disk: the events may go
-                // straight to memory, without being read back.
-                let seqs = rowsOf(scratch[lane].log)
-                let admitted = queue.admit(lane: lane, from: &scratch[lane].log, minimum: 0, limit: onDisk)
-                if admitted.count > 0 { lastLoaded[lane] = admitted.lastRow }
-                for seq in seqs.prefix(admitted.count) { loaded[lane].append(seq) }
-                if let waiter = admitted.wake { wake(waiter) }
-                unloaded[lane] += onDisk - admitted.count
-            } else {
-                unloaded[lane] += onDisk
-            }
-            scratch[lane].log.removeAll()
+        for lane in 0..<queue.laneCount where scratch[lane].log.count > 0 {
+            settle(lane: lane, admitting: admitting)
         }
-        written.add(UInt64(stored), ordering: .relaxed)
-        rows.add(UInt64(stored), ordering: .relaxed)
         if rows.load(ordering: .relaxed) == 0 && deleted > 0 && bytes.load(ordering: .relaxed) > Self.shrinkAbove {
             // The backlog is gone: give its disk space back.
             do {
@@ -271,13 +257,57 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
         refreshBytes()
     }
 
-    /// Every lane's staged records, in lane order then staging order.
-    private func stagedRecords() -> [(lane: Int, record: UnsafeMutableRawPointer)] {
-        var records: [(lane: Int, record: UnsafeMutableRawPointer)] = []
-        for lane in 0..<queue.laneCount {
-            scratch[lane].log.forEach { records.append((lane, $0)) }
+    /// Records committed rows: on disk, not in memory.
+    private func stored(_ records: ArraySlice<(lane: Int, record: UnsafeMutableRawPointer)>) {
+        for (lane, _) in records { unloaded[lane] += 1 }
+        written.add(UInt64(records.count), ordering: .relaxed)
+        rows.add(UInt64(records.count), ordering: .relaxed)
+    }
+
+    /// After a write, a lane's staged records are, in order: those
+    /// `dropOldest` deleted again (counted there), those on disk, and those
+    /// never stored (counted here). The ones on disk go straight to memory
+    /// when the lane has nothing older on disk.
+    private func settle(lane: Int, admitting: Bool) {
+        var deletedAgain = 0, onDisk = 0
+        scratch[lane].log.forEach {
+            let row = EventRecord.spoolRow($0)
+            if row == 0 { return }
+            if row <= droppedUpTo[lane] { deletedAgain += 1 } else { onDisk += 1 }
         }
-        return records
+        for _ in 0..<deletedAgain { _ = scratch[lane].log.removeFirst { _ in () } }
+        queue.spoolDropped(lane: lane, count: scratch[lane].log.count - onDisk)
+        if admitting && unloaded[lane] == onDisk && onDisk > 0 {
+            // Without being read back, and without the ones never stored
+            // (the last `count - onDisk`).
+            let seqs = rowsOf(scratch[lane].log)
+            let admitted = queue.admit(lane: lane, from: &scratch[lane].log, minimum: 0, limit: onDisk)
+            if admitted.count > 0 { lastLoaded[lane] = admitted.lastRow }
+            for seq in seqs.prefix(admitted.count) { loaded[lane].append(seq) }
+            if let waiter = admitted.wake { wake(waiter) }
+            unloaded[lane] -= admitted.count
+        }
+        scratch[lane].log.removeAll()
+    }
+
+    /// Every lane's staged records, oldest first across lanes (each lane's
+    /// in its own order): rows then go to disk in the order events were
+    /// accepted, so `dropOldest` drops the oldest whatever their lane. A
+    /// lane's acceptance times may step back a little (taken before its
+    /// lock), so each record sorts by the latest time of its lane so far.
+    private func stagedRecords() -> [(lane: Int, record: UnsafeMutableRawPointer)] {
+        var keyed: [(time: UInt64, lane: Int, index: Int, record: UnsafeMutableRawPointer)] = []
+        for lane in 0..<queue.laneCount {
+            var latest: UInt64 = 0
+            var index = 0
+            scratch[lane].log.forEach { record in
+                latest = max(latest, EventRecord.acceptedAtNs(record))
+                keyed.append((latest, lane, index, record))
+                index += 1
+            }
+        }
+        keyed.sort { ($0.time, $0.lane, $0.index) < ($1.time, $1.lane, $1.index) }
+        return keyed.map { ($0.lane, $0.record) }
     }
 
     /// Inserts records and writes each one's row into it (inside a transaction).
@@ -291,7 +321,8 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
 
     /// `drop_old` on a full spool: drops up to `count` of the oldest events
     /// on disk that are not in memory, oldest lane head first; returns how
-    /// many went (counted as `dropped_spool`).
+    /// many went (counted as `dropped_spool`). Notes in `droppedUpTo` how far
+    /// each lane went, for the rows of the write in progress.
     private func dropOldest(_ count: Int) -> Int {
         var dropped = 0
         while dropped < count {
@@ -313,6 +344,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
             unloaded[lane] -= take
             queue.spoolDropped(lane: lane, count: take)
             forgetRows(take)
+            droppedUpTo[lane] = last
             dropped += take
         }
         return dropped
