@@ -260,9 +260,6 @@ import Testing
         #expect(capture.messages.contains { $0.contains("drain_timeout") && $0.contains("100 event(s) dropped") })
     }
 
-    /// A connect that never completes (the listener's backlog is full, so
-    /// SYNs are dropped) must time out, and shutdown must not hang in
-    /// nng_http_client_free (nng 1.5.2, nanomsg/nng#2119).
     /// A loopback listener whose accept queue is full, so further SYNs go
     /// unanswered and connects to it hang.
     func fullBacklogListener() throws -> (Int32, Int, [Int32]) {
@@ -272,19 +269,30 @@ import Testing
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         // Fill the accept queue so later SYNs go unanswered: add connections
-        // until one of them stays unconnected for 300 ms (on a loaded machine
-        // the first ones can take a while to land in the queue).
+        // until an earlier one has connected and the newest two stayed
+        // unconnected for 500 ms each. One unconnected is not enough on a
+        // loaded machine: a handshake still waiting for the kernel's softirq
+        // leaves the queue with room, and the engine then connects (seen
+        // under ASan).
         var fillers: [Int32] = []
+        var unconnected = 0
+        func connected(_ fd: Int32, waitingMs: Int32) -> Bool {
+            var probe = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            return poll(&probe, 1, waitingMs) > 0
+        }
         while fillers.count < 32 {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
             _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
             fillers.append(fd)
-            var probe = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            if poll(&probe, 1, 300) == 0 { break }
+            unconnected = connected(fd, waitingMs: 500) ? 0 : unconnected + 1
+            if unconnected >= 2 && fillers.dropLast(2).contains(where: { connected($0, waitingMs: 0) }) { break }
         }
         return (listener, port, fillers)
     }
 
+    /// A connect that never completes (the listener's backlog is full, so
+    /// SYNs are dropped) must time out, and shutdown must not hang in
+    /// nng_http_client_free (nng 1.5.2, nanomsg/nng#2119).
     @Test func stuckConnectTimesOutAndShutdownDoesNotHang() throws {
         let (listener, port, fillers) = try fullBacklogListener()
         defer { close(listener); fillers.forEach { close($0) } }
