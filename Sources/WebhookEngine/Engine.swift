@@ -133,6 +133,10 @@ public final class Engine: @unchecked Sendable {
         }
         guard first else { return }
         queue.close()
+        // Nothing waits once shutdown began: batches gathering company go
+        // now, and the spool hands what it holds to the drain.
+        for connection in connections { connection.shutdownBegan() }
+        spool?.drainBegan()
         let deadline = Clock.monotonicNanoseconds() + UInt64(settings.drainTimeoutMs) * 1_000_000
         let drained = queue.waitUntilDrained(deadlineNs: deadline)
         let abandoned = queue.stop()

@@ -62,4 +62,21 @@ import WebhookCore
         #expect(String(decoding: request.body, as: UTF8.self) == String(decoding: BodyBuilder().body(for: event), as: UTF8.self))
         #expect(request.header("content-type") == "application/json" && request.header("host") == "127.0.0.1:\(server.port)")
     }
+
+    /// Hostile round 3, row 1: a partial batch waiting for company was
+    /// dropped at shutdown (fini waited out drain_timeout, the receiver got
+    /// nothing). The drain never waits for a batch: it is sent at once.
+    @Test(arguments: [5, 50])
+    func aPartialBatchIsSentAtShutdownNotDropped(count: Int) throws {
+        let server = try HookServer()
+        let engine = try batchingEngine(server, firstAnswer: 200, """
+            batch { max_events = 1000, max_delay = 60s }
+            drain_timeout = 60s
+            """)
+        for i in 0..<count { #expect(engine.submit(publish("c\(i % 3)", "\(i)")) == .queued) }
+        engine.shutdown()
+        let stats = engine.stats()
+        #expect(stats.delivered == UInt64(count) && stats.droppedShutdown == 0 && stats.isBalanced, "\(stats)")
+        #expect(try batches(server).flatMap { $0.events.map { $0["payload"] as? String } } == (0..<count).map { "\($0)" })
+    }
 }

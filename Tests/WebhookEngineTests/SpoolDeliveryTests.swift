@@ -222,4 +222,21 @@ import WebhookSpool
         engine.shutdown()
         #expect(logs.messages.contains { $0.contains("was corrupt; moved aside to \(corrupt)/\(SpoolStore.fileName).corrupt-") }, "\(logs.messages)")
     }
+
+    /// Hostile round 3, row 1, with a spool: events written through the disk
+    /// (`durability = crash`) and waiting for a batch were kept at shutdown
+    /// but never sent. The drain writes the staging at once and sends it.
+    @Test func theDrainSendsWhatTheSpoolHoldsAndABatchDoesNotWait() throws {
+        let server = try HookServer()
+        let engine = try Engine(settings: try settings(port: server.port, dir: spoolDirectory(), """
+            batch { max_events = 1000, max_delay = 60s }
+            drain_timeout = 60s
+            spool { sync_interval = 10s }
+            """, durability: "crash"), log: LogCapture().log)
+        #expect(submit(engine, clients: 5, perClient: 0..<10) == 50)
+        engine.shutdown()
+        let stats = engine.stats()
+        #expect(stats.delivered == 50 && stats.spooled == 0 && stats.spoolRows == 0 && stats.dropped == 0 && stats.isBalanced, "\(stats)")
+        #expect(try receivedByClient(server).values.allSatisfy { $0 == Array(0..<10) })
+    }
 }

@@ -168,8 +168,22 @@ final class Connection: @unchecked Sendable {
             // Idle, not parked: the sleep's end takes what is there.
             gathering = true
             nng_sleep_aio(Int32(clamping: (afterNs + 999_999) / 1_000_000), sleepAio)
+            // Shutdown may have begun between the take and the sleep, after
+            // `shutdownBegan` looked: the drain never waits for a batch.
+            // (The aio's lock orders the two: one of them sees the other.)
+            if context.queue.closed { nng_aio_cancel(sleepAio) }
         case .nothing:
             break
+        }
+    }
+
+    /// Shutdown began (the queue is closed): a batch waiting for company
+    /// (`batch.max_delay`) is sent now rather than when its delay ends.
+    /// Only an idle connection's sleep is a batch's wait (a backoff's is not
+    /// cut short); a parked one has no sleep, so the cancel does nothing.
+    func shutdownBegan() {
+        stateLock.withLock {
+            if machine.state == .idle { nng_aio_cancel(sleepAio) }
         }
     }
 

@@ -457,8 +457,9 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
         }
     }
 
+    /// Nothing in memory, in flight, or in the spool (staged or on disk).
     private func isDrained() -> Bool {
-        lanes.allSatisfy { lane in lane.lock.withLock { lane.events.isEmpty && lane.stats.inFlight == 0 } }
+        lanes.allSatisfy { lane in lane.lock.withLock { lane.events.isEmpty && lane.stats.inFlight == 0 && lane.stats.spooled == 0 } }
     }
 
     private func wakeDrain() {
@@ -556,6 +557,7 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
             lane.stats.spooled -= UInt64(count)
             lane.stats.droppedSpool += UInt64(count)
         }
+        if closed { wakeDrain() }
     }
 
     /// Events found in the spool at start (an earlier run's): `spooled`

@@ -47,6 +47,8 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
     /// Wake-ups of the spool thread.
     private let signal = Lock()
     private var loadWanted = false
+    /// Shutdown began: write what is staged now, so the drain can send it.
+    private var flushWanted = false
     private var stopping = false
     private var thread: OSThread?
 
@@ -134,6 +136,17 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
         }
     }
 
+    /// Shutdown began (the queue is closed, its drain starts): write what
+    /// the lanes staged now rather than at the next `sync_interval`, and
+    /// keep loading lanes as they run dry, so the drain sends what the spool
+    /// holds too (what it cannot send in `drain_timeout` stays on disk).
+    func drainBegan() {
+        signal.withLock {
+            flushWanted = true
+            signal.broadcast()
+        }
+    }
+
     /// At shutdown, once the queue has stopped and the connections are
     /// gone: stops the thread, writes what is staged, then saves every
     /// lane's undelivered events in front of its rows. Returns how many
@@ -154,14 +167,14 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
 
     private func run() {
         while true {
-            let stop = signal.withLock { () -> Bool in
+            let (stop, flush) = signal.withLock { () -> (Bool, Bool) in
                 let deadline = Clock.monotonicNanoseconds() + syncIntervalNs
-                signal.wait(untilNanoseconds: deadline) { !loadWanted && !stopping }
-                loadWanted = false
-                return stopping
+                signal.wait(untilNanoseconds: deadline) { !loadWanted && !flushWanted && !stopping }
+                defer { loadWanted = false; flushWanted = false }
+                return (stopping, flushWanted)
             }
             if stop { return }
-            cycle(admitting: !queue.closed, writeNow: false)
+            cycle(admitting: !queue.isStopping, writeNow: flush)
         }
     }
 
