@@ -21,6 +21,13 @@ struct CheckCommand: ParsableCommand {
             throw ExitCode(1)
         }
         print("config: \(config) (\(loaded.syntax == .hocon ? "HOCON" : "legacy web.hook.*") syntax)")
+        guard settings.enabled else {
+            // Nothing else is used: a disabled section's problems are its warnings.
+            print("enabled: no (every event is filtered; the rest of the section is not used)")
+            for warning in settings.warnings { print("warning: \(warning)") }
+            print("valid")
+            return
+        }
         print(SettingsReport.describe(settings))
         print("rules:")
         if settings.rules.rules.isEmpty { print("  (none: nothing will be sent)") }

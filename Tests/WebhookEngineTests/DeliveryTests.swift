@@ -124,4 +124,19 @@ import Testing
         #expect(engine.stats().connectionsOpened == 4)
         engine.shutdown()
     }
+
+    /// Hostile round 3, row 7: a URL with characters outside ASCII goes out
+    /// percent-encoded in the request line (it went raw); a configured Host
+    /// replaces the URL's rather than going out beside it.
+    @Test func theRequestLineIsPercentEncodedAndAConfiguredHostIsTheOnlyOne() throws {
+        let server = try HookServer()
+        let settings = try engineSettings(server.url + #"/h\u00e9/\"x\"?q=\u00fc"#, "headers.host = \"hooks.example\"")
+        let engine = try Engine(settings: settings, log: LogCapture().log)
+        _ = engine.submit(publish("c", "x"))
+        #expect(eventually { engine.stats().delivered == 1 })
+        engine.shutdown()
+        let request = try #require(try server.requests().first)
+        #expect(request.path == "/h%C3%A9/%22x%22?q=%C3%BC")
+        #expect(request.headers.filter { $0.0.lowercased() == "host" }.map(\.1) == ["hooks.example"])
+    }
 }

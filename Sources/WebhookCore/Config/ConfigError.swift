@@ -19,6 +19,7 @@ public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
         var text = ""
         if let location { text += "\(location): " }
         if let key { text += "\(key): " }
-        return text + message
+        // One line, whole in a C buffer: no control character gets through.
+        return Quoting.escapingControls(text + message)
     }
 }

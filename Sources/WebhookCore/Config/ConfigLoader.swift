@@ -50,7 +50,7 @@ public struct ConfigLoader {
         case .hocon:
             var stack: [String] = []
             if let real = FileSystem.realPath(name) { stack.append(real) }
-            let root = try parseHOCON(bytes: bytes, file: name, stack: &stack)
+            let root = try parseHOCON(bytes: bytes, file: name, depth: 0, stack: &stack)
             return LoadedConfig(syntax: .hocon, root: root, section: root["webhook"], sectionName: "webhook",
                                 documentStart: SourceLocation(file: name, line: 1, column: 1))
         }
@@ -71,9 +71,11 @@ public struct ConfigLoader {
         return sawLegacyKey ? .legacy : .hocon
     }
 
-    private func parseHOCON(bytes: [UInt8], file: String, stack: inout [String]) throws -> ConfigObject {
+    /// `depth`: the nesting of the include that names the file (0 for the
+    /// top): an included file nests inside it, not from 0 again.
+    private func parseHOCON(bytes: [UInt8], file: String, depth: Int, stack: inout [String]) throws -> ConfigObject {
         var chain = stack
-        var parser = HOCONParser(bytes: bytes, file: file, environment: environment) { path, at in
+        var parser = HOCONParser(bytes: bytes, file: file, environment: environment, depth: depth) { path, at, depth in
             guard chain.count < Self.maxIncludeDepth else {
                 throw ConfigError("includes nest deeper than \(Self.maxIncludeDepth) files", at: at, key: "include")
             }
@@ -84,7 +86,7 @@ public struct ConfigLoader {
             }
             chain.append(real)
             defer { chain.removeLast() }
-            return try parseHOCON(bytes: included, file: path, stack: &chain)
+            return try parseHOCON(bytes: included, file: path, depth: depth, stack: &chain)
         }
         return try parser.parseDocument()
     }

@@ -5,10 +5,16 @@
 public struct ConfigNode: Sendable {
     public var value: ConfigValue
     public var location: SourceLocation
+    /// A scalar written with bytes that are not UTF-8: where the first one
+    /// is. (Its text holds U+FFFD there, so it is refused where it is read,
+    /// rather than sent on changed; a section the library does not read may
+    /// hold any bytes, as NanoMQ allows.)
+    public var invalidUTF8At: SourceLocation?
 
-    public init(_ value: ConfigValue, at location: SourceLocation) {
+    public init(_ value: ConfigValue, at location: SourceLocation, invalidUTF8At: SourceLocation? = nil) {
         self.value = value
         self.location = location
+        self.invalidUTF8At = invalidUTF8At
     }
 }
 

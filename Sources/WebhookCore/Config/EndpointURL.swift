@@ -38,7 +38,7 @@ public struct EndpointURL: Equatable, Sendable, CustomStringConvertible {
         }
         let scheme = String(decoding: utf8[..<split], as: UTF8.self).lowercased()
         guard scheme == "http" || scheme == "https" else {
-            return .failure(.init("scheme must be http or https, got \"\(scheme)\""))
+            return .failure(.init("scheme must be http or https, got \(Quoting.quoted(String(scheme)))"))
         }
         if utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) {
             return .failure(.init("URL contains whitespace or control characters"))
@@ -49,6 +49,7 @@ public struct EndpointURL: Equatable, Sendable, CustomStringConvertible {
         var target = String(rest[authorityEnd...])
         if let hash = target.firstIndex(of: "#") { target = String(target[..<hash]) }
         if target.isEmpty { target = "/" } else if target.hasPrefix("?") { target = "/" + target }
+        target = percentEncodingRequestTarget(target)
 
         if authority.contains("@") {
             return .failure(.init("user:password@ in the URL is not supported; set headers.authorization instead"))
@@ -75,18 +76,37 @@ public struct EndpointURL: Equatable, Sendable, CustomStringConvertible {
             ? { (c: Character) in c.isHexDigit || c == ":" || c == "." || c == "%" }
             : { (c: Character) in c.isASCII && (c.isLetter || c.isNumber || c == "-" || c == "." || c == "_") }
         if !host.allSatisfy(allowed) {
-            return .failure(.init("host \"\(host)\" is not a host name or IP address"))
+            return .failure(.init("host \(Quoting.quoted(String(host))) is not a host name or IP address"))
         }
         let defaultPort = scheme == "https" ? 443 : 80
         var port = defaultPort
         if let portText {
             guard let value = Int(portText), (1...65535).contains(value), portText.allSatisfy({ $0.isNumber }) else {
-                return .failure(.init("port must be 1-65535, got \"\(portText)\""))
+                return .failure(.init("port must be 1-65535, got \(Quoting.quoted(String(portText)))"))
             }
             port = value
         }
         return .success(EndpointURL(scheme: scheme, host: String(host), port: port, target: target))
     }
+}
+
+/// The path and query as they may stand in a request line (RFC 9112,
+/// RFC 3986): bytes outside ASCII and the characters a URI never holds
+/// raw (`"<>\\^`{|}`) are percent-encoded, in UTF-8; an existing `%XX` stays.
+/// (Whitespace and control characters never get here: the URL is refused.)
+func percentEncodingRequestTarget(_ target: String) -> String {
+    let unsafe = Array("\"<>\\^`{|}".utf8)
+    guard target.utf8.contains(where: { $0 >= 0x80 || unsafe.contains($0) }) else { return target }
+    let digits = Array("0123456789ABCDEF".utf8)
+    var out: [UInt8] = []
+    for byte in target.utf8 {
+        if byte >= 0x80 || unsafe.contains(byte) {
+            out += [UInt8(ascii: "%"), digits[Int(byte >> 4)], digits[Int(byte & 0xF)]]
+        } else {
+            out.append(byte)
+        }
+    }
+    return String(decoding: out, as: UTF8.self)
 }
 
 /// Why a URL or topic filter from a config is not usable (the resolver

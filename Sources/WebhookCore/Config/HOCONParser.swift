@@ -8,10 +8,16 @@
 /// `"Bearer ${TOKEN}"`). Substitutions never refer to other config paths.
 ///
 /// It works on bytes, tracks line and column for every value, and never
-/// recurses deeper than `maxDepth`, so a hostile file is an error, not a crash.
+/// nests deeper than `maxDepth`, counting braces, brackets, the parts of a
+/// dotted key (`a.b.c = 1` is three objects deep) and the files that
+/// include each other: the parser and every later walk of the tree recurse
+/// once a level, and a broker may call `webhook_init` on a thread with a
+/// small stack, so a hostile file is an error, not a crash.
 struct HOCONParser {
     /// Reads and parses an included file; the loader owns cycle detection.
-    typealias IncludeHandler = (_ path: String, _ at: SourceLocation) throws -> ConfigObject
+    /// `depth`: how deep the include stands, where the included file's own
+    /// nesting starts.
+    typealias IncludeHandler = (_ path: String, _ at: SourceLocation, _ depth: Int) throws -> ConfigObject
 
     static let maxDepth = 64
 
@@ -26,11 +32,17 @@ struct HOCONParser {
     /// Keys of the objects being parsed, so errors name `webhook.events`, not `events`.
     private var keyStack: [String] = []
 
-    init(bytes: [UInt8], file: String, environment: Environment, include: @escaping IncludeHandler) {
+    /// `depth`: the nesting the text starts at (an included file's is its include's).
+    init(bytes: [UInt8], file: String, environment: Environment, depth: Int = 0, include: @escaping IncludeHandler) {
         self.bytes = bytes
         self.file = file
         self.environment = environment
+        self.depth = depth
         self.include = include
+    }
+
+    private func tooDeep() -> ConfigError {
+        error("objects and arrays nest deeper than \(Self.maxDepth) levels")
     }
 
     // MARK: Entry points
@@ -70,7 +82,7 @@ struct HOCONParser {
     private mutating func parseMembers(closedBy close: UInt8?, openedAt open: SourceLocation) throws -> ConfigObject {
         depth += 1
         defer { depth -= 1 }
-        if depth > Self.maxDepth { throw error("objects and arrays nest deeper than \(Self.maxDepth) levels") }
+        if depth > Self.maxDepth { throw tooDeep() }
 
         var object = ConfigObject()
         while true {
@@ -132,9 +144,15 @@ struct HOCONParser {
         if let node { object.assign(path: path[...], node) }
     }
 
+    /// The parts of a key. Each part but the last opens an object, so a key
+    /// with more parts than the nesting has left is an error (before the
+    /// rest of it is read: a hostile key may have millions).
     private mutating func parseKeyPath() throws -> [String] {
         var segments: [String] = []
         while true {
+            if depth + segments.count > Self.maxDepth {
+                throw error("a dotted key nests deeper than \(Self.maxDepth) levels")
+            }
             if peek() == UInt8(ascii: "\"") {
                 segments.append(try parseQuotedString(substitute: false))
             } else {
@@ -144,7 +162,8 @@ struct HOCONParser {
                     if let c = peek() { throw error("expected a key, got \(describe(c))") }
                     throw error("expected a key, got the end of the file")
                 }
-                segments.append(String(decoding: bytes[start..<pos], as: UTF8.self))
+                // Bytes that are not UTF-8 are kept, escaped, so a message names the key as written.
+                segments.append(Quoting.escaping(bytes: bytes[start..<pos]))
             }
             guard peek() == UInt8(ascii: ".") else { return segments }
             advance()
@@ -186,7 +205,7 @@ struct HOCONParser {
             guard peek() == UInt8(ascii: ")") else { throw ConfigError("expected ')'", at: location(), key: "include") }
             advance()
         }
-        return try include(FileSystem.resolve(name, relativeTo: file), at)
+        return try include(FileSystem.resolve(name, relativeTo: file), at, depth)
     }
 
     // MARK: Values
@@ -208,7 +227,7 @@ struct HOCONParser {
     private mutating func parseArray(key: String, openedAt open: SourceLocation) throws -> [ConfigNode] {
         depth += 1
         defer { depth -= 1 }
-        if depth > Self.maxDepth { throw error("objects and arrays nest deeper than \(Self.maxDepth) levels") }
+        if depth > Self.maxDepth { throw tooDeep() }
 
         var elements: [ConfigNode] = []
         while true {
@@ -236,6 +255,7 @@ struct HOCONParser {
     /// value is only unset `${?VAR}`s, so the key is left out.
     private mutating func parseConcatenation(key: String) throws -> ConfigNode? {
         let at = location()
+        let valueStart = pos
         var parts: [(text: String, quoted: Bool)] = []
         var sawUnsetOptional = false
         while let c = peek(), !isValueEnd(c) {
@@ -277,7 +297,8 @@ struct HOCONParser {
             return ConfigNode(.null, at: at)
         }
         let text = parts.map { $0.text }.joined()
-        return ConfigNode(.scalar(text, quoted: parts.contains { $0.quoted }), at: at)
+        let invalid = Quoting.firstInvalidUTF8(bytes[valueStart..<pos]).map { location(ofByte: valueStart + $0, from: valueStart, at: at) }
+        return ConfigNode(.scalar(text, quoted: parts.contains { $0.quoted }), at: at, invalidUTF8At: invalid)
     }
 
     /// `${NAME}` (must be set) or `${?NAME}` (nil when unset).
@@ -400,6 +421,16 @@ struct HOCONParser {
 
     private func location() -> SourceLocation {
         SourceLocation(file: file, line: line, column: pos - lineStart + 1)
+    }
+
+    /// Where byte `index` is, counting from `start`, which is at `at`
+    /// (a triple-quoted value spans lines).
+    private func location(ofByte index: Int, from start: Int, at: SourceLocation) -> SourceLocation {
+        var place = at
+        for byte in bytes[start..<index] {
+            if isNewline(byte) { place.line += 1; place.column = 1 } else { place.column += 1 }
+        }
+        return place
     }
 
     private func error(_ message: String) -> ConfigError {

@@ -48,7 +48,7 @@ struct LegacyParser {
             guard let equals = line[first...].firstIndex(of: UInt8(ascii: "=")) else {
                 throw ConfigError("expected 'key = value'", at: at)
             }
-            let key = String(decoding: line[first..<equals], as: UTF8.self).trimmingSpaces()
+            let key = Quoting.escaping(bytes: line[first..<equals]).trimmingSpaces()
             guard key.hasPrefix("web.hook.") else { continue }
             let name = String(key.dropFirst("web.hook.".count))
             if name.isEmpty { throw ConfigError("empty key after 'web.hook.'", at: at, key: key) }
@@ -65,7 +65,15 @@ struct LegacyParser {
                 continue
             }
             let value = try expand(rawValue, key: key, at: valueAt)
-            section.assign(path: path(for: name)[...], ConfigNode(value, at: valueAt))
+            let invalid = Quoting.firstInvalidUTF8(bytes[valueStart..<end]).map {
+                SourceLocation(file: file, line: lineNumber, column: valueAt.column + $0)
+            }
+            let parts = path(for: name)
+            // Each part is an object level (see HOCONParser.maxDepth).
+            if parts.count >= HOCONParser.maxDepth {
+                throw ConfigError("a dotted key nests deeper than \(HOCONParser.maxDepth) levels", at: at, key: "web.hook")
+            }
+            section.assign(path: parts[...], ConfigNode(value, at: valueAt, invalidUTF8At: invalid))
         }
         guard let sectionLocation else { return nil }
         if let rulesLocation {
@@ -83,7 +91,7 @@ struct LegacyParser {
 
     /// `{"action": "on_message_publish", "topic": "a/b"}` becomes `{ event, topic }`.
     private func parseRule(_ text: [UInt8], key: String, at: SourceLocation) throws -> ConfigNode {
-        var parser = HOCONParser(bytes: text, file: file, environment: environment) { _, at in
+        var parser = HOCONParser(bytes: text, file: file, environment: environment) { _, at, _ in
             throw ConfigError("include is not allowed in a rule", at: at, key: key)
         }
         let parsed: ConfigNode?
@@ -120,7 +128,7 @@ struct LegacyParser {
             quoted = true
         }
         guard text.contains("${") else { return .scalar(text, quoted: quoted) }
-        var parser = HOCONParser(bytes: Array(("\"" + text + "\"").utf8), file: file, environment: environment) { _, at in
+        var parser = HOCONParser(bytes: Array(("\"" + text + "\"").utf8), file: file, environment: environment) { _, at, _ in
             throw ConfigError("include is not allowed here", at: at, key: key)
         }
         do {

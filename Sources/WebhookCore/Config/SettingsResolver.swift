@@ -40,25 +40,21 @@ public struct SettingsResolver {
         ]
         var warnings: [String] = []
         for key in object.keys where !known.contains(key) {
-            warnings.append("\(object[key]!.location): \(prefix).\(key): unknown key, ignored")
+            warnings.append(Quoting.escapingControls("\(object[key]!.location): \(prefix).\(key): unknown key, ignored"))
         }
 
         // Every default is WebhookSettings' own; only what the config names is set here.
         let enabled = try bool(object, "enable") ?? WebhookSettings.defaultEnabled
-        let urlNode = object["url"]
-        guard let urlNode else {
-            if enabled { throw ConfigError("url is required", at: section.location, key: "\(prefix).url") }
-            var settings = WebhookSettings(url: EndpointURL(scheme: "http", host: "127.0.0.1", port: 80, target: "/"))
-            settings.enabled = false
-            settings.warnings = warnings
-            return settings
+        if !enabled { return disabled(object, warnings: warnings) }
+        guard let urlNode = object["url"] else {
+            throw ConfigError("url is required", at: section.location, key: "\(prefix).url")
         }
         let urlText = try string(urlNode, key: "url")
         let url: EndpointURL
         switch EndpointURL.parse(urlText) {
         case .success(let parsed): url = parsed
         case .failure(let problem):
-            throw ConfigError("\(problem.message) (got \"\(EndpointURL.redactingUserInfo(urlText))\")",
+            throw ConfigError("\(problem.message) (got \(Quoting.quoted(EndpointURL.redactingUserInfo(urlText))))",
                               at: urlNode.location, key: "\(prefix).url")
         }
 
@@ -83,7 +79,7 @@ public struct SettingsResolver {
         if let sizeNode = object["max_response_body"] {
             let text = try string(sizeNode, key: "max_response_body")
             guard let bytes = Units.sizeBytes(text), bytes <= 64 << 20 else {
-                throw ConfigError("expected a size up to 64MB such as 64KB, got \"\(text)\"", at: sizeNode.location,
+                throw ConfigError("expected a size up to 64MB such as 64KB, got \(Quoting.quoted(text))", at: sizeNode.location,
                                   key: "\(prefix).max_response_body")
             }
             settings.maxResponseBodyBytes = bytes
@@ -92,7 +88,51 @@ public struct SettingsResolver {
         settings.signing = try signing(object["signing"])
         settings.batch = try batch(object["batch"])
         settings.spool = try spool(object["spool"])
+        try checkStandardWebhooksHeaders(object["headers"], settings)
         settings.warnings = warnings
+        return settings
+    }
+
+    /// The Standard Webhooks headers are the library's while it sends
+    /// them: a configured one would go out beside it (two `webhook-id`s,
+    /// two signatures), and a verifier rejects the request or a receiver
+    /// takes different events for one.
+    private func checkStandardWebhooksHeaders(_ node: ConfigNode?, _ settings: WebhookSettings) throws {
+        guard let node, case .object(let headers) = node.value else { return }
+        for name in headers.keys {
+            let why: String
+            switch name.lowercased() {
+            case "webhook-signature" where settings.signing != nil, "webhook-timestamp" where settings.signing != nil:
+                why = "while signing is on (remove it: the library signs every request)"
+            case "webhook-id" where settings.signing != nil:
+                why = "while signing is on (remove it: the signature covers the library's id)"
+            case "webhook-id" where settings.eventIDs:
+                why = "while event_ids is on (remove it, or set event_ids = false to send your own)"
+            default:
+                continue
+            }
+            throw ConfigError("this header is set by the library \(why)", at: headers[name]!.location, key: "\(prefix).headers.\(name)")
+        }
+    }
+
+    /// `enable = false`: NanoMQ starts without its webhook whatever the
+    /// rest of the section says, and so does the library. The rest is still
+    /// checked, as if enabled, and what would be an error is a warning, so
+    /// `webhookctl check` shows it before the section is switched on.
+    /// (A section without a url is only switched off: nothing to check.)
+    private func disabled(_ object: ConfigObject, warnings: [String]) -> WebhookSettings {
+        var settings = WebhookSettings(url: EndpointURL(scheme: "http", host: "127.0.0.1", port: 80, target: "/"))
+        settings.enabled = false
+        settings.warnings = warnings
+        guard let enableNode = object["enable"], object["url"] != nil else { return settings }
+        var switchedOn = object
+        switchedOn.assign("enable", ConfigNode(.scalar("true", quoted: false), at: enableNode.location))
+        do {
+            let checked = try resolve(ConfigNode(.object(switchedOn), at: enableNode.location))
+            settings.warnings = checked.warnings
+        } catch {
+            settings.warnings.append("\(error) (not an error while enable = false)")
+        }
         return settings
     }
 
@@ -131,8 +171,9 @@ public struct SettingsResolver {
                 throw ConfigError("this header is set by the library and cannot be configured", at: node.location, key: key)
             }
             let value = try string(node, key: "headers.\(fullName)")
-            if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) {
-                throw ConfigError("header value contains CR, LF or NUL (header injection)", at: node.location, key: key)
+            // RFC 9110: a field value is visible characters, spaces and tabs.
+            if value.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
+                throw ConfigError("header value contains CR, LF, NUL or another control character (header injection)", at: node.location, key: key)
             }
             headers.removeAll { $0.name.lowercased() == lower }
             headers.append(HTTPHeader(name: fullName, value: value))
@@ -143,7 +184,7 @@ public struct SettingsResolver {
         guard let node = body["encoding"] else { return nil }
         let text = try string(node, key: "body.encoding")
         guard let value = PayloadEncoding(rawValue: text.lowercased()) else {
-            throw ConfigError("expected plain, base64 or base62, got \"\(text)\"", at: node.location, key: "\(prefix).body.encoding")
+            throw ConfigError("expected plain, base64 or base62, got \(Quoting.quoted(text))", at: node.location, key: "\(prefix).body.encoding")
         }
         return value
     }
@@ -213,7 +254,7 @@ public struct SettingsResolver {
             let name = try string(eventNode, key: "events[\(index)].event")
             guard let kind = EventKind(configName: name) else {
                 let names = EventKind.allCases.map { $0.configName }.joined(separator: ", ")
-                throw ConfigError("unknown event \"\(name)\"; expected one of \(names)", at: eventNode.location, key: "\(elementKey).event")
+                throw ConfigError("unknown event \(Quoting.quoted(name)); expected one of \(names)", at: eventNode.location, key: "\(elementKey).event")
             }
             var filter: TopicFilter?
             if let topicNode = rule["topic"] {
@@ -227,7 +268,7 @@ public struct SettingsResolver {
                 }
             }
             for extra in rule.keys where extra != "event" && extra != "topic" {
-                warnings.append("\(rule[extra]!.location): \(elementKey).\(extra): unknown key, ignored")
+                warnings.append(Quoting.escapingControls("\(rule[extra]!.location): \(elementKey).\(extra): unknown key, ignored"))
             }
             table.add(Rule(kind: kind, topic: filter))
         }
@@ -256,7 +297,7 @@ public struct SettingsResolver {
         if let sizeNode = object["max_bytes"] {
             let text = try string(sizeNode, key: "queue.max_bytes")
             guard let bytes = Units.sizeBytes(text), bytes >= 1024, bytes <= 1 << 40 else {
-                throw ConfigError("expected a size from 1KB to 1TB such as 64MB, got \"\(text)\"", at: sizeNode.location, key: "\(prefix).queue.max_bytes")
+                throw ConfigError("expected a size from 1KB to 1TB such as 64MB, got \(Quoting.quoted(text))", at: sizeNode.location, key: "\(prefix).queue.max_bytes")
             }
             limits.maxBytes = bytes
         }
@@ -295,7 +336,7 @@ public struct SettingsResolver {
         if let sizeNode = object["max_bytes"] {
             let text = try string(sizeNode, key: "batch.max_bytes")
             guard let bytes = Units.sizeBytes(text), bytes >= 1, bytes <= 64 << 20 else {
-                throw ConfigError("expected a size up to 64MB such as 1MB, got \"\(text)\"", at: sizeNode.location, key: "\(prefix).batch.max_bytes")
+                throw ConfigError("expected a size up to 64MB such as 1MB, got \(Quoting.quoted(text))", at: sizeNode.location, key: "\(prefix).batch.max_bytes")
             }
             batch.maxBytes = bytes
         }
@@ -318,13 +359,13 @@ public struct SettingsResolver {
         }
         let directory = try string(dirNode, key: "spool.dir")
         guard directory.hasPrefix("/") || directory.hasPrefix("."), !directory.utf8.contains(0) else {
-            throw ConfigError("expected a path (absolute, or starting with ./), got \"\(directory)\"", at: dirNode.location, key: "\(prefix).spool.dir")
+            throw ConfigError("expected a path (absolute, or starting with ./), got \(Quoting.quoted(directory))", at: dirNode.location, key: "\(prefix).spool.dir")
         }
         var spool = SpoolSettings(directory: directory, origin: "\(dirNode.location): \(prefix).spool.dir")
         if let sizeNode = object["max_bytes"] {
             let text = try string(sizeNode, key: "spool.max_bytes")
             guard let bytes = Units.sizeBytes(text), bytes >= 64 << 10, bytes <= 1 << 44 else {
-                throw ConfigError("expected a size from 64KB to 16TB such as 1GB, got \"\(text)\"", at: sizeNode.location, key: "\(prefix).spool.max_bytes")
+                throw ConfigError("expected a size from 64KB to 16TB such as 1GB, got \(Quoting.quoted(text))", at: sizeNode.location, key: "\(prefix).spool.max_bytes")
             }
             spool.maxBytes = bytes
         }
@@ -345,6 +386,10 @@ public struct SettingsResolver {
 
     /// Never quotes the value in its errors, so secrets stay out of logs.
     private func string(_ node: ConfigNode, key: String) throws -> String {
+        if let bad = node.invalidUTF8At {
+            throw ConfigError("not UTF-8 text: the byte at \(bad.line):\(bad.column) is not part of a UTF-8 character (percent-encode it in a URL, or write \\u escapes in a string)",
+                              at: node.location, key: "\(prefix).\(key)")
+        }
         switch node.value {
         case .scalar(let text, _): return text
         case .null: throw ConfigError("expected a string, got null", at: node.location, key: "\(prefix).\(key)")
@@ -357,7 +402,7 @@ public struct SettingsResolver {
         guard let node = object[name] else { return nil }
         let text = try string(node, key: keyPrefix + name)
         guard let value = Units.boolean(text) else {
-            throw ConfigError("expected true or false (or on/off, yes/no), got \"\(text)\"", at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
+            throw ConfigError("expected true or false (or on/off, yes/no), got \(Quoting.quoted(text))", at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
         }
         return value
     }
@@ -366,7 +411,7 @@ public struct SettingsResolver {
         guard let node = object[name] else { return nil }
         let text = try string(node, key: keyPrefix + name)
         guard let value = Units.integer(text), range.contains(value) else {
-            throw ConfigError("expected a whole number from \(range.lowerBound) to \(range.upperBound), got \"\(text)\"", at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
+            throw ConfigError("expected a whole number from \(range.lowerBound) to \(range.upperBound), got \(Quoting.quoted(text))", at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
         }
         return value
     }
@@ -375,7 +420,7 @@ public struct SettingsResolver {
         guard let node = object[name] else { return nil }
         let text = try string(node, key: keyPrefix + name)
         guard let value = Units.durationMilliseconds(text), range.contains(value) else {
-            throw ConfigError("expected a duration such as 5000, 500ms, 5s or 1m (from \(range.lowerBound) to \(range.upperBound) ms), got \"\(text)\"",
+            throw ConfigError("expected a duration such as 5000, 500ms, 5s or 1m (from \(range.lowerBound) to \(range.upperBound) ms), got \(Quoting.quoted(text))",
                               at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
         }
         return value
@@ -386,7 +431,7 @@ public struct SettingsResolver {
         let text = try string(node, key: keyPrefix + name)
         guard let value = T(rawValue: text.lowercased()) else {
             let options = T.allCases.map { $0.rawValue }.joined(separator: " or ")
-            throw ConfigError("expected \(options), got \"\(text)\"", at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
+            throw ConfigError("expected \(options), got \(Quoting.quoted(text))", at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
         }
         return value
     }

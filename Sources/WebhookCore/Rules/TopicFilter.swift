@@ -14,10 +14,10 @@ public struct TopicFilter: Equatable, Sendable, CustomStringConvertible {
         let levels = bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
         for (index, level) in levels.enumerated() {
             if level.contains(UInt8(ascii: "#")) && (level.count != 1 || index != levels.count - 1) {
-                return .failure(.init("'#' must be a whole level and the last one, got \"\(text)\""))
+                return .failure(.init("'#' must be a whole level and the last one, got \(Quoting.quoted(text))"))
             }
             if level.contains(UInt8(ascii: "+")) && level.count != 1 {
-                return .failure(.init("'+' must be a whole level, got \"\(text)\""))
+                return .failure(.init("'+' must be a whole level, got \(Quoting.quoted(text))"))
             }
         }
         return .success(TopicFilter(bytes: bytes))

@@ -14,7 +14,11 @@ struct RequestWriter {
     private let fixedHead: [UInt8]
 
     init(settings: WebhookSettings) {
-        var head = Array("POST \(settings.url.target) HTTP/1.1\r\nHost: \(Self.hostHeader(settings.url))\r\n".utf8)
+        var head = Array("POST \(settings.url.target) HTTP/1.1\r\n".utf8)
+        // A configured Host (a virtual host behind an address) replaces the URL's: never two.
+        if !settings.headers.contains(where: { $0.name.lowercased() == "host" }) {
+            head += Array("Host: \(Self.hostHeader(settings.url))\r\n".utf8)
+        }
         for header in settings.headers {
             head += Array("\(header.name): \(header.value)\r\n".utf8)
         }
