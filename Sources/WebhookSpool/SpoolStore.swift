@@ -42,8 +42,15 @@ public final class SpoolStore {
     /// Set when a corrupt database was moved aside at open.
     public private(set) var recoveredFrom: String?
     public let laneCount: Int
+    private let directory: String
+    private let maxBytes: Int
+    private let sync: Sync
     private var db: OpaquePointer?
-    private let lockFD: Int32
+    private var lockFD: Int32 = -1
+    /// The database file's device and inode once open: a file removed or
+    /// replaced under the store (a `/tmp` cleaner, an operator) is noticed
+    /// by `fileWasReplaced`, since SQLite goes on writing to the old inode.
+    private var identity: (device: UInt64, inode: UInt64)?
     private var insertRow: OpaquePointer?
     private var selectLane: OpaquePointer?
     private var deleteRow: OpaquePointer?
@@ -76,9 +83,39 @@ public final class SpoolStore {
         }
         path = directory + "/" + Self.fileName
         self.laneCount = max(1, laneCount)
-        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-            throw SpoolError("cannot create the spool directory \(directory): \(String(cString: strerror(errno)))")
-        }
+        self.directory = directory
+        self.maxBytes = maxBytes
+        self.sync = sync
+        try openAll()
+    }
+
+    deinit {
+        closeAll()
+    }
+
+    /// Whether the database file at `path` is no longer the one open (or is
+    /// gone, with its directory perhaps): what the store holds is lost.
+    public var fileWasReplaced: Bool {
+        guard let identity else { return false }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return true }
+        return UInt64(info.st_dev) != identity.device || UInt64(info.st_ino) != identity.inode
+    }
+
+    /// Starts over with a new, empty file (and directory, and lock) after
+    /// the old one was removed: `fileWasReplaced`.
+    public var isOpen: Bool { db != nil }
+
+    public func reopen() throws(SpoolError) {
+        closeAll()
+        recoveredFrom = nil
+        // `nextSeq` goes on from the old file's: the engine may still hold
+        // old rows' numbers, and deleting one must never hit a new row.
+        try openAll()
+    }
+
+    private func openAll() throws(SpoolError) {
+        try Self.makeDirectories(directory)
         let lockPath = directory + "/" + Self.lockName
         lockFD = cspool_lock(lockPath)
         guard lockFD >= 0 else {
@@ -91,19 +128,50 @@ public final class SpoolStore {
         Self.writeHolder(lockFD)
         do {
             try openDatabase(maxBytes: maxBytes, sync: sync)
+            var info = stat()
+            if stat(path, &info) == 0 { identity = (UInt64(info.st_dev), UInt64(info.st_ino)) }
         } catch {
-            for statement in [insertRow, selectLane, deleteRow, deleteRange] { sqlite3_finalize(statement) }
-            if let db { sqlite3_close_v2(db) }
-            db = nil
-            cspool_unlock(lockFD)
+            closeAll()
             throw error
         }
     }
 
-    deinit {
+    private func closeAll() {
         for statement in [insertRow, selectLane, deleteRow, deleteRange] { sqlite3_finalize(statement) }
+        insertRow = nil; selectLane = nil; deleteRow = nil; deleteRange = nil
         if let db { sqlite3_close_v2(db) }
-        cspool_unlock(lockFD)
+        db = nil
+        if lockFD >= 0 { cspool_unlock(lockFD) }
+        lockFD = -1
+        identity = nil
+    }
+
+    /// `mkdir -p`, each level it makes 0700: the spool holds the broker's
+    /// messages, for its user alone.
+    private static func makeDirectories(_ directory: String) throws(SpoolError) {
+        var prefix = directory.hasPrefix("/") ? "/" : ""
+        for part in directory.split(separator: "/") {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + part
+            if part == "." || part == ".." { continue }
+            if mkdir(prefix, 0o700) != 0 && errno != EEXIST {
+                throw SpoolError("cannot create the spool directory \(directory): \(prefix): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    /// The database and its `-wal` and `-shm` files are the broker user's
+    /// alone (0600, as Mosquitto keeps its persistence file), whatever the
+    /// directory's mode and the umask: SQLite creates its files 0644 and
+    /// gives the WAL and shared-memory files the database's mode. A file an
+    /// earlier version made 0644 is tightened.
+    private func restrictFileModes() throws(SpoolError) {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else {
+            throw SpoolError("cannot open the spool \(path): \(String(cString: strerror(errno)))")
+        }
+        _ = fchmod(fd, 0o600)
+        close(fd)
+        for suffix in ["-wal", "-shm"] { _ = chmod(path + suffix, 0o600) }
     }
 
     private func openDatabase(maxBytes: Int, sync: Sync) throws(SpoolError) {
@@ -138,7 +206,7 @@ public final class SpoolStore {
         selectLane = try prepare("SELECT seq, record FROM events WHERE lane = ? AND seq > ? ORDER BY seq LIMIT ?")
         deleteRow = try prepare("DELETE FROM events WHERE lane = ? AND seq = ?")
         deleteRange = try prepare("DELETE FROM events WHERE lane = ? AND seq > ? AND seq <= ?")
-        nextSeq = Int64(try integer("SELECT coalesce(max(seq), 0) FROM events")) + 1
+        nextSeq = max(nextSeq, Int64(try integer("SELECT coalesce(max(seq), 0) FROM events")) + 1)
         if try integer("PRAGMA user_version") != laneCount {
             try relane()
         }
@@ -176,6 +244,7 @@ public final class SpoolStore {
     }
 
     private func openFile() throws(SpoolError) {
+        try restrictFileModes()
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rv = sqlite3_open_v2(path, &db, flags, nil)
         guard rv == SQLITE_OK else {

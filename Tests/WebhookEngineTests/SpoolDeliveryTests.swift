@@ -239,4 +239,39 @@ import WebhookSpool
         #expect(stats.delivered == 50 && stats.spooled == 0 && stats.spoolRows == 0 && stats.dropped == 0 && stats.isBalanced, "\(stats)")
         #expect(try receivedByClient(server).values.allSatisfy { $0 == Array(0..<10) })
     }
+
+    /// Hostile round 3, row 5: the spool's directory removed while the
+    /// engine runs (a `/tmp` cleaner). Nothing was logged, shutdown said the
+    /// events were kept, and the restart delivered none. Now the loss is
+    /// logged and counted when it happens, a new file takes what follows,
+    /// and the counters balance with what the receiver got.
+    @Test func aSpoolDirectoryRemovedWhileRunningIsNoticedCountedAndStartedAgain() throws {
+        let port = unusedPort()
+        let dir = spoolDirectory()
+        let log = LogCapture()
+        let engine = try Engine(settings: try settings(port: port, dir: dir, """
+            queue { max_events = 100 }
+            spool { sync_interval = 20ms }
+            """), log: log.log)
+        #expect(submit(engine, clients: 4, perClient: 0..<250) == 1000)
+        #expect(eventually { engine.stats().spoolRows >= 800 }, "\(engine.stats())")
+        try FileManager.default.removeItem(atPath: dir)
+        #expect(eventually { log.messages.contains { $0.contains("was removed or replaced while in use") } }, "\(log.messages)")
+        let lost = engine.stats().droppedSpool
+        #expect(lost > 0, "\(engine.stats())")
+        #expect(log.messages.contains { $0.contains("the \(lost) event(s) stored only there are lost") }, "\(log.messages)")
+        // What comes next goes to the new file, and out once the receiver is up.
+        #expect(submit(engine, clients: 4, perClient: 250..<500) == 1000)
+        #expect(eventually { engine.stats().spoolRows >= 800 }, "\(engine.stats())")
+        #expect(FileManager.default.fileExists(atPath: dir + "/" + SpoolStore.fileName))
+        let server = try HookServer(port: port)
+        #expect(eventually(within: 60) { engine.stats().delivered == 2000 - lost }, "\(engine.stats())")
+        engine.shutdown()
+        let stats = engine.stats()
+        #expect(stats.isBalanced && stats.droppedSpool == lost && stats.spooled == 0, "\(stats)")
+        let received = try receivedByClient(server)
+        #expect(received.values.reduce(0) { $0 + $1.count } == 2000 - Int(lost))
+        #expect(received.values.allSatisfy { $0 == $0.sorted() && $0.contains(499) })
+        #expect(!log.messages.contains { $0.contains("kept in the spool") }, "\(log.messages)")
+    }
 }

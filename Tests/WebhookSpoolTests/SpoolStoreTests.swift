@@ -150,4 +150,66 @@ import TestKit
         FileManager.default.createFile(atPath: other + "/" + SpoolStore.fileName, contents: Data(repeating: 0x41, count: 5000))
         #expect(try SpoolStore(directory: other, maxBytes: 1 << 20, sync: .normal).recoveredFrom != nil)
     }
+
+    func mode(_ path: String) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? nil
+    }
+
+    /// Hostile round 3, row 8: in a directory the operator made 0755 (as a
+    /// package or `install -d` does), under umask 022, the database was
+    /// created 0644, so every local user could read every queued message.
+    /// The database, its WAL and its shared memory are 0600; a file an
+    /// earlier version made 0644 is tightened.
+    @Test func theDatabaseAndItsWALAreTheBrokerUsersAloneWhateverTheDirectory() throws {
+        let dir = directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(mkdir(dir, 0o755) == 0)
+        let old = umask(0o022)
+        defer { umask(old) }
+        let db = dir + "/" + SpoolStore.fileName
+        do {
+            let spool = try SpoolStore(directory: dir, maxBytes: 1 << 20, sync: .normal)
+            try store([(1, [1, 2, 3])], into: spool)
+            for file in [db, db + "-wal", db + "-shm"] {
+                #expect(mode(file) == 0o600, "\(file): \(String(mode(file) ?? -1, radix: 8))")
+            }
+            #expect(mode(dir) == 0o755, "the operator's directory is left as made")
+        }
+
+        // A database an earlier version left 0644.
+        chmod(db, 0o644)
+        chmod(db + "-wal", 0o644)
+        let again = try SpoolStore(directory: dir, maxBytes: 1 << 20, sync: .normal)
+        #expect(mode(db) == 0o600 && mode(db + "-wal") == 0o600)
+        #expect(try again.count() == 1)
+    }
+
+    /// Row 8 too: `spool.dir = "/var/lib/a/b"` without `/var/lib/a` failed;
+    /// every missing level is made, each 0700.
+    @Test func missingParentDirectoriesAreMadeEach0700() throws {
+        let top = directory()
+        defer { try? FileManager.default.removeItem(atPath: top) }
+        let dir = top + "/a/b"
+        let spool = try SpoolStore(directory: dir, maxBytes: 1 << 20, sync: .off)
+        try store([(1, [1])], into: spool)
+        for level in [top, top + "/a", dir] { #expect(mode(level) == 0o700, "\(level)") }
+        #expect(try SpoolStore(directory: "./spool-rel-\(UUID().uuidString)/x/", maxBytes: 1 << 20, sync: .off).count() == 0)
+    }
+
+    /// Row 5: a database removed (or its whole directory) while open is
+    /// noticed, and a new one is started in its place.
+    @Test func aRemovedFileIsNoticedAndANewOneStarted() throws {
+        let dir = directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spool = try SpoolStore(directory: dir, maxBytes: 1 << 20, sync: .normal)
+        try store([(1, [1]), (1, [2])], into: spool)
+        #expect(!spool.fileWasReplaced)
+        try FileManager.default.removeItem(atPath: dir)
+        #expect(spool.fileWasReplaced)
+        try spool.reopen()
+        #expect(try !spool.fileWasReplaced && spool.count() == 0)
+        try store([(1, [3])], into: spool)
+        #expect(try read(spool).map { $0.0 } == [3], "seq goes on from the old file's")
+        #expect(mode(dir) == 0o700)
+    }
 }

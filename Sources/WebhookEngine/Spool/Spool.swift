@@ -159,6 +159,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
         thread?.join()
         thread = nil
         cycle(admitting: false, writeNow: true)
+        checkFile()
         deleteFinishedOutOfOrder()
         return saveLeftovers()
     }
@@ -181,6 +182,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
     private func cycle(admitting: Bool, writeNow: Bool) {
         let now = Clock.monotonicNanoseconds()
         if writeNow || now >= nextWriteNs {
+            checkFile()
             nextWriteNs = now + syncIntervalNs
             var staged = 0
             var deletions: [(lane: Int, upTo: Int64, count: Int)] = []
@@ -195,6 +197,35 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
             }
         }
         if admitting { load() }
+    }
+
+    // MARK: The file under the store
+
+    /// Before each write and at shutdown: a database file removed (or its
+    /// directory, by a `/tmp` cleaner) or replaced while open takes its
+    /// events with it, and SQLite would go on writing to the removed inode,
+    /// to be lost at the next start. Its events are counted as lost
+    /// (`dropped_spool`) and said to be, and a new file is started, so what
+    /// comes next (and what memory holds at shutdown) is kept again.
+    private func checkFile() {
+        if store.isOpen && !store.fileWasReplaced { return }
+        if store.isOpen {
+            let lost = unloaded.reduce(0, +)
+            for lane in 0..<queue.laneCount where unloaded[lane] > 0 {
+                queue.spoolDropped(lane: lane, count: unloaded[lane])
+                unloaded[lane] = 0
+            }
+            rows.store(0, ordering: .relaxed)
+            log.log(.error, "spool: \(store.path) was removed or replaced while in use; the \(lost) event(s) stored only there are lost "
+                + "(counted as dropped_spool); starting a new spool file")
+        }
+        do {
+            try store.reopen()
+            refreshBytes()
+        } catch {
+            // Tried again before the next write; meanwhile writes fail and count their drops.
+            log.limited(.error, key: "spool-reopen", "spool: cannot start a new spool file: \(error.message)")
+        }
     }
 
     // MARK: Writing
