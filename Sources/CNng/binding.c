@@ -9,8 +9,11 @@
 /* Everything declared and defined here stays inside the library. */
 #pragma GCC visibility push(hidden)
 #include "cnng.h"
+#include <mbedtls/asn1.h>
 #include <mbedtls/md.h>
+#include <mbedtls/ssl.h>
 #include <mbedtls/version.h>
+#include <nng/supplemental/tls/engine.h>
 
 #define CBINDING_FUNCTIONS "nng_functions.h"
 #define CBINDING_FILE CNNG_LIBRARY
@@ -33,6 +36,11 @@ cnng_load(char *err, size_t errlen)
                 CNNG_LIBRARY, major, MBEDTLS_VERSION_MAJOR);
         }
         return -1;
+    }
+    /* Certificates for an IP address are checked against its iPAddress
+     * names; never in a host's own nng, whose TLS is the host's affair. */
+    if (!binding.shared) {
+        cnng_tls_ip_names_install();
     }
     return 0;
 }

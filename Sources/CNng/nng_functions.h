@@ -45,6 +45,7 @@ CBIND_FUNCTION(int, nng_tls_config_server_name, (nng_tls_config *t, const char *
 CBIND_FUNCTION(int, nng_tls_config_ca_file, (nng_tls_config *t, const char *f), (t, f))
 CBIND_FUNCTION(int, nng_tls_config_own_cert, (nng_tls_config *t, const char *c, const char *k, const char *p), (t, c, k, p))
 CBIND_FUNCTION(int, nng_tls_config_auth_mode, (nng_tls_config *t, nng_tls_auth_mode m), (t, m))
+CBIND_FUNCTION(int, nng_tls_engine_register, (const nng_tls_engine *e), (e))
 
 /*
  * mbedtls' HMAC for signed webhooks, resolved through libnng's handle: the
@@ -61,3 +62,11 @@ CBIND_FUNCTION(int, mbedtls_md_clone, (mbedtls_md_context_t *d, const mbedtls_md
 CBIND_FUNCTION(int, mbedtls_md_hmac_starts, (mbedtls_md_context_t *c, const unsigned char *k, size_t n), (c, k, n))
 CBIND_FUNCTION(int, mbedtls_md_hmac_update, (mbedtls_md_context_t *c, const unsigned char *in, size_t n), (c, in, n))
 CBIND_FUNCTION(int, mbedtls_md_hmac_finish, (mbedtls_md_context_t *c, unsigned char *out), (c, out))
+/*
+ * Checking a certificate against an IP address (tls_ip_names.c): a verify
+ * callback on each TLS context, and the DER reader for the subjectAltName.
+ */
+CBIND_PROCEDURE(mbedtls_ssl_set_verify, (mbedtls_ssl_context *s, int (*f)(void *, mbedtls_x509_crt *, int, uint32_t *), void *p), (s, f, p))
+CBIND_FUNCTION(int, mbedtls_asn1_get_tag, (unsigned char **p, const unsigned char *end, size_t *len, int tag), (p, end, len, tag))
+CBIND_FUNCTION(int, mbedtls_asn1_get_len, (unsigned char **p, const unsigned char *end, size_t *len), (p, end, len))
+CBIND_FUNCTION(int, mbedtls_asn1_get_bool, (unsigned char **p, const unsigned char *end, int *val), (p, end, val))

@@ -50,6 +50,12 @@ public final class Engine: @unchecked Sendable {
             spool = nil
         }
         let endpoint = try Endpoint(settings: settings)
+        if let tls = settings.tls, tls.verifyPeer, EndpointURL.isAddress(tls.serverName), cnng_tls_ip_names_active() == 0 {
+            // Without the check of iPAddress names (tls_ip_names.c), mbedtls 2.28 compares the address with DNS names only.
+            log.log(.warning, "tls: \(settings.url) names an IP address, and this libnng cannot check a certificate's IP addresses "
+                + "(it is the host's, or not nng 1.5's mbedtls engine): every handshake will fail. Set tls.server_name to a DNS name "
+                + "the certificate holds, or verify_peer = false")
+        }
         context = DeliveryContext(queue: queue, endpoint: endpoint, settings: settings, log: log, observer: observer)
         var connections: [Connection] = []
         do {

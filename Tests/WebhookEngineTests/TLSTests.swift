@@ -15,6 +15,10 @@ final class TestPKI: @unchecked Sendable {
         try openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other-ca.key", "-out", "other-ca.pem", "-days", "2", "-subj", "/CN=Other CA")
         try issue("server", subject: "/CN=localhost", extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1")
         try issue("client", subject: "/CN=broker", extensions: "extendedKeyUsage=clientAuth")
+        // A receiver reached by address: its certificate names only the address.
+        try issue("ip-server", subject: "/CN=receiver", extensions: "subjectAltName=IP:127.0.0.1")
+        // Names another address, and 127.0.0.1 only as a DNS name, which must not count.
+        try issue("other-ip-server", subject: "/CN=127.0.0.1", extensions: "subjectAltName=IP:10.9.8.7,DNS:127.0.0.1")
         // The client key again, encrypted, for key_password. Traditional
         // PEM encryption: mbedtls 2.28 cannot read OpenSSL 3's default PKCS#8 PBES2.
         try openssl("rsa", "-in", "client.key", "-out", "client-encrypted.key", "-aes256", "-passout", "pass:s3cret", "-traditional")
@@ -54,8 +58,8 @@ let sharedPKI = Result { try TestPKI() }
         pki = try sharedPKI.get()
     }
 
-    func server(requireClientCert: Bool = false) throws -> HookServer {
-        var arguments = ["--cert", pki.path("server.pem"), "--key", pki.path("server.key")]
+    func server(requireClientCert: Bool = false, certificate: String = "server") throws -> HookServer {
+        var arguments = ["--cert", pki.path("\(certificate).pem"), "--key", pki.path("\(certificate).key")]
         if requireClientCert { arguments += ["--client-ca", pki.path("ca.pem")] }
         return try HookServer(tlsArguments: arguments)
     }
@@ -119,5 +123,32 @@ let sharedPKI = Result { try TestPKI() }
             tls { cacertfile = "\(pki.path("ca.pem"))", certfile = "\(pki.path("client.pem"))", keyfile = "\(pki.path("client-encrypted.key"))", key_password = nope }
             """)
         #expect(throws: EngineError.self) { try Engine(settings: settings, log: LogCapture().log) }
+    }
+
+    /// Hostile round 3, row 6: an https:// URL to an IP address whose
+    /// certificate names that address (iPAddress subjectAltName), no
+    /// server_name. mbedtls 2.28 compares only DNS names: 20 of 20 failed
+    /// with "Cryptographic error". Checked as curl does.
+    @Test func aCertificateForTheURLsIPAddressVerifies() throws {
+        let server = try server(certificate: "ip-server")
+        let (stats, log) = try deliver(to: server, tls: "cacertfile = \"\(pki.path("ca.pem"))\"")
+        #expect(stats.delivered == 3 && stats.failed == 0, "\(stats) \(log)")
+        // And the server certificate that names the address beside a DNS name.
+        let (both, _) = try deliver(to: try self.server(), tls: "cacertfile = \"\(pki.path("ca.pem"))\"")
+        #expect(both.delivered == 3)
+    }
+
+    /// The address is matched exactly, and only against iPAddress names: a
+    /// certificate for another address (with this one as a DNS name and a
+    /// CN) from the same CA fails, as does the right certificate from a CA
+    /// not trusted.
+    @Test func anotherAddressOrAnUntrustedCAStillFails() throws {
+        let (other, _) = try deliver(to: try server(certificate: "other-ip-server"), tls: "cacertfile = \"\(pki.path("ca.pem"))\"")
+        #expect(other.delivered == 0 && other.failed == 3, "\(other)")
+        let (untrusted, _) = try deliver(to: try server(certificate: "ip-server"), tls: "cacertfile = \"\(pki.path("other-ca.pem"))\"")
+        #expect(untrusted.delivered == 0 && untrusted.failed == 3, "\(untrusted)")
+        // A DNS server_name given for an address still goes by the DNS names.
+        let (named, _) = try deliver(to: try server(certificate: "ip-server"), tls: "cacertfile = \"\(pki.path("ca.pem"))\", server_name = localhost")
+        #expect(named.delivered == 0 && named.failed == 3, "\(named)")
     }
 }

@@ -44,4 +44,18 @@ int cnng_shared_with_host(void);
 void cnng_set_delivery_nice(int nice);
 void cnng_apply_delivery_nice(void);
 
+/*
+ * An https:// URL to an IP address (tls_ip_names.c). mbedtls 2.28, which
+ * Debian's libnng uses, matches a server name only against the DNS names of
+ * a certificate, so a certificate for 127.0.0.1 never verified. Installed
+ * by cnng_load(): nng's mbedtls TLS engine, wrapped so that a server name
+ * that is an IP address is checked against the certificate's iPAddress
+ * subjectAltNames (RFC 6125, as curl does), and not sent as SNI (RFC 6066).
+ * Returns 0 when active (also when it already was), -1 when it cannot be
+ * (the host shares libnng, another TLS engine, an nng whose layout differs).
+ */
+int cnng_tls_ip_names_install(void);
+/* 1 when the IP-address check is active in the loaded libnng. */
+int cnng_tls_ip_names_active(void);
+
 #endif

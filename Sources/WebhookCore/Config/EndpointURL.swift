@@ -9,6 +9,16 @@ public struct EndpointURL: Equatable, Sendable, CustomStringConvertible {
 
     public var isTLS: Bool { scheme == "https" }
 
+    /// Whether `host` is an IP address (IPv4 dotted decimal, or IPv6),
+    /// not a name: TLS then checks the certificate's iPAddress names.
+    public static func isAddress(_ host: String) -> Bool {
+        if host.contains(":") { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { part in
+            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isNumber) && Int(part).map { $0 <= 255 } == true
+        }
+    }
+
     /// The URL handed to nng (brackets restored for IPv6).
     public var description: String {
         let hostPart = host.contains(":") ? "[\(host)]" : host
