@@ -2,6 +2,7 @@
 //
 // libswiftwebhook: NanoMQ's WebHook as a shared library with a C ABI.
 //
+//   CPlatform     the C library as the Swift targets see it (no Glibc: Embedded Swift has none)
 //   CBinding      binds a C dependency to its own file at run time, never to a host's copy
 //   CNng          the nng (and mbedtls HMAC) calls, bound to Debian's libnng.so.1
 //   WebhookCore   pure Swift: config, events, rules, JSON bodies, encoders
@@ -53,7 +54,8 @@ let package = Package(
         // The function lists sit beside binding.c; cbinding_table.h includes them.
         .target(name: "CNng", dependencies: ["CBinding"], path: "Sources/CNng", exclude: ["nng_functions.h"],
                 cSettings: dwarf4 + [.headerSearchPath(".")]),
-        .target(name: "WebhookCore", path: "Sources/WebhookCore"),
+        .systemLibrary(name: "CPlatform", path: "Sources/CPlatform"),
+        .target(name: "WebhookCore", dependencies: ["CPlatform"], path: "Sources/WebhookCore"),
         // mbedtls' headers for HMAC-SHA256 (signed webhooks); the calls are CNng's.
         .systemLibrary(name: "CMbedCrypto", path: "Sources/CMbedCrypto"),
         .target(name: "WebhookEngine", dependencies: ["WebhookCore", "CNng", "CMbedCrypto", "WebhookSpool"], path: "Sources/WebhookEngine",
@@ -62,7 +64,7 @@ let package = Package(
         // The optional disk spool's C side: SQLite (Debian's libsqlite3), the directory lock.
         .target(name: "CSQLite", dependencies: ["CBinding"], path: "Sources/CSQLite", exclude: ["sqlite_functions.h"],
                 cSettings: dwarf4 + [.headerSearchPath(".")]),
-        .target(name: "WebhookSpool", dependencies: ["CSQLite"], path: "Sources/WebhookSpool"),
+        .target(name: "WebhookSpool", dependencies: ["CSQLite", "CPlatform", "WebhookCore"], path: "Sources/WebhookSpool"),
         .target(name: "CWebhookRegistry", path: "Sources/CWebhookRegistry",
                 cSettings: dwarf4 + [.headerSearchPath("../../include")]),
         .target(

@@ -1,8 +1,6 @@
 import CSwiftWebhookABI
 import WebhookCore
-#if canImport(Glibc)
-import Glibc
-#endif
+import CPlatform
 
 /// Reads a broker's `swiftwebhook_event`, checking every field a C caller can
 /// get wrong. Runs on the broker's thread: the filter test and the copy into
@@ -33,7 +31,7 @@ enum EventConversion {
 
     /// A C string's bytes, or nil when absent; throws when it is too long.
     @inline(__always)
-    static func bytes(_ string: UnsafePointer<CChar>?) throws -> UnsafeRawBufferPointer? {
+    static func bytes(_ string: UnsafePointer<CChar>?) throws(Failure) -> UnsafeRawBufferPointer? {
         guard let string else { return nil }
         let length = strnlen(string, maxString + 1)
         if length > maxString { throw Failure.invalid }
@@ -49,13 +47,13 @@ enum EventConversion {
 
     /// The event's fields where the caller holds them, checked; the engine
     /// copies them into its queue in one pass (nothing is allocated here).
-    static func rawEvent(_ event: UnsafePointer<swiftwebhook_event>, kind: EventKind) throws -> RawEvent {
+    static func rawEvent(_ event: UnsafePointer<swiftwebhook_event>, kind: EventKind) throws(Failure) -> RawEvent {
         try rawEvent(event, kind: kind, topic: bytes(event.pointee.topic))
     }
 
     /// The same, with the topic the caller has already measured (for the
     /// filter test), so its bytes are not scanned twice.
-    static func rawEvent(_ event: UnsafePointer<swiftwebhook_event>, kind: EventKind, topic: UnsafeRawBufferPointer?) throws -> RawEvent {
+    static func rawEvent(_ event: UnsafePointer<swiftwebhook_event>, kind: EventKind, topic: UnsafeRawBufferPointer?) throws(Failure) -> RawEvent {
         // Each field is loaded where the caller holds it; nothing copies the struct.
         // size_t arrives as Int: a length of 2^63 or more is negative here.
         if event.pointee.payload_len < 0 || event.pointee.payload_len > maxPayload { throw Failure.invalid }

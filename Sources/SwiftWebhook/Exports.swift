@@ -6,9 +6,7 @@ import CSwiftWebhookABI
 import CWebhookRegistry
 import WebhookCore
 import WebhookEngine
-#if canImport(Glibc)
-import Glibc
-#endif
+import CPlatform
 
 
 // MARK: Lifecycle
@@ -19,7 +17,7 @@ public func swiftwebhook_init(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ pa
     guard let out, let path else {
         return fail(SWIFTWEBHOOK_EINVAL, "webhook_init: out and path must not be NULL", errbuf, errlen)
     }
-    return start(out, errbuf, errlen) { try ConfigLoader().settings(path: String(cString: path)) }
+    return start(out, errbuf, errlen) { () throws(ConfigError) in try ConfigLoader().settings(path: String(cString: path)) }
 }
 
 @_cdecl("webhook_init_text")
@@ -29,11 +27,11 @@ public func swiftwebhook_init_text(_ out: UnsafeMutablePointer<OpaquePointer?>?,
         return fail(SWIFTWEBHOOK_EINVAL, "webhook_init_text: out and text must not be NULL", errbuf, errlen)
     }
     let label = name.map { String(cString: $0) } ?? "<text>"
-    return start(out, errbuf, errlen) { try ConfigLoader().settings(text: String(cString: text), name: label) }
+    return start(out, errbuf, errlen) { () throws(ConfigError) in try ConfigLoader().settings(text: String(cString: text), name: label) }
 }
 
 private func start(_ out: UnsafeMutablePointer<OpaquePointer?>, _ errbuf: UnsafeMutablePointer<CChar>?, _ errlen: Int,
-                   _ load: () throws -> WebhookSettings) -> Int32 {
+                   _ load: () throws(ConfigError) -> WebhookSettings) -> Int32 {
     let settings: WebhookSettings
     do {
         settings = try load()
@@ -44,7 +42,7 @@ private func start(_ out: UnsafeMutablePointer<OpaquePointer?>, _ errbuf: Unsafe
     let instance: Instance
     do {
         instance = try Instance(settings: settings)
-    } catch let error as EngineError where error.isOutOfMemory {
+    } catch where error.isOutOfMemory {
         return fail(SWIFTWEBHOOK_ENOMEM, "\(error)", errbuf, errlen)
     } catch {
         return fail(SWIFTWEBHOOK_ESTART, "\(error)", errbuf, errlen)
@@ -100,7 +98,7 @@ public func swiftwebhook_emit(_ handle: OpaquePointer?, _ event: UnsafePointer<s
 /// Reads the caller's struct through its pointer (a copy of it was 5% of
 /// an emit).
 private func emit(_ e: UnsafePointer<swiftwebhook_event>, kind: EventKind, to engine: Engine) -> Int32 {
-    do {
+    do throws(EventConversion.Failure) {
         let topic = try EventConversion.bytes(e.pointee.topic)
         if kind.hasTopic, !engine.matches(kind, topic: EventConversion.matchTopic(kind, topic)) {
             return SWIFTWEBHOOK_FILTERED.rawValue

@@ -6,7 +6,7 @@ final class Instance {
     let settings: WebhookSettings
     let engine: Engine?
 
-    init(settings: WebhookSettings) throws {
+    init(settings: WebhookSettings) throws(EngineError) {
         self.settings = settings
         self.engine = settings.enabled ? try Engine(settings: settings, log: Log(sink: LogRouting.sink)) : nil
     }

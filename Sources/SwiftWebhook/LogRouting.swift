@@ -1,8 +1,6 @@
 import CSwiftWebhookABI
 import WebhookEngine
-#if canImport(Glibc)
-import Glibc
-#endif
+import CPlatform
 
 /// The process-wide log destination set by `webhook_set_log`: the only
 /// global state the library has besides the handle table.

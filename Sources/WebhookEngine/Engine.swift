@@ -44,7 +44,10 @@ public final class Engine: @unchecked Sendable {
                               idTag: UInt64.random(in: 0...UInt64.max))
         if let spoolSettings = settings.spool {
             let spool = try Spool(settings: spoolSettings, overflow: settings.queue.overflow, queue: queue, log: log) { $0.wake() }
-            queue.laneRanDry = { [unowned spool] _ in spool.requestLoad() }
+            // Not retained (the spool holds the queue): the engine owns both, and
+            // the connections that call this stop before the spool closes.
+            let unretained = Unmanaged.passUnretained(spool)
+            queue.laneRanDry = { _ in unretained.takeUnretainedValue().requestLoad() }
             self.spool = spool
         } else {
             spool = nil

@@ -1,7 +1,6 @@
+import CPlatform
 import CSQLite
-#if canImport(Glibc)
-import Glibc
-#endif
+import WebhookCore
 
 /// Why the spool cannot be used. The message names the directory or file
 /// and what the system or SQLite said.
@@ -117,10 +116,11 @@ public final class SpoolStore {
     private func openAll() throws(SpoolError) {
         try Self.makeDirectories(directory)
         let lockPath = directory + "/" + Self.lockName
-        lockFD = cspool_lock(lockPath)
-        guard lockFD >= 0 else {
-            guard errno == EWOULDBLOCK else {
-                throw SpoolError("cannot use the spool directory \(directory): \(lockPath): \(String(cString: strerror(errno)))")
+        do throws(Errno) {
+            lockFD = try systemCall { cspool_lock(lockPath) }
+        } catch {
+            guard error == .wouldBlock else {
+                throw SpoolError("cannot use the spool directory \(directory): \(lockPath): \(error)")
             }
             let holder = Self.readHolder(lockPath)
             throw SpoolError("the spool directory \(directory) is in use by another process\(holder.map { " (pid \($0))" } ?? ""); give each broker its own spool.dir")
@@ -153,9 +153,11 @@ public final class SpoolStore {
         for part in directory.split(separator: "/") {
             prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + part
             if part == "." || part == ".." { continue }
-            if mkdir(prefix, 0o700) != 0 && errno != EEXIST {
-                throw SpoolError("cannot create the spool directory \(directory): \(prefix): \(String(cString: strerror(errno)))")
-            }
+            do throws(Errno) {
+                _ = try systemCall { mkdir(prefix, 0o700) }
+            } catch where error != .exists {
+                throw SpoolError("cannot create the spool directory \(directory): \(prefix): \(error)")
+            } catch {}
         }
     }
 
@@ -165,9 +167,11 @@ public final class SpoolStore {
     /// gives the WAL and shared-memory files the database's mode. A file an
     /// earlier version made 0644 is tightened.
     private func restrictFileModes() throws(SpoolError) {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else {
-            throw SpoolError("cannot open the spool \(path): \(String(cString: strerror(errno)))")
+        let fd: Int32
+        do throws(Errno) {
+            fd = try systemCall { cplatform_open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600) }
+        } catch {
+            throw SpoolError("cannot open the spool \(path): \(error)")
         }
         _ = fchmod(fd, 0o600)
         close(fd)
@@ -180,8 +184,10 @@ public final class SpoolStore {
             sqlite3_close_v2(db)
             db = nil
             let aside = path + ".corrupt-\(time(nil))"
-            guard rename(path, aside) == 0 else {
-                throw SpoolError("\(path) is corrupt and cannot be moved aside: \(String(cString: strerror(errno)))")
+            do throws(Errno) {
+                _ = try systemCall { rename(path, aside) }
+            } catch {
+                throw SpoolError("\(path) is corrupt and cannot be moved aside: \(error)")
             }
             unlink(path + "-wal")
             unlink(path + "-shm")
@@ -430,12 +436,10 @@ public final class SpoolStore {
     }
 
     private static func readHolder(_ path: String) -> Int? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard let fd = try? systemCall({ cplatform_open(path, O_RDONLY | O_CLOEXEC, 0) }) else { return nil }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 32)
-        let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        guard count > 0 else { return nil }
+        guard let count = try? systemCall({ buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) } }), count > 0 else { return nil }
         return Int(String(decoding: buffer[0..<count].prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self))
     }
 }

@@ -85,7 +85,7 @@ import Testing
     @Test func aStringLongerThanMQTTAllowsIsRefused() throws {
         let long = [CChar](repeating: 0x61, count: EventConversion.maxString + 1) + [0]
         let exact = [CChar](repeating: 0x61, count: EventConversion.maxString) + [0]
-        long.withUnsafeBufferPointer { buffer in
+        _ = long.withUnsafeBufferPointer { buffer in
             #expect(throws: EventConversion.Failure.self) { try EventConversion.bytes(buffer.baseAddress) }
         }
         exact.withUnsafeBufferPointer { buffer in

@@ -107,7 +107,7 @@ import Testing
         do {
             _ = try ConfigLoader(environment: Environment([:])).load(path: fixtures + "/include_a.conf")
             Issue.record("a cycle must be an error")
-        } catch let error as ConfigError {
+        } catch {
             #expect(error.key == "include")
             #expect(error.message.hasPrefix("include cycle: "))
             #expect(error.location?.file.hasSuffix("include_b.conf") == true)

@@ -9,12 +9,12 @@ let fixtures: String = {
 }()
 
 /// Resolves config text the way `webhook_init` does.
-func settings(_ text: String, env: [String: String] = [:], name: String = "nanomq.conf") throws -> WebhookSettings {
+func settings(_ text: String, env: [String: String] = [:], name: String = "nanomq.conf") throws(ConfigError) -> WebhookSettings {
     try ConfigLoader(environment: Environment(env)).settings(text: text, name: name)
 }
 
 /// Parses HOCON text into its whole tree.
-func tree(_ text: String, env: [String: String] = [:]) throws -> ConfigObject {
+func tree(_ text: String, env: [String: String] = [:]) throws(ConfigError) -> ConfigObject {
     try ConfigLoader(environment: Environment(env)).load(text: text, name: "t.conf").root
 }
 
@@ -23,10 +23,8 @@ func configError(_ text: String, env: [String: String] = [:]) -> String? {
     do {
         _ = try settings(text, env: env)
         return nil
-    } catch let error as ConfigError {
-        return error.description
     } catch {
-        return "unexpected error type: \(error)"
+        return error.description
     }
 }
 

@@ -193,7 +193,9 @@ import TestKit
         let spool = try SpoolStore(directory: dir, maxBytes: 1 << 20, sync: .off)
         try store([(1, [1])], into: spool)
         for level in [top, top + "/a", dir] { #expect(mode(level) == 0o700, "\(level)") }
-        #expect(try SpoolStore(directory: "./spool-rel-\(UUID().uuidString)/x/", maxBytes: 1 << 20, sync: .off).count() == 0)
+        let relative = "./spool-relative-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: relative) }
+        #expect(try SpoolStore(directory: relative + "/x/", maxBytes: 1 << 20, sync: .off).count() == 0)
     }
 
     /// Row 5: a database removed (or its whole directory) while open is

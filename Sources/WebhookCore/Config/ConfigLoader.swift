@@ -30,18 +30,18 @@ public struct ConfigLoader {
         self.environment = environment
     }
 
-    public func load(path: String) throws -> LoadedConfig {
+    public func load(path: String) throws(ConfigError) -> LoadedConfig {
         let bytes = try read(path, includedAt: nil)
         return try load(bytes: bytes, name: path)
     }
 
     /// `name` is what messages call the text (`<text>` by default); includes
     /// in it are resolved against the current directory.
-    public func load(text: String, name: String = "<text>") throws -> LoadedConfig {
+    public func load(text: String, name: String = "<text>") throws(ConfigError) -> LoadedConfig {
         try load(bytes: Array(text.utf8), name: name)
     }
 
-    private func load(bytes: [UInt8], name: String) throws -> LoadedConfig {
+    private func load(bytes: [UInt8], name: String) throws(ConfigError) -> LoadedConfig {
         switch Self.detectSyntax(bytes) {
         case .legacy:
             let section = try LegacyParser(bytes: bytes, file: name, environment: environment).parse()
@@ -73,9 +73,9 @@ public struct ConfigLoader {
 
     /// `depth`: the nesting of the include that names the file (0 for the
     /// top): an included file nests inside it, not from 0 again.
-    private func parseHOCON(bytes: [UInt8], file: String, depth: Int, stack: inout [String]) throws -> ConfigObject {
+    private func parseHOCON(bytes: [UInt8], file: String, depth: Int, stack: inout [String]) throws(ConfigError) -> ConfigObject {
         var chain = stack
-        var parser = HOCONParser(bytes: bytes, file: file, environment: environment, depth: depth) { path, at, depth in
+        var parser = HOCONParser(bytes: bytes, file: file, environment: environment, depth: depth) { (path, at, depth) throws(ConfigError) in
             guard chain.count < Self.maxIncludeDepth else {
                 throw ConfigError("includes nest deeper than \(Self.maxIncludeDepth) files", at: at, key: "include")
             }
@@ -91,7 +91,7 @@ public struct ConfigLoader {
         return try parser.parseDocument()
     }
 
-    private func read(_ path: String, includedAt: SourceLocation?) throws -> [UInt8] {
+    private func read(_ path: String, includedAt: SourceLocation?) throws(ConfigError) -> [UInt8] {
         switch FileSystem.readFile(path) {
         case .success(let bytes):
             return bytes
@@ -112,12 +112,12 @@ public struct ConfigLoader {
 
 extension ConfigLoader {
     /// Reads, parses and validates a config file: what `webhook_init` does.
-    public func settings(path: String) throws -> WebhookSettings {
+    public func settings(path: String) throws(ConfigError) -> WebhookSettings {
         try SettingsResolver.settings(from: load(path: path))
     }
 
     /// The same for config text held in memory.
-    public func settings(text: String, name: String = "<text>") throws -> WebhookSettings {
+    public func settings(text: String, name: String = "<text>") throws(ConfigError) -> WebhookSettings {
         try SettingsResolver.settings(from: load(text: text, name: name))
     }
 }

@@ -15,7 +15,8 @@ public struct EndpointURL: Equatable, Sendable, CustomStringConvertible {
         if host.contains(":") { return true }
         let parts = host.split(separator: ".", omittingEmptySubsequences: false)
         return parts.count == 4 && parts.allSatisfy { part in
-            !part.isEmpty && part.count <= 3 && part.allSatisfy(\.isNumber) && Int(part).map { $0 <= 255 } == true
+            !part.isEmpty && part.utf8.count <= 3 && part.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+                && Int(part).map { $0 <= 255 } == true
         }
     }
 

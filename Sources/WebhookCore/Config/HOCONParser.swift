@@ -17,7 +17,7 @@ struct HOCONParser {
     /// Reads and parses an included file; the loader owns cycle detection.
     /// `depth`: how deep the include stands, where the included file's own
     /// nesting starts.
-    typealias IncludeHandler = (_ path: String, _ at: SourceLocation, _ depth: Int) throws -> ConfigObject
+    typealias IncludeHandler = (_ path: String, _ at: SourceLocation, _ depth: Int) throws(ConfigError) -> ConfigObject
 
     static let maxDepth = 64
 
@@ -48,7 +48,7 @@ struct HOCONParser {
     // MARK: Entry points
 
     /// A whole file: members at the top level, or one `{ ... }` object.
-    mutating func parseDocument() throws -> ConfigObject {
+    mutating func parseDocument() throws(ConfigError) -> ConfigObject {
         skipBlankAndComments(separators: false)
         let object: ConfigObject
         if peek() == UInt8(ascii: "{") {
@@ -66,7 +66,7 @@ struct HOCONParser {
     }
 
     /// One value standing alone (a legacy rule's JSON object).
-    mutating func parseStandaloneValue() throws -> ConfigNode? {
+    mutating func parseStandaloneValue() throws(ConfigError) -> ConfigNode? {
         skipSpaces()
         let node = try parseValue(key: "value")
         skipSpaces()
@@ -79,7 +79,7 @@ struct HOCONParser {
 
     // MARK: Objects
 
-    private mutating func parseMembers(closedBy close: UInt8?, openedAt open: SourceLocation) throws -> ConfigObject {
+    private mutating func parseMembers(closedBy close: UInt8?, openedAt open: SourceLocation) throws(ConfigError) -> ConfigObject {
         depth += 1
         defer { depth -= 1 }
         if depth > Self.maxDepth { throw tooDeep() }
@@ -119,7 +119,7 @@ struct HOCONParser {
         }
     }
 
-    private mutating func parseMember(into object: inout ConfigObject) throws {
+    private mutating func parseMember(into object: inout ConfigObject) throws(ConfigError) {
         let path = try parseKeyPath()
         let keyName = (keyStack + path).joined(separator: ".")
         keyStack.append(contentsOf: path)
@@ -147,7 +147,7 @@ struct HOCONParser {
     /// The parts of a key. Each part but the last opens an object, so a key
     /// with more parts than the nesting has left is an error (before the
     /// rest of it is read: a hostile key may have millions).
-    private mutating func parseKeyPath() throws -> [String] {
+    private mutating func parseKeyPath() throws(ConfigError) -> [String] {
         var segments: [String] = []
         while true {
             if depth + segments.count > Self.maxDepth {
@@ -180,7 +180,7 @@ struct HOCONParser {
     }
 
     /// `include "f"`, `include file("f")`, `include required("f")`, `include required(file("f"))`.
-    private mutating func parseInclude() throws -> ConfigObject {
+    private mutating func parseInclude() throws(ConfigError) -> ConfigObject {
         let at = location()
         pos += "include".utf8.count
         skipSpaces()
@@ -210,7 +210,7 @@ struct HOCONParser {
 
     // MARK: Values
 
-    private mutating func parseValue(key: String) throws -> ConfigNode? {
+    private mutating func parseValue(key: String) throws(ConfigError) -> ConfigNode? {
         let at = location()
         switch peek() {
         case UInt8(ascii: "{"):
@@ -224,7 +224,7 @@ struct HOCONParser {
         }
     }
 
-    private mutating func parseArray(key: String, openedAt open: SourceLocation) throws -> [ConfigNode] {
+    private mutating func parseArray(key: String, openedAt open: SourceLocation) throws(ConfigError) -> [ConfigNode] {
         depth += 1
         defer { depth -= 1 }
         if depth > Self.maxDepth { throw tooDeep() }
@@ -253,7 +253,7 @@ struct HOCONParser {
     /// A run of quoted strings, unquoted text and substitutions on one line,
     /// joined into one string (HOCON value concatenation). Returns nil when the
     /// value is only unset `${?VAR}`s, so the key is left out.
-    private mutating func parseConcatenation(key: String) throws -> ConfigNode? {
+    private mutating func parseConcatenation(key: String) throws(ConfigError) -> ConfigNode? {
         let at = location()
         let valueStart = pos
         var parts: [(text: String, quoted: Bool)] = []
@@ -302,7 +302,7 @@ struct HOCONParser {
     }
 
     /// `${NAME}` (must be set) or `${?NAME}` (nil when unset).
-    private mutating func parseSubstitution(key: String) throws -> String? {
+    private mutating func parseSubstitution(key: String) throws(ConfigError) -> String? {
         let at = location()
         pos += 2
         let optional = peek() == UInt8(ascii: "?")
@@ -323,7 +323,7 @@ struct HOCONParser {
         throw ConfigError("environment variable \(name) is not set (write ${?\(name)} to make it optional)", at: at, key: key)
     }
 
-    private mutating func parseTripleQuotedString() throws -> String {
+    private mutating func parseTripleQuotedString() throws(ConfigError) -> String {
         let at = location()
         pos += 3
         let start = pos
@@ -343,7 +343,7 @@ struct HOCONParser {
     }
 
     /// A JSON string. With `substitute`, `${VAR}` inside it is expanded.
-    private mutating func parseQuotedString(substitute: Bool) throws -> String {
+    private mutating func parseQuotedString(substitute: Bool) throws(ConfigError) -> String {
         let at = location()
         advance()
         var out: [UInt8] = []
@@ -373,7 +373,7 @@ struct HOCONParser {
         }
     }
 
-    private mutating func parseEscape(into out: inout [UInt8]) throws {
+    private mutating func parseEscape(into out: inout [UInt8]) throws(ConfigError) {
         guard let c = peek() else { throw error("unterminated escape sequence") }
         advance()
         switch c {
@@ -401,7 +401,7 @@ struct HOCONParser {
         }
     }
 
-    private mutating func parseHex4() throws -> UInt32 {
+    private mutating func parseHex4() throws(ConfigError) -> UInt32 {
         var value: UInt32 = 0
         for _ in 0..<4 {
             guard let c = peek(), let digit = hexValue(c) else { throw error("expected 4 hex digits after \\u") }

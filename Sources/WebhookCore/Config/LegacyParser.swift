@@ -27,7 +27,7 @@ struct LegacyParser {
     ]
 
     /// The `webhook` section, or nil when the file has no `web.hook.*` key.
-    func parse() throws -> ConfigNode? {
+    func parse() throws(ConfigError) -> ConfigNode? {
         var section = ConfigObject()
         var sectionLocation: SourceLocation?
         var rules: [ConfigNode] = []
@@ -90,14 +90,14 @@ struct LegacyParser {
     }
 
     /// `{"action": "on_message_publish", "topic": "a/b"}` becomes `{ event, topic }`.
-    private func parseRule(_ text: [UInt8], key: String, at: SourceLocation) throws -> ConfigNode {
-        var parser = HOCONParser(bytes: text, file: file, environment: environment) { _, at, _ in
+    private func parseRule(_ text: [UInt8], key: String, at: SourceLocation) throws(ConfigError) -> ConfigNode {
+        var parser = HOCONParser(bytes: text, file: file, environment: environment) { (_, at, _) throws(ConfigError) in
             throw ConfigError("include is not allowed in a rule", at: at, key: key)
         }
         let parsed: ConfigNode?
         do {
             parsed = try parser.parseStandaloneValue()
-        } catch let error as ConfigError {
+        } catch {
             // The rule's parser counts from column 1 of the value: move it onto the real line.
             var location = at
             if let inner = error.location { location.column += inner.column - 1 }
@@ -120,20 +120,20 @@ struct LegacyParser {
     }
 
     /// Values are plain text; surrounding quotes are dropped, `${VAR}` expanded.
-    private func expand(_ raw: String, key: String, at: SourceLocation) throws -> ConfigValue {
+    private func expand(_ raw: String, key: String, at: SourceLocation) throws(ConfigError) -> ConfigValue {
         var text = raw
         var quoted = false
         if text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") {
             text = String(text.dropFirst().dropLast())
             quoted = true
         }
-        guard text.contains("${") else { return .scalar(text, quoted: quoted) }
-        var parser = HOCONParser(bytes: Array(("\"" + text + "\"").utf8), file: file, environment: environment) { _, at, _ in
+        guard text.containsText("${") else { return .scalar(text, quoted: quoted) }
+        var parser = HOCONParser(bytes: Array(("\"" + text + "\"").utf8), file: file, environment: environment) { (_, at, _) throws(ConfigError) in
             throw ConfigError("include is not allowed here", at: at, key: key)
         }
         do {
             if let node = try parser.parseStandaloneValue() { return node.value }
-        } catch let error as ConfigError {
+        } catch {
             throw ConfigError(error.message, at: at, key: key)
         }
         return .scalar("", quoted: true)

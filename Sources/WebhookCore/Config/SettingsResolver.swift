@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CPlatform
 
 /// Turns the `webhook` section of a loaded config into `WebhookSettings`,
 /// checking every key and naming file, line, column and key in each error.
@@ -22,14 +16,14 @@ public struct SettingsResolver {
 
     /// Resolves a loaded config's section; a config without one is an error
     /// (a library whose only job is the webhook was surely meant to have one).
-    public static func settings(from config: LoadedConfig) throws -> WebhookSettings {
+    public static func settings(from config: LoadedConfig) throws(ConfigError) -> WebhookSettings {
         guard let section = config.section else {
             throw ConfigError("no webhook section: expected 'webhook { ... }' or 'web.hook.*' keys", at: config.documentStart)
         }
         return try SettingsResolver(sectionName: config.sectionName).resolve(section)
     }
 
-    public func resolve(_ section: ConfigNode) throws -> WebhookSettings {
+    public func resolve(_ section: ConfigNode) throws(ConfigError) -> WebhookSettings {
         guard case .object(let object) = section.value else {
             throw ConfigError("expected an object { ... }", at: section.location, key: prefix)
         }
@@ -97,7 +91,7 @@ public struct SettingsResolver {
     /// them: a configured one would go out beside it (two `webhook-id`s,
     /// two signatures), and a verifier rejects the request or a receiver
     /// takes different events for one.
-    private func checkStandardWebhooksHeaders(_ node: ConfigNode?, _ settings: WebhookSettings) throws {
+    private func checkStandardWebhooksHeaders(_ node: ConfigNode?, _ settings: WebhookSettings) throws(ConfigError) {
         guard let node, case .object(let headers) = node.value else { return }
         for name in headers.keys {
             let why: String
@@ -138,7 +132,7 @@ public struct SettingsResolver {
 
     // MARK: Sections
 
-    private func headers(_ node: ConfigNode?) throws -> [HTTPHeader] {
+    private func headers(_ node: ConfigNode?) throws(ConfigError) -> [HTTPHeader] {
         var headers: [HTTPHeader] = []
         if let node {
             guard case .object(let object) = node.value else {
@@ -154,7 +148,7 @@ public struct SettingsResolver {
 
     /// `headers.x.api.key = v` written without quotes nests objects; the
     /// header is still called `x.api.key`.
-    private func flattenHeaders(_ object: ConfigObject, namePrefix: String, into headers: inout [HTTPHeader]) throws {
+    private func flattenHeaders(_ object: ConfigObject, namePrefix: String, into headers: inout [HTTPHeader]) throws(ConfigError) {
         for name in object.keys {
             let node = object[name]!
             let fullName = namePrefix + name
@@ -180,7 +174,7 @@ public struct SettingsResolver {
         }
     }
 
-    private func encoding(_ body: ConfigObject) throws -> PayloadEncoding? {
+    private func encoding(_ body: ConfigObject) throws(ConfigError) -> PayloadEncoding? {
         guard let node = body["encoding"] else { return nil }
         let text = try string(node, key: "body.encoding")
         guard let value = PayloadEncoding(rawValue: text.lowercased()) else {
@@ -189,7 +183,7 @@ public struct SettingsResolver {
         return value
     }
 
-    private func tls(_ object: ConfigObject, url: EndpointURL) throws -> TLSSettings? {
+    private func tls(_ object: ConfigObject, url: EndpointURL) throws(ConfigError) -> TLSSettings? {
         if object["tls"] != nil && object["ssl"] != nil {
             throw ConfigError("both 'tls' and 'ssl' are set; they are the same block, keep one", at: object["ssl"]!.location, key: "\(prefix).ssl")
         }
@@ -236,7 +230,7 @@ public struct SettingsResolver {
         return tls
     }
 
-    private func rules(_ node: ConfigNode?, warnings: inout [String]) throws -> RuleTable {
+    private func rules(_ node: ConfigNode?, warnings: inout [String]) throws(ConfigError) -> RuleTable {
         guard let node else { return RuleTable() }
         let key = "\(prefix).events"
         guard case .array(let elements) = node.value else {
@@ -275,7 +269,7 @@ public struct SettingsResolver {
         return table
     }
 
-    private func retry(_ node: ConfigNode?) throws -> RetryPolicy {
+    private func retry(_ node: ConfigNode?) throws(ConfigError) -> RetryPolicy {
         var policy = RetryPolicy()
         guard let object = try object(node, key: "retry") else { return policy }
         policy.maxAttempts = try integer(object, "max_attempts", in: 0...1_000_000, keyPrefix: "retry.") ?? policy.maxAttempts
@@ -290,7 +284,7 @@ public struct SettingsResolver {
         return policy
     }
 
-    private func queue(_ node: ConfigNode?) throws -> QueueLimits {
+    private func queue(_ node: ConfigNode?) throws(ConfigError) -> QueueLimits {
         var limits = QueueLimits()
         guard let object = try object(node, key: "queue") else { return limits }
         limits.maxEvents = try integer(object, "max_events", in: 1...100_000_000, keyPrefix: "queue.") ?? limits.maxEvents
@@ -305,7 +299,7 @@ public struct SettingsResolver {
         return limits
     }
 
-    private func signing(_ node: ConfigNode?) throws -> SigningSettings? {
+    private func signing(_ node: ConfigNode?) throws(ConfigError) -> SigningSettings? {
         guard let object = try object(node, key: "signing") else { return nil }
         let key = "\(prefix).signing.secret"
         guard let secretNode = object["secret"] else {
@@ -329,7 +323,7 @@ public struct SettingsResolver {
         return SigningSettings(keys: keys)
     }
 
-    private func batch(_ node: ConfigNode?) throws -> BatchSettings {
+    private func batch(_ node: ConfigNode?) throws(ConfigError) -> BatchSettings {
         var batch = BatchSettings()
         guard let object = try object(node, key: "batch") else { return batch }
         batch.maxEvents = try integer(object, "max_events", in: 1...BatchSettings.maxEventsLimit, keyPrefix: "batch.") ?? batch.maxEvents
@@ -347,7 +341,7 @@ public struct SettingsResolver {
         return batch
     }
 
-    private func spool(_ node: ConfigNode?) throws -> SpoolSettings? {
+    private func spool(_ node: ConfigNode?) throws(ConfigError) -> SpoolSettings? {
         guard let object = try object(node, key: "spool") else { return nil }
         let keys = ["enable", "dir", "max_bytes", "durability", "sync_interval"]
         for extra in object.keys where !keys.contains(extra) {
@@ -376,7 +370,7 @@ public struct SettingsResolver {
 
     // MARK: Typed reads
 
-    private func object(_ node: ConfigNode?, key: String) throws -> ConfigObject? {
+    private func object(_ node: ConfigNode?, key: String) throws(ConfigError) -> ConfigObject? {
         guard let node else { return nil }
         guard case .object(let object) = node.value else {
             throw ConfigError("expected an object { ... }", at: node.location, key: "\(prefix).\(key)")
@@ -385,7 +379,7 @@ public struct SettingsResolver {
     }
 
     /// Never quotes the value in its errors, so secrets stay out of logs.
-    private func string(_ node: ConfigNode, key: String) throws -> String {
+    private func string(_ node: ConfigNode, key: String) throws(ConfigError) -> String {
         if let bad = node.invalidUTF8At {
             throw ConfigError("not UTF-8 text: the byte at \(bad.line):\(bad.column) is not part of a UTF-8 character (percent-encode it in a URL, or write \\u escapes in a string)",
                               at: node.location, key: "\(prefix).\(key)")
@@ -398,7 +392,7 @@ public struct SettingsResolver {
         }
     }
 
-    private func bool(_ object: ConfigObject, _ name: String, keyPrefix: String = "") throws -> Bool? {
+    private func bool(_ object: ConfigObject, _ name: String, keyPrefix: String = "") throws(ConfigError) -> Bool? {
         guard let node = object[name] else { return nil }
         let text = try string(node, key: keyPrefix + name)
         guard let value = Units.boolean(text) else {
@@ -407,7 +401,7 @@ public struct SettingsResolver {
         return value
     }
 
-    private func integer(_ object: ConfigObject, _ name: String, in range: ClosedRange<Int>, keyPrefix: String = "") throws -> Int? {
+    private func integer(_ object: ConfigObject, _ name: String, in range: ClosedRange<Int>, keyPrefix: String = "") throws(ConfigError) -> Int? {
         guard let node = object[name] else { return nil }
         let text = try string(node, key: keyPrefix + name)
         guard let value = Units.integer(text), range.contains(value) else {
@@ -416,7 +410,7 @@ public struct SettingsResolver {
         return value
     }
 
-    private func duration(_ object: ConfigObject, _ name: String, in range: ClosedRange<Int>, keyPrefix: String = "") throws -> Int? {
+    private func duration(_ object: ConfigObject, _ name: String, in range: ClosedRange<Int>, keyPrefix: String = "") throws(ConfigError) -> Int? {
         guard let node = object[name] else { return nil }
         let text = try string(node, key: keyPrefix + name)
         guard let value = Units.durationMilliseconds(text), range.contains(value) else {
@@ -426,7 +420,7 @@ public struct SettingsResolver {
         return value
     }
 
-    private func choice<T: RawRepresentable & CaseIterable>(_ object: ConfigObject, _ name: String, _ type: T.Type, keyPrefix: String = "") throws -> T? where T.RawValue == String {
+    private func choice<T: RawRepresentable & CaseIterable>(_ object: ConfigObject, _ name: String, _ type: T.Type, keyPrefix: String = "") throws(ConfigError) -> T? where T.RawValue == String {
         guard let node = object[name] else { return nil }
         let text = try string(node, key: keyPrefix + name)
         guard let value = T(rawValue: text.lowercased()) else {
@@ -436,13 +430,14 @@ public struct SettingsResolver {
         return value
     }
 
-    private func readableFile(_ object: ConfigObject, _ name: String, keyPrefix: String) throws -> String? {
+    private func readableFile(_ object: ConfigObject, _ name: String, keyPrefix: String) throws(ConfigError) -> String? {
         guard let node = object[name] else { return nil }
         let path = try string(node, key: keyPrefix + name)
         if path.isEmpty { return nil }
-        guard access(path, R_OK) == 0 else {
-            let reason = String(cString: strerror(errno))
-            throw ConfigError("cannot read \(path): \(reason)", at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
+        do throws(Errno) {
+            _ = try systemCall { access(path, R_OK) }
+        } catch {
+            throw ConfigError("cannot read \(path): \(error)", at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
         }
         return path
     }

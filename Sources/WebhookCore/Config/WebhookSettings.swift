@@ -222,6 +222,6 @@ public enum Secrets {
 
     public static func isSecretName(_ name: String) -> Bool {
         let lower = name.lowercased()
-        return secretWords.contains { lower.contains($0) }
+        return secretWords.contains { lower.containsText($0) }
     }
 }

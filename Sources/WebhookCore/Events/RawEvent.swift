@@ -68,14 +68,14 @@ extension Event {
     }
 
     /// This event as a RawEvent pointing into its storage, valid inside `body`.
-    public func withRawEvent<T>(_ body: (borrowing RawEvent) throws -> T) rethrows -> T {
-        try storage.withUnsafeBytes { bytes in
+    public func withRawEvent<T>(_ body: (borrowing RawEvent) -> T) -> T {
+        storage.withUnsafeBytes { bytes in
             var raw = RawEvent(header: header)
             for field in Field.allCases where has(field) {
                 let span = fieldSpan(field)
                 raw.set(field, UnsafeRawBufferPointer(rebasing: bytes[span]))
             }
-            return try body(raw)
+            return body(raw)
         }
     }
 }

@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CPlatform
 
 /// Wall and monotonic clocks, read through vDSO `clock_gettime` (tens of ns).
 public enum Clock {

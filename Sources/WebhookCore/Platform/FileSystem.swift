@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CPlatform
 
 /// The few file-system calls config loading needs. Written on libc so the
 /// library does not pull Foundation (and its ICU data) into a broker plugin.
@@ -20,29 +14,28 @@ public enum FileSystem {
     }
 
     public static func readFile(_ path: String) -> Result<[UInt8], ReadError> {
-        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
-        // writer, forever, before the regular-file check below could refuse it.
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        if fd < 0 { return .failure(.cannotOpen(String(cString: strerror(errno)))) }
-        defer { close(fd) }
-        var info = stat()
-        if fstat(fd, &info) != 0 { return .failure(.cannotOpen(String(cString: strerror(errno)))) }
-        if (info.st_mode & S_IFMT) != S_IFREG { return .failure(.notRegularFile) }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-        if Int(info.st_size) > maxConfigSize { return .failure(.tooLarge) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .failure(.cannotOpen(String(cString: strerror(errno))))
+        do throws(Errno) {
+            // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+            // writer, forever, before the regular-file check below could refuse it.
+            let fd = try systemCall { cplatform_open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0) }
+            defer { close(fd) }
+            var info = stat()
+            _ = try systemCall { fstat(fd, &info) }
+            if UInt32(info.st_mode) & UInt32(S_IFMT) != UInt32(S_IFREG) { return .failure(.notRegularFile) }
+            let flags = try systemCall { cplatform_fcntl(fd, F_GETFL, 0) }
+            _ = try systemCall { cplatform_fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
+            if Int(info.st_size) > maxConfigSize { return .failure(.tooLarge) }
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = try systemCall { chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } }
+                if n == 0 { return .success(bytes) }
+                bytes.append(contentsOf: chunk[0..<n])
+                if bytes.count > maxConfigSize { return .failure(.tooLarge) }
             }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-            if bytes.count > maxConfigSize { return .failure(.tooLarge) }
+        } catch {
+            return .failure(.cannotOpen(error.description))
         }
-        return .success(bytes)
     }
 
     /// The canonical path, used to detect include cycles; nil when missing.

@@ -1,8 +1,6 @@
 import CNng
 import WebhookCore
-#if canImport(Glibc)
-import Glibc
-#endif
+import CPlatform
 
 /// What every connection shares: the queue, the endpoint, the settings.
 final class DeliveryContext: @unchecked Sendable {

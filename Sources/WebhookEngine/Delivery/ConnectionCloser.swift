@@ -1,8 +1,6 @@
 import CNng
 import WebhookCore
-#if canImport(Glibc)
-import Glibc
-#endif
+import CPlatform
 
 /// Closes HTTP connections on short-lived threads of their own, never on
 /// the nng callback that found them broken.

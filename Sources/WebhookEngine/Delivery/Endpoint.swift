@@ -1,8 +1,6 @@
 import CNng
 import WebhookCore
-#if canImport(Glibc)
-import Glibc
-#endif
+import CPlatform
 
 /// Why the engine could not start. The message is what `webhook_init` reports.
 public struct EngineError: Error, CustomStringConvertible, Sendable {

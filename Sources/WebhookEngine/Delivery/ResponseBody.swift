@@ -42,7 +42,7 @@ struct ResponseBody {
         self.limit = limit
         if (100..<200).contains(status) || status == 204 || status == 304 {
             framing = .none
-        } else if let encoding = transferEncoding, encoding.lowercased().contains("chunked") {
+        } else if let encoding = transferEncoding, encoding.lowercased().containsText("chunked") {
             framing = .chunked
         } else if let text = contentLength {
             let trimmed = text.trimmingSpaces()

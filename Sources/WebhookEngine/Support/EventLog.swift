@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import CPlatform
 
 /// A FIFO of variable-size records in linked blocks of raw memory: a lane's
 /// queued events, as `EventRecord`s.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import CPlatform
 
 /// A pthread mutex with a condition variable: the one lock type of the
 /// library, its CLI and its C ABI layer. The engine holds it only for queue
@@ -30,7 +26,7 @@ public final class Lock: @unchecked Sendable {
     }
 
     @inline(__always)
-    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    public func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         check(pthread_mutex_lock(mutex), "pthread_mutex_lock")
         defer { check(pthread_mutex_unlock(mutex), "pthread_mutex_unlock") }
         return try body()

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import CPlatform
 
 /// A plain pthread running one closure, joined by its owner: for work that
 /// blocks (the spool's SQLite calls), which must not run on nng's task
