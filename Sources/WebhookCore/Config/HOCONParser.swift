@@ -360,8 +360,8 @@ struct HOCONParser {
                 advance()
                 do {
                     try parseEscape(into: &out)
-                } catch let failure as ConfigError {
-                    throw ConfigError(failure.message, at: escapeAt)
+                } catch {
+                    throw ConfigError(error.message, at: escapeAt)
                 }
             case UInt8(ascii: "$") where substitute && peek(1) == UInt8(ascii: "{"):
                 let value = try parseSubstitution(key: "string")

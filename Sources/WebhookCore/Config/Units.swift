@@ -16,7 +16,7 @@ enum Units {
 
     /// Milliseconds. A bare number is milliseconds (`cancel_timeout = 5000`).
     static func durationMilliseconds(_ text: String) -> Int? {
-        let units: [(String, Double)] = [
+        let units: [(String, Int)] = [
             ("milliseconds", 1), ("millisecond", 1), ("ms", 1),
             ("seconds", 1000), ("second", 1000), ("s", 1000),
             ("minutes", 60_000), ("minute", 60_000), ("m", 60_000),
@@ -28,7 +28,7 @@ enum Units {
 
     /// Bytes, 1024-based as NanoMQ reads them (`64MB`, `10KB`, `512`).
     static func sizeBytes(_ text: String) -> Int? {
-        let units: [(String, Double)] = [
+        let units: [(String, Int)] = [
             ("kib", 1024), ("mib", 1_048_576), ("gib", 1_073_741_824),
             ("kb", 1024), ("mb", 1_048_576), ("gb", 1_073_741_824),
             ("k", 1024), ("m", 1_048_576), ("g", 1_073_741_824), ("b", 1),
@@ -36,7 +36,10 @@ enum Units {
         return scaled(text, units: units, bare: 1)
     }
 
-    private static func scaled(_ text: String, units: [(String, Double)], bare: Double) -> Int? {
+    /// A decimal number (`1.5`) times its unit's factor, rounded. Read
+    /// digit by digit, not with `Double(String)`, which needs the C
+    /// runtime's strtod (absent from Embedded Swift) and a locale.
+    private static func scaled(_ text: String, units: [(String, Int)], bare: Int) -> Int? {
         let lower = text.trimmingSpaces().lowercased()
         var number = Substring(lower)
         var factor = bare
@@ -49,9 +52,18 @@ enum Units {
         guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
               digits.filter({ $0 == "." }).count <= 1, digits.first != ".", digits.last != "."
         else { return nil }
-        guard let value = Double(digits) else { return nil }
-        let result = value * factor
-        guard result.isFinite, result < Double(Int.max / 2) else { return nil }
-        return Int(result.rounded())
+        let parts = digits.split(separator: ".", omittingEmptySubsequences: false)
+        guard let whole = Int(parts[0]) else { return nil }
+        var (result, overflow) = whole.multipliedReportingOverflow(by: factor)
+        guard !overflow, result < Int.max / 2 else { return nil }
+        if parts.count == 2 {
+            // Digits past the 18th are far below one unit of any factor here.
+            let fraction = parts[1].prefix(18)
+            guard let numerator = Int(fraction) else { return nil }
+            var denominator = 1
+            for _ in fraction { denominator *= 10 }
+            result += Int((Double(numerator) / Double(denominator) * Double(factor)).rounded())
+        }
+        return result < Int.max / 2 ? result : nil
     }
 }

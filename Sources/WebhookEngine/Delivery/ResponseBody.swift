@@ -1,3 +1,5 @@
+import WebhookCore
+
 /// What is left of a response's body after its head, as a plain value: the
 /// connection feeds it the bytes it reads and it says whether the body is
 /// over. No I/O, so every framing, and every way an endpoint can get one
