@@ -5,6 +5,7 @@
 # bound to their own files: Sources/CBinding/include/cbinding.h).
 set -euo pipefail
 lib="$1"
+runtime="${2:-embedded}"   # embedded (the shipped build) or full (the Swift runtime inside)
 failed=0; passed=0
 check() { if eval "$2"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "check failed: $1"; fi; }
 
@@ -16,13 +17,22 @@ check "no nng_*, sqlite3_* or mbedtls_* symbol is imported or exported (bound at
 for f in webhook_init webhook_init_text webhook_emit webhook_wants webhook_fini webhook_get_stats webhook_set_log webhook_strerror webhook_version webhook_abi_version; do
     check "$f is exported" 'echo "$exports" | grep -qx "$f"'
 done
-check "no Swift symbol in the dynamic table" '! nm -D "$lib" | grep -q "\$s"'
+check "no Swift symbol in the dynamic table" '! nm -D "$lib" | grep -q -e "\$s" -e "\$e"'
 
 needed=$(readelf -d "$lib" | awk '/NEEDED/ {gsub(/[\[\]]/, "", $5); print $5}')
 echo "needed: $(echo $needed)"
-allowed='^(libc\.so\.6|libstdc\+\+\.so\.6|libm\.so\.6|libgcc_s\.so\.1|libpthread\.so\.0|libdl\.so\.2|ld-linux-x86-64\.so\.2)$'
+if [ "$runtime" = embedded ]; then
+    # No Swift runtime, so no C++ runtime under it either.
+    allowed='^(libc\.so\.6|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2|ld-linux-x86-64\.so\.2|ld-linux-aarch64\.so\.1)$'
+    size=$(stat -L -c %s "$lib")
+    echo "size: $size bytes"
+    check "the Embedded build is at most 1 MB (stripped; its debug info is apart)" '[ "$size" -le 1048576 ]'
+    check "its debug info is found by its debug link" '[ -f "$(dirname "$(readlink -f "$lib")")/$(readelf --string-dump=.gnu_debuglink "$lib" | sed -n "s/.*\] *//p" | head -1)" ]'
+else
+    allowed='^(libc\.so\.6|libstdc\+\+\.so\.6|libm\.so\.6|libgcc_s\.so\.1|libpthread\.so\.0|libdl\.so\.2|ld-linux-x86-64\.so\.2)$'
+fi
 check "depends only on libc and friends (libnng, mbedtls and sqlite3 are loaded with dlopen)" '! echo "$needed" | grep -Ev "$allowed" | grep -q .'
-check "no Swift runtime library is needed" '! ldd "$lib" | grep -qi swift'
+check "no Swift runtime library is needed" '! readelf -d "$lib" | grep NEEDED | grep -qi swift'
 check "soname is versioned" 'readelf -d "$lib" | grep -q "SONAME.*libswiftwebhook.so.1"'
 echo "check_library: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
