@@ -91,8 +91,8 @@ http {
             return 0
 
 
-def run_json(cmd, timeout=600):
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+def run_json(cmd, timeout=600, env=None):
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     line = [l for l in out.stdout.splitlines() if l.startswith("{")]
     if not line:
         raise RuntimeError("%s failed: %s %s" % (" ".join(cmd), out.stdout, out.stderr))
@@ -123,6 +123,7 @@ def main():
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--full-lib", default=None, help="the full-runtime build's lib directory, for B16")
     args = parser.parse_args()
     smoke = args.smoke
     driver = os.path.join(args.build, "bench", "driver")
@@ -230,6 +231,23 @@ def main():
                 nginx.start()
                 results["B10" + mode] = nanomq_cpu(work, binary, lib, url, nginx, n["b10"], mode)
                 nginx.stop()
+        if args.full_lib and all(os.path.exists(b) for b in nanomq.values()):
+            # B16 (issue 25): the Embedded build beside the full-runtime build, in one run:
+            # the file, an idle NanoMQ with each loaded, and B2, B3, B5, B10 with each.
+            builds = (("embedded", os.path.join(args.build, "prefix", "lib")), ("full", args.full_lib))
+            results["B16idle_alone"] = nanomq_idle(work, nanomq["native"], None, url)
+            for name, lib in builds:
+                env = dict(os.environ, LD_LIBRARY_PATH=lib)
+                entry = {"library": library_size(lib), "idle": nanomq_idle(work, nanomq["patched"], lib, url)}
+                nginx.start()
+                entry["B2"] = run_json([driver, "emit-matched", url, str(n["b2"]), "1"], env=env)
+                nginx.stop(); nginx.start()
+                entry["B3"] = run_json([driver, "throughput", url, str(n["b3"]), "32"], env=env)
+                entry["B5"] = run_json([driver, "latency", url, str(n["b5_rate"]), str(n["b5_s"])], env=env)
+                nginx.stop(); nginx.start()
+                entry["B10"] = nanomq_cpu(work, nanomq["patched"], lib, url, nginx, n["b10"], "library")
+                nginx.stop()
+                results["B16" + name] = entry
     finally:
         nginx.stop()
         subprocess.run(["pkill", "-f", "nginx -p %s" % work])
@@ -371,6 +389,44 @@ def nanomq_cpu(work, binary, libdir, url, nginx, count, mode):
         broker.wait()
 
 
+def library_size(libdir):
+    """The installed library's file size, and its text and data (size(1))."""
+    path = os.path.realpath(os.path.join(libdir, "libswiftwebhook.so.1"))
+    text, data, bss = subprocess.run(["size", path], capture_output=True, text=True, check=True).stdout.splitlines()[1].split()[:3]
+    needed = [l.split("[")[1].rstrip("]") for l in subprocess.run(["readelf", "-d", path], capture_output=True, text=True).stdout.splitlines()
+              if "(NEEDED)" in l]
+    return {"file": os.path.getsize(path), "text": int(text), "data": int(data), "bss": int(bss), "needed": needed}
+
+
+def nanomq_idle(work, binary, libdir, url):
+    """An idle NanoMQ after 3 s: RSS, PSS (smaps_rollup) and threads; with the library loaded and
+    its endpoint down (libdir), or alone (None: no webhook section)."""
+    port = free_port()
+    conf = os.path.join(work, "nanomq-idle.conf")
+    with open(conf, "w") as f:
+        f.write('listeners.tcp { bind = "127.0.0.1:%d" }\nlog { to = [file], level = warn, dir = "%s" }\n' % (port, work))
+        if libdir:
+            f.write('webhook {\n url = "http://127.0.0.1:%d/down"\n events = [ { event = "on_message_publish" } ]\n}\n' % free_port())
+    env = dict(os.environ, NANOMQ_PID_FILE=os.path.join(work, "nanomq-idle.pid"))
+    if libdir:
+        env["LD_LIBRARY_PATH"] = libdir
+    broker = subprocess.Popen([binary, "start", "--conf", conf], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, cwd=work)
+    try:
+        wait_port(port)
+        time.sleep(3)
+        fields = {}
+        for path in ("/proc/%d/status" % broker.pid, "/proc/%d/smaps_rollup" % broker.pid):
+            with open(path) as f:
+                for line in f:
+                    key, _, value = line.partition(":")
+                    fields[key] = value.split()[0] if value.split() else ""
+        return {"rss_kib": int(fields["VmRSS"]), "pss_kib": int(fields["Pss"]), "threads": int(fields["Threads"])}
+    finally:
+        broker.kill()
+        broker.wait()
+
+
 def report(r, smoke):
     rows = []
 
@@ -474,6 +530,32 @@ def report(r, smoke):
     row("B13", "signing a %d-byte body (Standard Webhooks)" % b13["body_bytes"],
         "%.0f ns (2 secrets: %.0f ns)" % (b13["ns_per_signature_one_secret"], b13["ns_per_signature_two_secrets"]),
         "", "", "< 2 us", b13["ns_per_signature_one_secret"] < 2000)
+    if "B16embedded" in r and "B16full" in r:
+        e, f, alone = r["B16embedded"], r["B16full"], r["B16idle_alone"]
+        el, fl = e["library"], f["library"]
+        row("B16", "the .so, Embedded (text / data)", "%.2f MB (%.0f KB / %.0f KB), needs %s" % (
+            el["file"] / 1e6, el["text"] / 1e3, el["data"] / 1e3, " ".join(el["needed"])),
+            "full: %.2f MB (%.0f KB / %.0f KB)" % (fl["file"] / 1e6, fl["text"] / 1e3, fl["data"] / 1e3),
+            "%.3f" % (el["file"] / fl["file"]), "<= 1 MB", el["file"] <= 1 << 20)
+        ei, fi = e["idle"], f["idle"]
+        row("", "idle NanoMQ, library loaded, endpoint down: RSS / PSS / threads",
+            "%.1f MB / %.1f MB / %d" % (ei["rss_kib"] / 1024, ei["pss_kib"] / 1024, ei["threads"]),
+            "full: %.1f / %.1f MB / %d; alone: %.1f / %.1f MB / %d" % (
+                fi["rss_kib"] / 1024, fi["pss_kib"] / 1024, fi["threads"],
+                alone["rss_kib"] / 1024, alone["pss_kib"] / 1024, alone["threads"]),
+            "+%.1f MB PSS, +%d threads" % ((ei["pss_kib"] - alone["pss_kib"]) / 1024, ei["threads"] - alone["threads"]),
+            "<= +2 MB PSS, <= +4 threads",
+            ei["pss_kib"] - alone["pss_kib"] <= 2048 and ei["threads"] - alone["threads"] <= 4)
+        eb2, fb2 = e["B2"]["ns_per_call_median"], f["B2"]["ns_per_call_median"]
+        row("", "B2 emit, matched, 1 thread, Embedded", "%.0f ns/call" % eb2, "full: %.0f ns" % fb2,
+            "%.2f" % (eb2 / fb2), "no worse", None)
+        eb3, fb3 = e["B3"]["events_per_s"], f["B3"]["events_per_s"]
+        row("", "B3 delivery, pool 32, Embedded", "%.0f ev/s" % eb3, "full: %.0f ev/s" % fb3, "%.2f" % (eb3 / fb3), "no worse", None)
+        eb5, fb5 = e["B5"]["p99_us"], f["B5"]["p99_us"]
+        row("", "B5 p99 latency, Embedded", "%.2f ms" % (eb5 / 1000), "full: %.2f ms" % (fb5 / 1000), "%.2f" % (eb5 / fb5), "no worse", None)
+        eb10, fb10 = e["B10"]["cpu_ms_per_1000"], f["B10"]["cpu_ms_per_1000"]
+        row("", "B10 NanoMQ CPU per 1,000 publishes, Embedded", "%.1f ms" % eb10, "full: %.1f ms" % fb10,
+            "%.2f" % (eb10 / fb10), "no worse", None)
     widths = [max(len(str(x[i])) for x in rows + [("#", "what", "measured", "ceiling (same run)", "ratio", "target", "")])
               for i in range(7)]
     lines = []

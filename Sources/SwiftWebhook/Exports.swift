@@ -132,7 +132,7 @@ public func swiftwebhook_wants(_ handle: OpaquePointer?, _ type: Int32) -> Int32
 public func swiftwebhook_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<swiftwebhook_stats>?) -> Int32 {
     guard let handle, let out else { return SWIFTWEBHOOK_EINVAL.rawValue }
     let callerSize = UnsafeRawPointer(out).load(as: Int.self)
-    let firstField = MemoryLayout<Int>.size  // `matched` follows the size_t `size` (abi_facts.c checks)
+    let firstField = Int(swh_stats_first_field)  // where `matched` starts, after `size` (abi_facts.c)
     guard callerSize > firstField, callerSize <= 65536 else { return SWIFTWEBHOOK_EINVAL.rawValue }
     let id = handleID(handle)
     var stats = EngineStats()

@@ -42,7 +42,7 @@ public final class SpoolStore {
     public private(set) var recoveredFrom: String?
     public let laneCount: Int
     private let directory: String
-    private let maxBytes: Int
+    private let maxBytes: Int64
     private let sync: Sync
     private var db: OpaquePointer?
     private var lockFD: Int32 = -1
@@ -75,7 +75,7 @@ public final class SpoolStore {
 
     /// Opens (or creates) the spool in `directory`, bounded by `maxBytes`
     /// of database pages.
-    public init(directory: String, maxBytes: Int, sync: Sync, laneCount: Int = 1) throws(SpoolError) {
+    public init(directory: String, maxBytes: Int64, sync: Sync, laneCount: Int = 1) throws(SpoolError) {
         var reason = [CChar](repeating: 0, count: 512)
         guard csqlite_load(&reason, reason.count) == 0 else {
             throw SpoolError("cannot use SQLite for the spool: " + String(cString: reason))
@@ -178,7 +178,7 @@ public final class SpoolStore {
         for suffix in ["-wal", "-shm"] { _ = chmod(path + suffix, 0o600) }
     }
 
-    private func openDatabase(maxBytes: Int, sync: Sync) throws(SpoolError) {
+    private func openDatabase(maxBytes: Int64, sync: Sync) throws(SpoolError) {
         try openFile()
         if !(try quickCheckPasses()) {
             sqlite3_close_v2(db)
@@ -207,7 +207,7 @@ public final class SpoolStore {
             """)
         // The bound: SQLite refuses to grow the file past this many pages (SQLITE_FULL).
         let pageSize = try integer("PRAGMA page_size")
-        try execute("PRAGMA max_page_count = \(max(16, maxBytes / max(1, pageSize)))")
+        try execute("PRAGMA max_page_count = \(max(16, maxBytes / Int64(max(1, pageSize))))")
         insertRow = try prepare("INSERT INTO events (seq, lane, client, record) VALUES (?, ?, ?, ?)")
         selectLane = try prepare("SELECT seq, record FROM events WHERE lane = ? AND seq > ? ORDER BY seq LIMIT ?")
         deleteRow = try prepare("DELETE FROM events WHERE lane = ? AND seq = ?")

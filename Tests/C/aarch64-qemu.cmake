@@ -1,6 +1,6 @@
 # The C tests for the arm64 library: built with Debian's cross compilers,
 # run under qemu-user with Debian's arm64 libraries (multiarch: libc6:arm64,
-# libnng1:arm64, ...), against receivers on loopback. scripts/test-arm64.
+# libnng1:arm64, ...), against receivers on loopback. scripts/test-cross.
 #
 # Not QEMU_LD_PREFIX=/usr/aarch64-linux-gnu: that sysroot's loader would
 # find the multiarch libc6:arm64 through /etc/ld.so.cache, a glibc of

@@ -180,8 +180,8 @@ test_invalid_input(void)
     /* Every size_t over the limit, the ones that are negative as a signed
      * size among them, is refused before a byte is read. */
     static const char small[8] = "payload";
-    static const size_t huge[] = {SIZE_MAX, SIZE_MAX - 4, (size_t) 1 << 63, ((size_t) 1 << 63) + 1,
-                                  ((size_t) 256 << 20) + 1, (size_t) INT64_MAX};
+    static const size_t huge[] = {SIZE_MAX, SIZE_MAX - 4, (SIZE_MAX >> 1) + 1, (SIZE_MAX >> 1) + 2,
+                                  ((size_t) 256 << 20) + 1, (size_t) PTRDIFF_MAX};
     ev.payload = small;
     for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
         ev.payload_len = huge[i];

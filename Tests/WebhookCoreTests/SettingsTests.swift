@@ -128,10 +128,10 @@ import Testing
         #expect(Units.durationMilliseconds("-1s") == nil)
         #expect(Units.durationMilliseconds("s") == nil)
         #expect(Units.durationMilliseconds("5 parsecs") == nil)
-        #expect(Units.sizeBytes("10KB") == 10 * 1024)
-        #expect(Units.sizeBytes("1MB") == 1 << 20)
-        #expect(Units.sizeBytes("2gb") == 2 << 30)
-        #expect(Units.sizeBytes("512") == 512)
+        #expect(Units.sizeBytes("10KB") == Int64(10 * 1024))
+        #expect(Units.sizeBytes("1MB") == Int64(1) << 20)
+        #expect(Units.sizeBytes("2gb") == Int64(2) << 30)
+        #expect(Units.sizeBytes("512") == Int64(512))
         #expect(Units.sizeBytes("1.x") == nil)
         for yes in ["true", "on", "yes", "TRUE"] { #expect(Units.boolean(yes) == true) }
         for no in ["false", "off", "no", "No"] { #expect(Units.boolean(no) == false) }

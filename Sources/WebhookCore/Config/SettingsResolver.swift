@@ -76,7 +76,7 @@ public struct SettingsResolver {
                 throw ConfigError("expected a size up to 64MB such as 64KB, got \(Quoting.quoted(text))", at: sizeNode.location,
                                   key: "\(prefix).max_response_body")
             }
-            settings.maxResponseBodyBytes = bytes
+            settings.maxResponseBodyBytes = Int(bytes)
         }
         settings.eventIDs = try bool(object, "event_ids") ?? settings.eventIDs
         settings.signing = try signing(object["signing"])
@@ -293,7 +293,8 @@ public struct SettingsResolver {
             guard let bytes = Units.sizeBytes(text), bytes >= 1024, bytes <= 1 << 40 else {
                 throw ConfigError("expected a size from 1KB to 1TB such as 64MB, got \(Quoting.quoted(text))", at: sizeNode.location, key: "\(prefix).queue.max_bytes")
             }
-            limits.maxBytes = bytes
+            // A 32-bit process cannot hold more in memory anyway.
+            limits.maxBytes = Int(clamping: bytes)
         }
         limits.overflow = try choice(object, "overflow", OverflowPolicy.self, keyPrefix: "queue.") ?? limits.overflow
         return limits
@@ -332,7 +333,7 @@ public struct SettingsResolver {
             guard let bytes = Units.sizeBytes(text), bytes >= 1, bytes <= 64 << 20 else {
                 throw ConfigError("expected a size up to 64MB such as 1MB, got \(Quoting.quoted(text))", at: sizeNode.location, key: "\(prefix).batch.max_bytes")
             }
-            batch.maxBytes = bytes
+            batch.maxBytes = Int(bytes)
         }
         batch.maxDelayMs = try duration(object, "max_delay", in: 0...60_000, keyPrefix: "batch.") ?? batch.maxDelayMs
         for extra in object.keys where !["max_events", "max_bytes", "max_delay"].contains(extra) {

@@ -16,19 +16,21 @@ enum Units {
 
     /// Milliseconds. A bare number is milliseconds (`cancel_timeout = 5000`).
     static func durationMilliseconds(_ text: String) -> Int? {
-        let units: [(String, Int)] = [
+        let units: [(String, Int64)] = [
             ("milliseconds", 1), ("millisecond", 1), ("ms", 1),
             ("seconds", 1000), ("second", 1000), ("s", 1000),
             ("minutes", 60_000), ("minute", 60_000), ("m", 60_000),
             ("hours", 3_600_000), ("hour", 3_600_000), ("h", 3_600_000),
             ("days", 86_400_000), ("day", 86_400_000), ("d", 86_400_000),
         ]
-        return scaled(text, units: units, bare: 1)
+        return scaled(text, units: units, bare: 1).flatMap { Int(exactly: $0) }
     }
 
     /// Bytes, 1024-based as NanoMQ reads them (`64MB`, `10KB`, `512`).
-    static func sizeBytes(_ text: String) -> Int? {
-        let units: [(String, Int)] = [
+    /// 64-bit on every target: a spool of terabytes is a size a 32-bit
+    /// gateway may name too.
+    static func sizeBytes(_ text: String) -> Int64? {
+        let units: [(String, Int64)] = [
             ("kib", 1024), ("mib", 1_048_576), ("gib", 1_073_741_824),
             ("kb", 1024), ("mb", 1_048_576), ("gb", 1_073_741_824),
             ("k", 1024), ("m", 1_048_576), ("g", 1_073_741_824), ("b", 1),
@@ -39,7 +41,7 @@ enum Units {
     /// A decimal number (`1.5`) times its unit's factor, rounded. Read
     /// digit by digit, not with `Double(String)`, which needs the C
     /// runtime's strtod (absent from Embedded Swift) and a locale.
-    private static func scaled(_ text: String, units: [(String, Int)], bare: Int) -> Int? {
+    private static func scaled(_ text: String, units: [(String, Int64)], bare: Int64) -> Int64? {
         let lower = text.trimmingSpaces().lowercased()
         var number = Substring(lower)
         var factor = bare
@@ -53,17 +55,17 @@ enum Units {
               digits.filter({ $0 == "." }).count <= 1, digits.first != ".", digits.last != "."
         else { return nil }
         let parts = digits.split(separator: ".", omittingEmptySubsequences: false)
-        guard let whole = Int(parts[0]) else { return nil }
+        guard let whole = Int64(parts[0]) else { return nil }
         var (result, overflow) = whole.multipliedReportingOverflow(by: factor)
-        guard !overflow, result < Int.max / 2 else { return nil }
+        guard !overflow, result < Int64.max / 2 else { return nil }
         if parts.count == 2 {
             // Digits past the 18th are far below one unit of any factor here.
             let fraction = parts[1].prefix(18)
-            guard let numerator = Int(fraction) else { return nil }
-            var denominator = 1
+            guard let numerator = Int64(fraction) else { return nil }
+            var denominator: Int64 = 1
             for _ in fraction { denominator *= 10 }
-            result += Int((Double(numerator) / Double(denominator) * Double(factor)).rounded())
+            result += Int64((Double(numerator) / Double(denominator) * Double(factor)).rounded())
         }
-        return result < Int.max / 2 ? result : nil
+        return result < Int64.max / 2 ? result : nil
     }
 }

@@ -90,7 +90,7 @@ public struct SpoolSettings: Equatable, Sendable {
     public var directory: String
     /// The most the spool's database file may hold; past it new events are
     /// dropped and counted (`dropped_spool`).
-    public var maxBytes: Int = 1 << 30
+    public var maxBytes: Int64 = 1 << 30
     public var durability: SpoolDurability = .clean
     /// How often the spool thread commits what the broker's threads staged:
     /// with `crash` or `power`, the sync point.
