@@ -6,9 +6,15 @@ final class Instance {
     let settings: WebhookSettings
     let engine: Engine?
 
-    init(settings: WebhookSettings) throws(EngineError) {
+    /// The engine is made before the instance (see Engine.init).
+    convenience init(settings: WebhookSettings) throws(EngineError) {
+        let engine = settings.enabled ? try Engine(settings: settings, log: Log(sink: LogRouting.sink)) : nil
+        self.init(settings: settings, engine: engine)
+    }
+
+    private init(settings: WebhookSettings, engine: Engine?) {
         self.settings = settings
-        self.engine = settings.enabled ? try Engine(settings: settings, log: Log(sink: LogRouting.sink)) : nil
+        self.engine = engine
     }
 
     /// Bit n set: some rule names event type n. A disabled instance wants nothing.

@@ -30,27 +30,70 @@ public final class Engine: @unchecked Sendable {
     private let shutdownLock = Lock()
     private var isShutDown = false
 
+    /// What the engine is made of, assembled before the engine exists.
+    private struct Parts {
+        var queue: DeliveryQueue<Connection>
+        var spool: Spool<Connection>?
+        var context: DeliveryContext
+        var connections: [Connection]
+    }
+
     /// Starts the engine. No connection is opened until the first event.
     /// `observer`, when given, hears the outcome of every event.
-    public init(settings: WebhookSettings, log: Log, observer: DeliveryObserver? = nil) throws(EngineError) {
+    ///
+    /// Everything that can fail is done before the engine is allocated
+    /// (`assemble`), or once it is whole. Every class of the library
+    /// follows this rule: when a designated initializer throws half-way,
+    /// Embedded Swift (6.3) destroys the properties it set but never frees
+    /// the object (its swift_deallocPartialClassInstance, inlined into the
+    /// initializer, has no free): every failed webhook_init leaked about
+    /// 1 KB until the fuzzer found it. A convenience initializer that throws
+    /// before `self.init` has allocated nothing; one that throws after it
+    /// releases a whole object, as any release does.
+    public convenience init(settings: WebhookSettings, log: Log, observer: DeliveryObserver? = nil) throws(EngineError) {
+        try NngLibrary.load()
+        cnng_set_delivery_nice(Int32(settings.deliveryNice))
+        let parts = try Self.assemble(settings: settings, log: log, observer: observer)
+        self.init(settings: settings, log: log, parts: parts)
+        var aio: OpaquePointer?
+        let rv = nng_aio_alloc(&aio, { argument in
+            Unmanaged<Engine>.fromOpaque(argument!).takeUnretainedValue().watchdogFired()
+        }, Unmanaged.passUnretained(self).toOpaque())
+        guard rv == 0, let aio else {
+            // Whole already: releasing it shuts it down (deinit), connections and spool included.
+            throw EngineError(nng: rv, "cannot allocate an nng aio")
+        }
+        watchdog = aio
+        for connection in connections { connection.takeWork() }
+        nng_sleep_aio(watchdogPeriodMs, aio)
+    }
+
+    private init(settings: WebhookSettings, log: Log, parts: Parts) {
         self.settings = settings
         self.rules = settings.rules
         self.log = log
-        try NngLibrary.load()
-        cnng_set_delivery_nice(Int32(settings.deliveryNice))
+        queue = parts.queue
+        spool = parts.spool
+        context = parts.context
+        connections = parts.connections
+        watchdogPeriodMs = Int32(min(100, max(10, settings.cancelTimeoutMs / 10)))
+    }
+
+    /// The queue, the spool (started), the endpoint and the connections;
+    /// on a failure, what was made is released.
+    private static func assemble(settings: WebhookSettings, log: Log, observer: DeliveryObserver?) throws(EngineError) -> Parts {
         let laneCount = settings.ordering == .perClient ? settings.poolSize : 1
         let spill = settings.spool.map { SpillLimits(durability: $0.durability, laneCount: laneCount) }
-        queue = DeliveryQueue(laneCount: laneCount, limits: settings.queue, batch: BatchLimits(settings.batch), spill: spill,
-                              idTag: UInt64.random(in: 0...UInt64.max))
+        let queue = DeliveryQueue<Connection>(laneCount: laneCount, limits: settings.queue, batch: BatchLimits(settings.batch),
+                                              spill: spill, idTag: UInt64.random(in: 0...UInt64.max))
+        var spool: Spool<Connection>?
         if let spoolSettings = settings.spool {
-            let spool = try Spool(settings: spoolSettings, overflow: settings.queue.overflow, queue: queue, log: log) { $0.wake() }
+            let made = try Spool(settings: spoolSettings, overflow: settings.queue.overflow, queue: queue, log: log) { $0.wake() }
             // Not retained (the spool holds the queue): the engine owns both, and
             // the connections that call this stop before the spool closes.
-            let unretained = Unmanaged.passUnretained(spool)
+            let unretained = Unmanaged.passUnretained(made)
             queue.laneRanDry = { _ in unretained.takeUnretainedValue().requestLoad() }
-            self.spool = spool
-        } else {
-            spool = nil
+            spool = made
         }
         let endpoint = try Endpoint(settings: settings)
         if let tls = settings.tls, tls.verifyPeer, EndpointURL.isAddress(tls.serverName), cnng_tls_ip_names_active() == 0 {
@@ -59,36 +102,18 @@ public final class Engine: @unchecked Sendable {
                 + "(it is the host's, or not nng 1.5's mbedtls engine): every handshake will fail. Set tls.server_name to a DNS name "
                 + "the certificate holds, or verify_peer = false")
         }
-        context = DeliveryContext(queue: queue, endpoint: endpoint, settings: settings, log: log, observer: observer)
+        let context = DeliveryContext(queue: queue, endpoint: endpoint, settings: settings, log: log, observer: observer)
         var connections: [Connection] = []
         do {
             for i in 0..<settings.poolSize {
                 connections.append(try Connection(lane: settings.ordering == .perClient ? i : 0, context: context))
             }
-        } catch {
-            Self.release(connections, context, log: log)
-            throw error
-        }
-        self.connections = connections
-        do {
             try spool?.start()
         } catch {
-            Self.release(connections, context, log: log)
+            release(connections, context, log: log)
             throw error
         }
-        watchdogPeriodMs = Int32(min(100, max(10, settings.cancelTimeoutMs / 10)))
-        var aio: OpaquePointer?
-        let rv = nng_aio_alloc(&aio, { argument in
-            Unmanaged<Engine>.fromOpaque(argument!).takeUnretainedValue().watchdogFired()
-        }, Unmanaged.passUnretained(self).toOpaque())
-        guard rv == 0, let aio else {
-            Self.release(connections, context, log: log)
-            _ = spool?.close()
-            throw EngineError(nng: rv, "cannot allocate an nng aio")
-        }
-        watchdog = aio
-        for connection in connections { connection.takeWork() }
-        nng_sleep_aio(watchdogPeriodMs, aio)
+        return Parts(queue: queue, spool: spool, context: context, connections: connections)
     }
 
     /// Filters, copies and queues an event. Never blocks on the network.
@@ -149,8 +174,10 @@ public final class Engine: @unchecked Sendable {
         let deadline = Clock.monotonicNanoseconds() + UInt64(settings.drainTimeoutMs) * 1_000_000
         let drained = queue.waitUntilDrained(deadlineNs: deadline)
         let abandoned = queue.stop()
-        nng_aio_stop(watchdog)
-        nng_aio_free(watchdog)
+        if let watchdog {
+            nng_aio_stop(watchdog)
+            nng_aio_free(watchdog)
+        }
         watchdog = nil
         Self.release(connections, context, log: log)
         // With a spool, what is left (a connection's and the queue's) is

@@ -75,17 +75,24 @@ public final class SpoolStore {
 
     /// Opens (or creates) the spool in `directory`, bounded by `maxBytes`
     /// of database pages.
-    public init(directory: String, maxBytes: Int64, sync: Sync, laneCount: Int = 1) throws(SpoolError) {
+    /// Fails before the store exists, or once it is whole (its deinit then
+    /// closes what was opened): Embedded Swift never frees an object whose
+    /// designated initializer throws half-way (WebhookEngine's Engine.init says more).
+    public convenience init(directory: String, maxBytes: Int64, sync: Sync, laneCount: Int = 1) throws(SpoolError) {
         var reason = [CChar](repeating: 0, count: 512)
         guard csqlite_load(&reason, reason.count) == 0 else {
             throw SpoolError("cannot use SQLite for the spool: " + String(cString: reason))
         }
+        self.init(unopened: directory, maxBytes: maxBytes, sync: sync, laneCount: laneCount)
+        try openAll()
+    }
+
+    private init(unopened directory: String, maxBytes: Int64, sync: Sync, laneCount: Int) {
         path = directory + "/" + Self.fileName
         self.laneCount = max(1, laneCount)
         self.directory = directory
         self.maxBytes = maxBytes
         self.sync = sync
-        try openAll()
     }
 
     deinit {

@@ -102,19 +102,19 @@ final class Connection: @unchecked Sendable {
     /// The watchdog cancelled the connect in progress.
     private var connectCancelled = false
 
-    init(lane: Int, context: DeliveryContext) throws(EngineError) {
-        self.lane = lane
-        self.context = context
-        machine = DeliveryStateMachine(retry: context.settings.retry, attemptTimeoutMs: context.settings.cancelTimeoutMs)
+    /// What can fail before the connection exists happens first (see
+    /// Engine.init); the aios, which call back with the connection, after.
+    convenience init(lane: Int, context: DeliveryContext) throws(EngineError) {
+        var signer: Signer?
         if let signing = context.settings.signing { signer = try Signer(keys: signing.keys) }
-        self.client = try context.endpoint.makeClient()
+        let client = try context.endpoint.makeClient()
         var response: OpaquePointer?
         let rv = nng_http_res_alloc(&response)
         guard rv == 0, let response else {
             nng_http_client_free(client)
             throw EngineError(nng: rv, "cannot allocate an HTTP response")
         }
-        self.response = response
+        self.init(lane: lane, context: context, signer: signer.take(), client: client, response: response)
         var aio: OpaquePointer?
         let aioRV = nng_aio_alloc(&aio, { argument in
             Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().operationCompleted()
@@ -132,6 +132,15 @@ final class Connection: @unchecked Sendable {
         }
         self.aio = aio
         self.sleepAio = sleepAio
+    }
+
+    private init(lane: Int, context: DeliveryContext, signer: consuming Signer?, client: OpaquePointer, response: OpaquePointer) {
+        self.lane = lane
+        self.context = context
+        machine = DeliveryStateMachine(retry: context.settings.retry, attemptTimeoutMs: context.settings.cancelTimeoutMs)
+        self.signer = signer
+        self.client = client
+        self.response = response
     }
 
     deinit {

@@ -43,15 +43,16 @@ final class Endpoint: @unchecked Sendable {
     private let handles: EndpointHandles
     private let label: String
 
-    init(settings: WebhookSettings) throws(EngineError) {
+    /// Everything that can fail happens before the endpoint exists (see Engine.init).
+    convenience init(settings: WebhookSettings) throws(EngineError) {
         var parsed: UnsafeMutablePointer<nng_url>?
         let rv = nng_url_parse(&parsed, settings.url.description)
         guard rv == 0, let parsed else {
             throw EngineError(nng: rv, "\(settings.url): nng cannot parse this URL")
         }
         // From here on, whatever goes wrong, `handles` frees what was made.
-        handles = EndpointHandles(url: parsed)
-        label = settings.url.description
+        let handles = EndpointHandles(url: parsed)
+        let label = settings.url.description
         if let tlsSettings = settings.tls {
             var config: OpaquePointer?
             let rv = nng_tls_config_alloc(&config, NNG_TLS_MODE_CLIENT)
@@ -60,11 +61,21 @@ final class Endpoint: @unchecked Sendable {
             try Self.configure(config, tlsSettings)
         }
         // Fail at start, not at the first event, if nng refuses the client.
-        nng_http_client_free(try makeClient())
+        nng_http_client_free(try Self.makeClient(handles, label: label))
+        self.init(handles: handles, label: label)
+    }
+
+    private init(handles: EndpointHandles, label: String) {
+        self.handles = handles
+        self.label = label
     }
 
     /// A client for one connection, with the TLS configuration if any.
     func makeClient() throws(EngineError) -> OpaquePointer {
+        try Self.makeClient(handles, label: label)
+    }
+
+    private static func makeClient(_ handles: EndpointHandles, label: String) throws(EngineError) -> OpaquePointer {
         var client: OpaquePointer?
         let rv = nng_http_client_alloc(&client, handles.url)
         guard rv == 0, let client else {

@@ -72,13 +72,27 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
 
     /// Opens the spool; the rows an earlier run left are counted as
     /// replayed, and their lanes spill until they are delivered.
-    init(settings: SpoolSettings, overflow: OverflowPolicy, queue: DeliveryQueue<Waiter>, log: Log, wake: @escaping (Waiter) -> Void) throws(EngineError) {
+    /// Everything that can fail happens before the spool exists (see Engine.init).
+    convenience init(settings: SpoolSettings, overflow: OverflowPolicy, queue: DeliveryQueue<Waiter>, log: Log, wake: @escaping (Waiter) -> Void) throws(EngineError) {
+        let store: SpoolStore
+        let unloaded: [Int]
+        let bytesOnDisk: Int
         do {
             store = try SpoolStore(directory: settings.directory, maxBytes: settings.maxBytes,
                                    sync: Self.sync(for: settings.durability), laneCount: queue.laneCount)
+            unloaded = try store.countsByLane()
+            bytesOnDisk = try store.bytesOnDisk()
         } catch {
             throw EngineError("\(settings.origin): \(error.message)")
         }
+        self.init(store: store, unloaded: unloaded, bytesOnDisk: bytesOnDisk, settings: settings, overflow: overflow,
+                  queue: queue, log: log, wake: wake)
+    }
+
+    private init(store: SpoolStore, unloaded: [Int], bytesOnDisk: Int, settings: SpoolSettings, overflow: OverflowPolicy,
+                 queue: DeliveryQueue<Waiter>, log: Log, wake: @escaping (Waiter) -> Void) {
+        self.store = store
+        self.unloaded = unloaded
         self.queue = queue
         self.log = log
         self.wake = wake
@@ -90,12 +104,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
         if let aside = store.recoveredFrom {
             log.log(.warning, "spool: \(store.path) was corrupt; moved aside to \(aside), starting with an empty spool")
         }
-        do {
-            unloaded = try store.countsByLane()
-            bytes.store(UInt64(try store.bytesOnDisk()), ordering: .relaxed)
-        } catch {
-            throw EngineError("\(settings.origin): \(error.message)")
-        }
+        bytes.store(UInt64(bytesOnDisk), ordering: .relaxed)
         for (lane, count) in unloaded.enumerated() where count > 0 { queue.replayed(lane: lane, count: count) }
         let total = unloaded.reduce(0, +)
         rows.store(UInt64(total), ordering: .relaxed)
