@@ -1,4 +1,4 @@
-"""End-to-end against a real NanoMQ 0.25.6 built from ../shared/vendor/nanomq/:
+"""End-to-end against a real NanoMQ 0.25.6 built from its source (scripts/nanomq-source):
 the native broker (its own webhook) and the same tree after brokers/nanomq/patch
 (the webhook delivered by libswiftwebhook), real MQTT clients (mosquitto_pub /
 mosquitto_sub, paho-mqtt for MQTT 5 subscription options), a real HTTP receiver.
