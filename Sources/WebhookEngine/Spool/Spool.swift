@@ -167,8 +167,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
         }
         thread?.join()
         thread = nil
-        cycle(admitting: false, writeNow: true)
-        checkFile()
+        cycle(admitting: false, writeNow: true)  // checks the file first
         deleteFinishedOutOfOrder()
         return saveLeftovers()
     }
