@@ -122,8 +122,10 @@ main(int argc, char **argv)
         CHECK(strstr(stats, expected) != NULL); /* every event of every cycle arrived */
         free(stats);
     }
-    CHECK_EQ_INT(threads_after, threads_before);
-    if (threads_after != threads_before) {
+    /* A leak adds a thread per cycle (900 here). Fewer is no leak: under
+     * qemu-user the count includes qemu's own threads, which come and go. */
+    CHECK(threads_after <= threads_before);
+    if (threads_after > threads_before) {
         /* Name the threads, so a leak says whose it is. */
         DIR *tasks = opendir("/proc/self/task");
         struct dirent *entry;
