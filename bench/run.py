@@ -421,7 +421,26 @@ def nanomq_idle(work, binary, libdir, url):
                 for line in f:
                     key, _, value = line.partition(":")
                     fields[key] = value.split()[0] if value.split() else ""
-        return {"rss_kib": int(fields["VmRSS"]), "pss_kib": int(fields["Pss"]), "threads": int(fields["Threads"])}
+        # PSS by what is mapped: the library's code, Debian's nng and mbedtls
+        # (loaded for it), and anonymous memory (heap, stacks).
+        groups, mapping = {"library": 0, "nng_mbedtls": 0, "anonymous": 0, "other": 0}, "anonymous"
+        with open("/proc/%d/smaps" % broker.pid) as f:
+            for line in f:
+                parts = line.split()
+                if not parts[0].endswith(":") or not parts[0][0].isupper():
+                    name = parts[5] if len(parts) > 5 else ""
+                    mapping = ("library" if "libswiftwebhook" in name else
+                               "nng_mbedtls" if "libnng" in name or "libmbed" in name else
+                               "anonymous" if name in ("", "[heap]", "[stack]") else "other")
+                elif parts[0] == "Pss:":
+                    groups[mapping] += int(parts[1])
+        threads = {}
+        for task in os.listdir("/proc/%d/task" % broker.pid):
+            with open("/proc/%d/task/%s/comm" % (broker.pid, task)) as f:
+                comm = f.read().strip()
+            threads[comm] = threads.get(comm, 0) + 1
+        return {"rss_kib": int(fields["VmRSS"]), "pss_kib": int(fields["Pss"]), "threads": int(fields["Threads"]),
+                "pss_by_mapping_kib": groups, "thread_names": threads}
     finally:
         broker.kill()
         broker.wait()
@@ -546,6 +565,15 @@ def report(r, smoke):
             "+%.1f MB PSS, +%d threads" % ((ei["pss_kib"] - alone["pss_kib"]) / 1024, ei["threads"] - alone["threads"]),
             "<= +2 MB PSS, <= +4 threads",
             ei["pss_kib"] - alone["pss_kib"] <= 2048 and ei["threads"] - alone["threads"] <= 4)
+        eg, ag = ei["pss_by_mapping_kib"], alone["pss_by_mapping_kib"]
+        row("", "  where the extra PSS is (Embedded)", "library code %.2f MB, libnng + mbedtls code %.2f MB, "
+            "anonymous (heap, stacks) +%.2f MB, other +%.2f MB" % (
+                eg["library"] / 1024, eg["nng_mbedtls"] / 1024, (eg["anonymous"] - ag["anonymous"]) / 1024,
+                (eg["other"] - ag["other"]) / 1024), "", "", "", None)
+        extra = {name: count - alone["thread_names"].get(name, 0) for name, count in ei["thread_names"].items()
+                 if count > alone["thread_names"].get(name, 0)}
+        row("", "  the extra threads (Embedded)", ", ".join("%s +%d" % kv for kv in sorted(extra.items())),
+            "Debian libnng 1.5.2's pools, sized when it is built", "", "", None)
         eb2, fb2 = e["B2"]["ns_per_call_median"], f["B2"]["ns_per_call_median"]
         row("", "B2 emit, matched, 1 thread, Embedded", "%.0f ns/call" % eb2, "full: %.0f ns" % fb2,
             "%.2f" % (eb2 / fb2), "no worse", None)

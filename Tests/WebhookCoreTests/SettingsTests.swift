@@ -133,6 +133,13 @@ import Testing
         #expect(Units.sizeBytes("2gb") == Int64(2) << 30)
         #expect(Units.sizeBytes("512") == Int64(512))
         #expect(Units.sizeBytes("1.x") == nil)
+        // Fractions in integers, rounded half up, exact at any length.
+        #expect(Units.durationMilliseconds("0.0005s") == 1)
+        #expect(Units.durationMilliseconds("0.0004999s") == 0)
+        #expect(Units.durationMilliseconds("2.999999999999999999999s") == 3000)
+        #expect(Units.sizeBytes("1.5kb") == Int64(1536))
+        #expect(Units.sizeBytes("0.999999999999999999gb") == Int64(1) << 30)
+        #expect(Units.sizeBytes("3.0000000001gb") == Int64(3) << 30)
         for yes in ["true", "on", "yes", "TRUE"] { #expect(Units.boolean(yes) == true) }
         for no in ["false", "off", "no", "No"] { #expect(Units.boolean(no) == false) }
         #expect(Units.boolean("1") == nil)

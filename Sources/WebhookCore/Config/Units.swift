@@ -64,7 +64,10 @@ enum Units {
             guard let numerator = Int64(fraction) else { return nil }
             var denominator: Int64 = 1
             for _ in fraction { denominator *= 10 }
-            result += Int64((Double(numerator) / Double(denominator) * Double(factor)).rounded())
+            // numerator / denominator * factor, rounded half up, in integers:
+            // no floating point (whose rounding would need libm) and exact.
+            let (quotient, remainder) = denominator.dividingFullWidth(numerator.multipliedFullWidth(by: factor))
+            result += quotient + (remainder * 2 >= denominator ? 1 : 0)
         }
         return result < Int64.max / 2 ? result : nil
     }

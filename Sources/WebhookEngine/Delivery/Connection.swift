@@ -82,7 +82,15 @@ final class Connection: @unchecked Sendable {
     private var gathering = false
     private let response: OpaquePointer
     /// Where response bodies are read into and dropped (never kept whole).
-    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 << 10, alignment: 1)
+    /// Allocated at the first body that needs reading: a pool has 32
+    /// connections, most idle, and many endpoints answer 204.
+    private var scratchBuffer: UnsafeMutableRawBufferPointer?
+    private var scratch: UnsafeMutableRawBufferPointer {
+        if let scratchBuffer { return scratchBuffer }
+        let fresh = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 << 10, alignment: 1)
+        scratchBuffer = fresh
+        return fresh
+    }
     /// The step of the HTTP exchange in progress.
     private enum Exchange { case writing, readingHead, readingBody }
     private var exchange = Exchange.writing
@@ -144,7 +152,7 @@ final class Connection: @unchecked Sendable {
     }
 
     deinit {
-        scratch.deallocate()
+        scratchBuffer?.deallocate()
     }
 
     // MARK: Entry points from outside nng's callbacks

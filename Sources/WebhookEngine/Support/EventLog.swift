@@ -25,8 +25,14 @@ struct EventLog: ~Copyable {
     private var spare: Block?
     private(set) var count = 0
 
+    /// Starts with an empty block of no capacity: the first record brings
+    /// a real block. A pool has 32 lanes and an idle one should cost no
+    /// resident memory, which an untouched 64 KiB block does not achieve
+    /// (malloc writes its headers and alignment padding into its pages).
     init() {
-        head = Self.makeBlock(capacity: Self.blockSize, prefault: false)
+        let base = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
+        head = Block.allocate(capacity: 1)
+        head.initialize(to: BlockHeader(base: base, capacity: 0))
         tail = head
     }
 
@@ -49,7 +55,7 @@ struct EventLog: ~Copyable {
                 fresh = spare
                 self.spare = nil
             } else {
-                fresh = Self.makeBlock(capacity: max(size, Self.blockSize), prefault: true)
+                fresh = Self.makeBlock(capacity: max(size, Self.blockSize))
             }
             if count == 0 {
                 // Empty: the new block replaces the (empty) head rather than
@@ -145,12 +151,10 @@ struct EventLog: ~Copyable {
         }
     }
 
-    /// `prefault`: only for a log that is growing. A lane's first block
-    /// stays untouched until used, so idle lanes cost no resident memory.
-    private static func makeBlock(capacity: Int, prefault: Bool) -> Block {
+    private static func makeBlock(capacity: Int) -> Block {
         let block = Block.allocate(capacity: 1)
         let base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: Self.pageSize)
-        if prefault { Self.prefault(base, capacity) }
+        Self.prefault(base, capacity)
         block.initialize(to: BlockHeader(base: base, capacity: capacity))
         return block
     }

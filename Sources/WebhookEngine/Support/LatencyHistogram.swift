@@ -6,7 +6,9 @@ struct LatencyHistogram {
     /// Microseconds up to 2^40 (12 days): more than any deadline allows.
     private static let bucketCount = (40 - subBucketBits + 1) * subBuckets
 
-    private var counts = [UInt64](repeating: 0, count: bucketCount)
+    /// Empty until the first latency: one histogram per lane, and most
+    /// lanes of an idle or lightly used broker never record one (4.7 KB each).
+    private var counts: [UInt64] = []
     private(set) var total: UInt64 = 0
     /// The buckets that have counts lie in lowest...highest: latencies
     /// cluster, and a stats snapshot adds up every lane's histogram under
@@ -17,6 +19,7 @@ struct LatencyHistogram {
 
     mutating func record(microseconds: UInt64) {
         let i = Self.index(microseconds)
+        if counts.isEmpty { counts = [UInt64](repeating: 0, count: Self.bucketCount) }
         counts[i] += 1
         total += 1
         lowest = min(lowest, i)
@@ -26,6 +29,7 @@ struct LatencyHistogram {
     /// Adds another histogram's counts (the lanes' into the engine's).
     mutating func add(_ other: LatencyHistogram) {
         guard other.total > 0 else { return }
+        if counts.isEmpty { counts = [UInt64](repeating: 0, count: Self.bucketCount) }
         counts.withUnsafeMutableBufferPointer { mine in
             other.counts.withUnsafeBufferPointer { theirs in
                 for i in other.lowest...other.highest { mine[i] += theirs[i] }
@@ -39,7 +43,9 @@ struct LatencyHistogram {
     /// The value at quantile `q` (0...1), in microseconds; 0 when empty.
     func percentile(_ q: Double) -> UInt64 {
         guard total > 0 else { return 0 }
-        let rank = UInt64((Double(total) * q).rounded(.up))
+        // ceil(total * q), without libm's ceil (one dependency fewer).
+        let exact = Double(total) * q
+        let rank = UInt64(exact) + (Double(UInt64(exact)) < exact ? 1 : 0)
         var seen: UInt64 = 0
         for (i, count) in counts.enumerated() where count > 0 {
             seen += count
