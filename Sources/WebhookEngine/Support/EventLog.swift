@@ -55,7 +55,7 @@ struct EventLog: ~Copyable {
                 fresh = spare
                 self.spare = nil
             } else {
-                fresh = Self.makeBlock(capacity: max(size, Self.blockSize))
+                fresh = Self.makeBlock(capacity: max(size, Self.blockSize), prefault: count > 0)
             }
             if count == 0 {
                 // Empty: the new block replaces the (empty) head rather than
@@ -151,10 +151,13 @@ struct EventLog: ~Copyable {
         }
     }
 
-    private static func makeBlock(capacity: Int) -> Block {
+    /// `prefault`: only for a log that is growing. A lane's first block
+    /// faults its pages in as they are used, so a lane that sees a few
+    /// events costs a few pages.
+    private static func makeBlock(capacity: Int, prefault: Bool) -> Block {
         let block = Block.allocate(capacity: 1)
         let base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: Self.pageSize)
-        Self.prefault(base, capacity)
+        if prefault { Self.prefault(base, capacity) }
         block.initialize(to: BlockHeader(base: base, capacity: capacity))
         return block
     }
