@@ -10,6 +10,9 @@ struct CheckCommand: ParsableCommand {
     @Argument(help: "The broker config file (nanomq.conf, or any file with a webhook section).")
     var config: String
 
+    @Flag(help: "Treat warnings (unknown keys, ignored topic filters) as errors: exit 1 if there are any.")
+    var strict = false
+
     func run() throws {
         let loaded: LoadedConfig
         let settings: WebhookSettings
@@ -24,9 +27,7 @@ struct CheckCommand: ParsableCommand {
         guard settings.enabled else {
             // Nothing else is used: a disabled section's problems are its warnings.
             print("enabled: no (every event is filtered; the rest of the section is not used)")
-            for warning in settings.warnings { print("warning: \(warning)") }
-            print("valid")
-            return
+            return try finish(settings.warnings)
         }
         print(SettingsReport.describe(settings))
         print("rules:")
@@ -38,55 +39,25 @@ struct CheckCommand: ParsableCommand {
             let sample = SampleEvent.make(rule.kind, topic: SampleEvent.topic(matching: rule.topic))
             print("     sample body: \(String(decoding: builder.body(for: sample), as: UTF8.self))")
         }
-        for warning in settings.warnings { print("warning: \(warning)") }
+        try finish(settings.warnings)
+    }
+
+    /// The warnings, then the verdict: valid, or (with --strict and
+    /// warnings) invalid with exit status 1.
+    private func finish(_ warnings: [String]) throws {
+        for warning in warnings { print("warning: \(warning)") }
+        if strict && !warnings.isEmpty {
+            print("invalid: \(warnings.count) warning\(warnings.count == 1 ? "" : "s") (--strict)")
+            throw ExitCode(1)
+        }
         print("valid")
     }
 }
 
-/// The resolved settings as text, secrets masked.
+/// The resolved settings as text, secrets masked: every key of the
+/// settings table, in its order.
 enum SettingsReport {
     static func describe(_ s: WebhookSettings) -> String {
-        var lines: [String] = []
-        lines.append("enabled: \(s.enabled ? "yes" : "no (every event is filtered)")")
-        lines.append("url: \(s.url)")
-        lines.append("headers:")
-        for header in s.headers {
-            lines.append("  \(header.name): \(header.isSecret ? "******** (secret)" : header.value)")
-        }
-        lines.append("body.encoding: \(s.encoding.rawValue)")
-        lines.append("pool_size: \(s.poolSize)")
-        lines.append("cancel_timeout: \(s.cancelTimeoutMs) ms")
-        if let tls = s.tls {
-            lines.append("tls: on, verify_peer \(tls.verifyPeer ? "yes" : "no"), server_name \(tls.serverName)")
-            lines.append("  cacertfile: \(tls.caFile ?? "(none)")")
-            if let cert = tls.certFile { lines.append("  certfile: \(cert), keyfile: \(tls.keyFile ?? "")") }
-            if tls.keyPassword != nil { lines.append("  key_password: ******** (secret)") }
-        } else {
-            lines.append("tls: off")
-        }
-        lines.append("retry: max_attempts \(s.retry.maxAttempts == 0 ? "unlimited" : String(s.retry.maxAttempts)), max_elapsed \(s.retry.maxElapsedMs == 0 ? "unlimited" : "\(s.retry.maxElapsedMs) ms"), initial_backoff \(s.retry.initialBackoffMs) ms, max_backoff \(s.retry.maxBackoffMs) ms")
-        lines.append("queue: max_events \(s.queue.maxEvents), max_bytes \(s.queue.maxBytes), overflow \(s.queue.overflow.rawValue)")
-        lines.append("ordering: \(s.ordering.rawValue)")
-        lines.append("drain_timeout: \(s.drainTimeoutMs) ms")
-        lines.append("delivery_nice: \(s.deliveryNice)")
-        lines.append("event_ids: \(s.eventIDs ? "on (webhook-id header)" : "off")")
-        if let signing = s.signing {
-            let count = signing.keys.count
-            lines.append("signing: on, \(count) secret\(count == 1 ? "" : "s") ******** (masked), webhook-signature v1 (HMAC-SHA256)")
-        } else {
-            lines.append("signing: off")
-        }
-        if s.batch.isOn {
-            lines.append("batch: max_events \(s.batch.maxEvents), max_bytes \(s.batch.maxBytes), max_delay \(s.batch.maxDelayMs) ms (JSON array)")
-        } else {
-            lines.append("batch: off (one event per request)")
-        }
-        if let spool = s.spool {
-            lines.append("spool: \(spool.directory), max_bytes \(spool.maxBytes), durability \(spool.durability.rawValue), "
-                + "sync_interval \(spool.syncIntervalMs) ms, when full \(s.queue.overflow.rawValue)")
-        } else {
-            lines.append("spool: off (memory only)")
-        }
-        return lines.joined(separator: "\n")
+        Setting.all.map { "\($0.key): \($0.show(s))" }.joined(separator: "\n")
     }
 }

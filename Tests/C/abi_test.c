@@ -306,7 +306,7 @@ test_log_callback(void)
     CHECK_EQ_INT(webhook_init_text(&wh, "webhook {\n url = \"http://127.0.0.1:1/\"\n pool_sise = 3\n}", "typo.conf",
                      why, sizeof why), SWIFTWEBHOOK_OK);
     CHECK(log_lines >= 2); /* the warning and the info line */
-    CHECK(strcmp(last_log, "typo.conf:3:14: webhook.pool_sise: unknown key, ignored") == 0);
+    CHECK(strcmp(last_log, "typo.conf:3:14: webhook.pool_sise: unknown key, ignored (did you mean pool_size?)") == 0);
     webhook_fini(wh);
     webhook_set_log(NULL, NULL, 0);
 }

@@ -161,6 +161,6 @@ import Testing
 
     @Test func unknownKeysAreWarningsWithLocations() throws {
         let s = try settings("webhook {\n  url = \"http://h/\"\n  pool_sise = 3\n}")
-        #expect(s.warnings == ["nanomq.conf:3:15: webhook.pool_sise: unknown key, ignored"])
+        #expect(s.warnings == ["nanomq.conf:3:15: webhook.pool_sise: unknown key, ignored (did you mean pool_size?)"])
     }
 }

@@ -32,7 +32,6 @@ import Testing
         ("signing { secret = \"hunter2\" }", "nanomq.conf:1:59: webhook.signing.secret: a secret starts with whsec_ followed by base64 (Standard Webhooks)"),
         ("signing { secret = [] }", "nanomq.conf:1:59: webhook.signing.secret: no secret given"),
         ("signing { }", "nanomq.conf:1:48: webhook.signing.secret: signing needs a secret = \"whsec_...\" (or an array of them)"),
-        ("signing { secret = \"whsec_AAAA\", key = 1 }", "nanomq.conf:1:79: webhook.signing.key: unknown key (signing has only 'secret')"),
         ("batch { max_events = 0 }", "nanomq.conf:1:61: webhook.batch.max_events: expected a whole number from 1 to 10000, got \"0\""),
         ("batch { max_events = 10001 }", "nanomq.conf:1:61: webhook.batch.max_events: expected a whole number from 1 to 10000, got \"10001\""),
         ("batch { max_bytes = 1TB }", "nanomq.conf:1:60: webhook.batch.max_bytes: expected a size up to 64MB such as 1MB, got \"1TB\""),

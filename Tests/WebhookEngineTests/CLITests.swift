@@ -50,6 +50,53 @@ import WebhookCore
         #expect(output == "invalid: \(path):3:15: webhook.pool_size: expected a whole number from 1 to 1024, got \"lots\"\n")
     }
 
+    /// The typos a new user made pass as valid with a warning each, and
+    /// fail with --strict; every setting is shown, the retry cap and the
+    /// response-body limit included.
+    @Test func checkWarnsOfTyposAndStrictFailsOnThem() throws {
+        let path = try config("""
+            webhook {
+              url = "http://127.0.0.1:9/hook"
+              retry { max_atempts = 50 }
+              queue { max_evnts = 10 }
+              body { encodin = "base64" }
+              tls { verfy = false }
+            }
+            """)
+        let (status, output) = try run("check", path)
+        #expect(status == 0)
+        #expect(output.contains("warning: \(path):3:25: webhook.retry.max_atempts: unknown key, ignored (did you mean max_attempts?)"))
+        #expect(output.contains("webhook.queue.max_evnts: unknown key, ignored (did you mean max_events?)"))
+        #expect(output.contains("webhook.body.encodin: unknown key, ignored (did you mean encoding?)"))
+        #expect(output.contains("webhook.tls.verfy: unknown key, ignored"))
+        // Every key of the settings table is shown, once.
+        for setting in Setting.all {
+            #expect(output.components(separatedBy: "\n").filter { $0.hasPrefix("\(setting.key): ") }.count == 1, "\(setting.key)")
+        }
+        #expect(output.contains("retry.max_retry_after: 1m") && output.contains("max_response_body: 64KB"))
+        #expect(output.hasSuffix("valid\n"))
+        let strict = try run("check", "--strict", path)
+        #expect(strict.status == 1)
+        #expect(strict.output.contains("invalid: 4 warnings (--strict)"))
+        let clean = try run("check", "--strict", try config("webhook { url = \"http://127.0.0.1:9/hook\" }"))
+        #expect(clean.status == 0 && clean.output.hasSuffix("valid\n"))
+    }
+
+    /// docs/config.md's key reference is `webhookctl reference`, word for word.
+    @Test func theDocsKeyReferenceIsTheSettingsTable() throws {
+        let (status, output) = try run("reference")
+        #expect(status == 0)
+        let docs = try String(contentsOfFile: String(supportDirectory.dropLast("/Tests/Support".count)) + "/docs/config.md", encoding: .utf8)
+        let begin = "<!-- webhookctl reference: begin -->\n", end = "<!-- webhookctl reference: end -->"
+        guard let from = docs.range(of: begin), let to = docs.range(of: end) else {
+            Issue.record("docs/config.md has no generated table between \(begin) and \(end)")
+            return
+        }
+        #expect(String(docs[from.upperBound..<to.lowerBound]) == output,
+                "docs/config.md differs from the settings table: paste `swift run webhookctl reference` between the markers")
+        #expect(output.components(separatedBy: "\n").filter { $0.hasPrefix("| `") }.count == Setting.all.count)
+    }
+
     @Test func sendDeliversAndReportsTheStatus() throws {
         let server = try HookServer()
         let path = try config("webhook {\n url = \"\(server.url)/in\"\n events = [ { event = on_message_publish, topic = \"a/#\" } ]\n}\n")
@@ -145,9 +192,9 @@ import WebhookCore
             """)
         let (status, output) = try run("check", path)
         #expect(status == 0, "\(output)")
-        #expect(output.contains("signing: on, 2 secrets ******** (masked)") && output.contains("batch: max_events 100"))
-        #expect(output.contains("spool: /var/lib/nanomq/spool, max_bytes 1073741824, durability crash, sync_interval 10 ms, when full drop_new"))
-        #expect(output.contains("event_ids: on"))
+        #expect(output.contains("signing.secret: 2 secrets ******** (masked)") && output.contains("batch.max_events: 100 (JSON arrays)"))
+        #expect(output.contains("spool.dir: /var/lib/nanomq/spool\nspool.max_bytes: 1GB\nspool.durability: crash\nspool.sync_interval: 10ms"))
+        #expect(output.contains("event_ids: true (webhook-id header)"))
         #expect(!output.contains(String(Self.secret.dropFirst(6))) && !output.contains("b2xkIHNlY3JldA"))
     }
 

@@ -361,7 +361,7 @@ mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int opti
         mosquitto_log_printf(MOSQ_LOG_NOTICE, "webhook: matched %llu, delivered %llu, failed %llu, retried %llu, "
             "dropped %llu, queued %llu, in flight %llu, connections opened %llu, latency p50 %llu us p99 %llu us",
             (unsigned long long) s.matched, (unsigned long long) s.delivered, (unsigned long long) s.failed,
-            (unsigned long long) s.retried, (unsigned long long) (s.dropped_queue_full + s.dropped_shutdown),
+            (unsigned long long) s.retried, (unsigned long long) (s.dropped_queue_full + s.dropped_shutdown + s.dropped_spool),
             (unsigned long long) s.queued, (unsigned long long) s.in_flight, (unsigned long long) s.connections_opened,
             (unsigned long long) s.latency_p50_us, (unsigned long long) s.latency_p99_us);
     }

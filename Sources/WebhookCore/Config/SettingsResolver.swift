@@ -27,18 +27,10 @@ public struct SettingsResolver {
         guard case .object(let object) = section.value else {
             throw ConfigError("expected an object { ... }", at: section.location, key: prefix)
         }
-        let known: Set<String> = [
-            "enable", "url", "headers", "body", "pool_size", "cancel_timeout", "tls", "ssl", "events",
-            "retry", "queue", "ordering", "drain_timeout", "max_response_body", "delivery_nice",
-            "event_ids", "signing", "batch", "spool",
-        ]
-        var warnings: [String] = []
-        for key in object.keys where !known.contains(key) {
-            warnings.append(Quoting.escapingControls("\(object[key]!.location): \(prefix).\(key): unknown key, ignored"))
-        }
+        var warnings = UnknownKeys.warnings(in: object, prefix: prefix, ruleKey: ruleKey)
 
         // Every default is WebhookSettings' own; only what the config names is set here.
-        let enabled = try bool(object, "enable") ?? WebhookSettings.defaultEnabled
+        let enabled = try flag(object, .enable) ?? Setting.enable.flagDefault
         if !enabled { return disabled(object, warnings: warnings) }
         guard let urlNode = object["url"] else {
             throw ConfigError("url is required", at: section.location, key: "\(prefix).url")
@@ -59,26 +51,19 @@ public struct SettingsResolver {
             guard case .object(let bodyObject) = body.value else {
                 throw ConfigError("expected an object with 'encoding'", at: body.location, key: "\(prefix).body")
             }
-            settings.encoding = try encoding(bodyObject) ?? settings.encoding
+            settings.encoding = try choice(bodyObject, .bodyEncoding, PayloadEncoding.self) ?? settings.encoding
         }
-        settings.poolSize = try integer(object, "pool_size", in: 1...1024) ?? settings.poolSize
-        settings.cancelTimeoutMs = try duration(object, "cancel_timeout", in: 1...3_600_000) ?? settings.cancelTimeoutMs
+        settings.poolSize = try integer(object, .poolSize) ?? settings.poolSize
+        settings.cancelTimeoutMs = try duration(object, .cancelTimeout) ?? settings.cancelTimeoutMs
         settings.tls = try tls(object, url: url)
         settings.rules = try rules(object["events"], warnings: &warnings)
         settings.retry = try retry(object["retry"])
         settings.queue = try queue(object["queue"])
-        settings.ordering = try choice(object, "ordering", Ordering.self) ?? settings.ordering
-        settings.drainTimeoutMs = try duration(object, "drain_timeout", in: 0...3_600_000) ?? settings.drainTimeoutMs
-        settings.deliveryNice = try integer(object, "delivery_nice", in: 0...19) ?? settings.deliveryNice
-        if let sizeNode = object["max_response_body"] {
-            let text = try string(sizeNode, key: "max_response_body")
-            guard let bytes = Units.sizeBytes(text), bytes <= 64 << 20 else {
-                throw ConfigError("expected a size up to 64MB such as 64KB, got \(Quoting.quoted(text))", at: sizeNode.location,
-                                  key: "\(prefix).max_response_body")
-            }
-            settings.maxResponseBodyBytes = Int(bytes)
-        }
-        settings.eventIDs = try bool(object, "event_ids") ?? settings.eventIDs
+        settings.ordering = try choice(object, .ordering, Ordering.self) ?? settings.ordering
+        settings.drainTimeoutMs = try duration(object, .drainTimeout) ?? settings.drainTimeoutMs
+        settings.deliveryNice = try integer(object, .deliveryNice) ?? settings.deliveryNice
+        settings.maxResponseBodyBytes = try size(object, .maxResponseBody).map { Int($0) } ?? settings.maxResponseBodyBytes
+        settings.eventIDs = try flag(object, .eventIDs) ?? settings.eventIDs
         settings.signing = try signing(object["signing"])
         settings.batch = try batch(object["batch"])
         settings.spool = try spool(object["spool"])
@@ -174,15 +159,6 @@ public struct SettingsResolver {
         }
     }
 
-    private func encoding(_ body: ConfigObject) throws(ConfigError) -> PayloadEncoding? {
-        guard let node = body["encoding"] else { return nil }
-        let text = try string(node, key: "body.encoding")
-        guard let value = PayloadEncoding(rawValue: text.lowercased()) else {
-            throw ConfigError("expected plain, base64 or base62, got \(Quoting.quoted(text))", at: node.location, key: "\(prefix).body.encoding")
-        }
-        return value
-    }
-
     private func tls(_ object: ConfigObject, url: EndpointURL) throws(ConfigError) -> TLSSettings? {
         if object["tls"] != nil && object["ssl"] != nil {
             throw ConfigError("both 'tls' and 'ssl' are set; they are the same block, keep one", at: object["ssl"]!.location, key: "\(prefix).ssl")
@@ -196,7 +172,7 @@ public struct SettingsResolver {
             block = value
         }
         let section = "\(blockName)."
-        let enable = try bool(block, "enable", keyPrefix: section)
+        let enable = try flag(block, .tlsEnable, in: blockName)
         if enable == true && !url.isTLS {
             throw ConfigError("TLS is enabled but the url is http://; use an https:// url", at: block["enable"]!.location, key: "\(prefix).\(section)enable")
         }
@@ -206,16 +182,12 @@ public struct SettingsResolver {
         guard url.isTLS else { return nil }
 
         var tls = TLSSettings(serverName: url.host)
-        tls.caFile = try readableFile(block, "cacertfile", keyPrefix: section)
-        tls.certFile = try readableFile(block, "certfile", keyPrefix: section)
-        tls.keyFile = try readableFile(block, "keyfile", keyPrefix: section)
-        if let node = block["key_password"] {
-            tls.keyPassword = try string(node, key: "\(section)key_password")
-        }
-        if let node = block["server_name"] {
-            tls.serverName = try string(node, key: "\(section)server_name")
-        }
-        tls.verifyPeer = try bool(block, "verify_peer", keyPrefix: section) ?? tls.verifyPeer
+        tls.caFile = try readableFile(block, .tlsCACertFile, in: blockName)
+        tls.certFile = try readableFile(block, .tlsCertFile, in: blockName)
+        tls.keyFile = try readableFile(block, .tlsKeyFile, in: blockName)
+        tls.keyPassword = try text(block, .tlsKeyPassword, in: blockName) ?? tls.keyPassword
+        tls.serverName = try text(block, .tlsServerName, in: blockName) ?? tls.serverName
+        tls.verifyPeer = try flag(block, .tlsVerifyPeer, in: blockName) ?? tls.verifyPeer
         if (tls.certFile == nil) != (tls.keyFile == nil) {
             let node = block["certfile"] ?? block["keyfile"]!
             throw ConfigError("certfile and keyfile go together: give both for a client certificate, or neither", at: node.location, key: "\(prefix).\(section)certfile")
@@ -230,6 +202,12 @@ public struct SettingsResolver {
         return tls
     }
 
+    /// How a rule is named in messages: `webhook.events[2]`, or
+    /// `web.hook.rule` in the legacy format (whose rules have no index).
+    private func ruleKey(_ index: Int) -> String {
+        legacy ? "\(prefix).rule" : "\(prefix).events[\(index)]"
+    }
+
     private func rules(_ node: ConfigNode?, warnings: inout [String]) throws(ConfigError) -> RuleTable {
         guard let node else { return RuleTable() }
         let key = "\(prefix).events"
@@ -238,7 +216,7 @@ public struct SettingsResolver {
         }
         var table = RuleTable()
         for (index, element) in elements.enumerated() {
-            let elementKey = legacy ? "\(prefix).rule" : "\(key)[\(index)]"
+            let elementKey = ruleKey(index)
             guard case .object(let rule) = element.value else {
                 throw ConfigError("expected an object { event = \"...\" }", at: element.location, key: elementKey)
             }
@@ -261,9 +239,6 @@ public struct SettingsResolver {
                     warnings.append("\(topicNode.location): \(elementKey).topic: \(name) has no topic; the filter is ignored")
                 }
             }
-            for extra in rule.keys where extra != "event" && extra != "topic" {
-                warnings.append(Quoting.escapingControls("\(rule[extra]!.location): \(elementKey).\(extra): unknown key, ignored"))
-            }
             table.add(Rule(kind: kind, topic: filter))
         }
         return table
@@ -272,11 +247,11 @@ public struct SettingsResolver {
     private func retry(_ node: ConfigNode?) throws(ConfigError) -> RetryPolicy {
         var policy = RetryPolicy()
         guard let object = try object(node, key: "retry") else { return policy }
-        policy.maxAttempts = try integer(object, "max_attempts", in: 0...1_000_000, keyPrefix: "retry.") ?? policy.maxAttempts
-        policy.maxElapsedMs = try duration(object, "max_elapsed", in: 0...604_800_000, keyPrefix: "retry.") ?? policy.maxElapsedMs
-        policy.initialBackoffMs = try duration(object, "initial_backoff", in: 1...3_600_000, keyPrefix: "retry.") ?? policy.initialBackoffMs
-        policy.maxBackoffMs = try duration(object, "max_backoff", in: 1...86_400_000, keyPrefix: "retry.") ?? policy.maxBackoffMs
-        policy.maxRetryAfterMs = try duration(object, "max_retry_after", in: 0...86_400_000, keyPrefix: "retry.") ?? policy.maxRetryAfterMs
+        policy.maxAttempts = try integer(object, .retryMaxAttempts) ?? policy.maxAttempts
+        policy.maxElapsedMs = try duration(object, .retryMaxElapsed) ?? policy.maxElapsedMs
+        policy.initialBackoffMs = try duration(object, .retryInitialBackoff) ?? policy.initialBackoffMs
+        policy.maxBackoffMs = try duration(object, .retryMaxBackoff) ?? policy.maxBackoffMs
+        policy.maxRetryAfterMs = try duration(object, .retryMaxRetryAfter) ?? policy.maxRetryAfterMs
         if policy.maxBackoffMs < policy.initialBackoffMs {
             throw ConfigError("max_backoff (\(policy.maxBackoffMs) ms) is below initial_backoff (\(policy.initialBackoffMs) ms)",
                               at: object["max_backoff"]?.location ?? node?.location, key: "\(prefix).retry.max_backoff")
@@ -287,23 +262,17 @@ public struct SettingsResolver {
     private func queue(_ node: ConfigNode?) throws(ConfigError) -> QueueLimits {
         var limits = QueueLimits()
         guard let object = try object(node, key: "queue") else { return limits }
-        limits.maxEvents = try integer(object, "max_events", in: 1...100_000_000, keyPrefix: "queue.") ?? limits.maxEvents
-        if let sizeNode = object["max_bytes"] {
-            let text = try string(sizeNode, key: "queue.max_bytes")
-            guard let bytes = Units.sizeBytes(text), bytes >= 1024, bytes <= 1 << 40 else {
-                throw ConfigError("expected a size from 1KB to 1TB such as 64MB, got \(Quoting.quoted(text))", at: sizeNode.location, key: "\(prefix).queue.max_bytes")
-            }
-            // A 32-bit process cannot hold more in memory anyway.
-            limits.maxBytes = Int(clamping: bytes)
-        }
-        limits.overflow = try choice(object, "overflow", OverflowPolicy.self, keyPrefix: "queue.") ?? limits.overflow
+        limits.maxEvents = try integer(object, .queueMaxEvents) ?? limits.maxEvents
+        // A 32-bit process cannot hold more in memory anyway.
+        limits.maxBytes = try size(object, .queueMaxBytes).map { Int(clamping: $0) } ?? limits.maxBytes
+        limits.overflow = try choice(object, .queueOverflow, OverflowPolicy.self) ?? limits.overflow
         return limits
     }
 
     private func signing(_ node: ConfigNode?) throws(ConfigError) -> SigningSettings? {
         guard let object = try object(node, key: "signing") else { return nil }
-        let key = "\(prefix).signing.secret"
-        guard let secretNode = object["secret"] else {
+        let key = "\(prefix).\(Setting.signingSecret.key)"
+        guard let secretNode = object[Setting.signingSecret.name] else {
             throw ConfigError("signing needs a secret = \"whsec_...\" (or an array of them)", at: node?.location, key: key)
         }
         let nodes: [ConfigNode]
@@ -312,14 +281,11 @@ public struct SettingsResolver {
         var keys: [[UInt8]] = []
         for node in nodes {
             // Errors never quote the secret.
-            let text = try string(node, key: "signing.secret")
+            let text = try string(node, key: Setting.signingSecret.key)
             switch SigningSettings.key(fromSecret: text) {
             case .success(let bytes): keys.append(bytes)
             case .failure(let problem): throw ConfigError(problem.message, at: node.location, key: key)
             }
-        }
-        for extra in object.keys where extra != "secret" {
-            throw ConfigError("unknown key (signing has only 'secret')", at: object[extra]!.location, key: "\(prefix).signing.\(extra)")
         }
         return SigningSettings(keys: keys)
     }
@@ -327,45 +293,26 @@ public struct SettingsResolver {
     private func batch(_ node: ConfigNode?) throws(ConfigError) -> BatchSettings {
         var batch = BatchSettings()
         guard let object = try object(node, key: "batch") else { return batch }
-        batch.maxEvents = try integer(object, "max_events", in: 1...BatchSettings.maxEventsLimit, keyPrefix: "batch.") ?? batch.maxEvents
-        if let sizeNode = object["max_bytes"] {
-            let text = try string(sizeNode, key: "batch.max_bytes")
-            guard let bytes = Units.sizeBytes(text), bytes >= 1, bytes <= 64 << 20 else {
-                throw ConfigError("expected a size up to 64MB such as 1MB, got \(Quoting.quoted(text))", at: sizeNode.location, key: "\(prefix).batch.max_bytes")
-            }
-            batch.maxBytes = Int(bytes)
-        }
-        batch.maxDelayMs = try duration(object, "max_delay", in: 0...60_000, keyPrefix: "batch.") ?? batch.maxDelayMs
-        for extra in object.keys where !["max_events", "max_bytes", "max_delay"].contains(extra) {
-            throw ConfigError("unknown key (batch has max_events, max_bytes, max_delay)", at: object[extra]!.location, key: "\(prefix).batch.\(extra)")
-        }
+        batch.maxEvents = try integer(object, .batchMaxEvents) ?? batch.maxEvents
+        batch.maxBytes = try size(object, .batchMaxBytes).map { Int($0) } ?? batch.maxBytes
+        batch.maxDelayMs = try duration(object, .batchMaxDelay) ?? batch.maxDelayMs
         return batch
     }
 
     private func spool(_ node: ConfigNode?) throws(ConfigError) -> SpoolSettings? {
         guard let object = try object(node, key: "spool") else { return nil }
-        let keys = ["enable", "dir", "max_bytes", "durability", "sync_interval"]
-        for extra in object.keys where !keys.contains(extra) {
-            throw ConfigError("unknown key (spool has \(keys.joined(separator: ", ")))", at: object[extra]!.location, key: "\(prefix).spool.\(extra)")
-        }
-        if try bool(object, "enable", keyPrefix: "spool.") == false { return nil }
-        guard let dirNode = object["dir"] else {
+        if try flag(object, .spoolEnable) == false { return nil }
+        guard let dirNode = object[Setting.spoolDir.name] else {
             throw ConfigError("spool needs a dir = \"/path/to/a/directory\"", at: node?.location, key: "\(prefix).spool.dir")
         }
-        let directory = try string(dirNode, key: "spool.dir")
+        let directory = try string(dirNode, key: Setting.spoolDir.key)
         guard directory.hasPrefix("/") || directory.hasPrefix("."), !directory.utf8.contains(0) else {
             throw ConfigError("expected a path (absolute, or starting with ./), got \(Quoting.quoted(directory))", at: dirNode.location, key: "\(prefix).spool.dir")
         }
         var spool = SpoolSettings(directory: directory, origin: "\(dirNode.location): \(prefix).spool.dir")
-        if let sizeNode = object["max_bytes"] {
-            let text = try string(sizeNode, key: "spool.max_bytes")
-            guard let bytes = Units.sizeBytes(text), bytes >= 64 << 10, bytes <= 1 << 44 else {
-                throw ConfigError("expected a size from 64KB to 16TB such as 1GB, got \(Quoting.quoted(text))", at: sizeNode.location, key: "\(prefix).spool.max_bytes")
-            }
-            spool.maxBytes = bytes
-        }
-        spool.durability = try choice(object, "durability", SpoolDurability.self, keyPrefix: "spool.") ?? spool.durability
-        spool.syncIntervalMs = try duration(object, "sync_interval", in: 1...10_000, keyPrefix: "spool.") ?? spool.syncIntervalMs
+        spool.maxBytes = try size(object, .spoolMaxBytes) ?? spool.maxBytes
+        spool.durability = try choice(object, .spoolDurability, SpoolDurability.self) ?? spool.durability
+        spool.syncIntervalMs = try duration(object, .spoolSyncInterval) ?? spool.syncIntervalMs
         return spool
     }
 
@@ -393,52 +340,91 @@ public struct SettingsResolver {
         }
     }
 
-    private func bool(_ object: ConfigObject, _ name: String, keyPrefix: String = "") throws(ConfigError) -> Bool? {
-        guard let node = object[name] else { return nil }
-        let text = try string(node, key: keyPrefix + name)
+    /// How a setting is named in messages: its key, under the block name
+    /// the config used (`ssl.verify_peer` for `tls.verify_peer`).
+    private func spelled(_ setting: Setting, in block: String?) -> String {
+        guard let block, setting.block != nil else { return setting.key }
+        return "\(block).\(setting.name)"
+    }
+
+    /// The setting's node in `object` (its block's object, or the section's).
+    private func node(_ object: ConfigObject, _ setting: Setting) -> ConfigNode? {
+        object[setting.name]
+    }
+
+    private func text(_ object: ConfigObject, _ setting: Setting, in block: String? = nil) throws(ConfigError) -> String? {
+        guard let node = node(object, setting) else { return nil }
+        return try string(node, key: spelled(setting, in: block))
+    }
+
+    private func flag(_ object: ConfigObject, _ setting: Setting, in block: String? = nil) throws(ConfigError) -> Bool? {
+        guard let node = node(object, setting) else { return nil }
+        let text = try string(node, key: spelled(setting, in: block))
         guard let value = Units.boolean(text) else {
-            throw ConfigError("expected true or false (or on/off, yes/no), got \(Quoting.quoted(text))", at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
+            throw ConfigError("expected true or false (or on/off, yes/no), got \(Quoting.quoted(text))", at: node.location,
+                              key: "\(prefix).\(spelled(setting, in: block))")
         }
         return value
     }
 
-    private func integer(_ object: ConfigObject, _ name: String, in range: ClosedRange<Int>, keyPrefix: String = "") throws(ConfigError) -> Int? {
-        guard let node = object[name] else { return nil }
-        let text = try string(node, key: keyPrefix + name)
+    private func integer(_ object: ConfigObject, _ setting: Setting) throws(ConfigError) -> Int? {
+        guard case .integer(let range, _) = setting.kind else { fatalError("\(setting.key) is not an integer") }
+        guard let node = node(object, setting) else { return nil }
+        let text = try string(node, key: setting.key)
         guard let value = Units.integer(text), range.contains(value) else {
-            throw ConfigError("expected a whole number from \(range.lowerBound) to \(range.upperBound), got \(Quoting.quoted(text))", at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
+            throw ConfigError("expected a whole number from \(range.lowerBound) to \(range.upperBound), got \(Quoting.quoted(text))",
+                              at: node.location, key: "\(prefix).\(setting.key)")
         }
         return value
     }
 
-    private func duration(_ object: ConfigObject, _ name: String, in range: ClosedRange<Int>, keyPrefix: String = "") throws(ConfigError) -> Int? {
-        guard let node = object[name] else { return nil }
-        let text = try string(node, key: keyPrefix + name)
+    /// Milliseconds.
+    private func duration(_ object: ConfigObject, _ setting: Setting) throws(ConfigError) -> Int? {
+        guard case .duration(let range, _) = setting.kind else { fatalError("\(setting.key) is not a duration") }
+        guard let node = node(object, setting) else { return nil }
+        let text = try string(node, key: setting.key)
         guard let value = Units.durationMilliseconds(text), range.contains(value) else {
             throw ConfigError("expected a duration such as 5000, 500ms, 5s or 1m (from \(range.lowerBound) to \(range.upperBound) ms), got \(Quoting.quoted(text))",
-                              at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
+                              at: node.location, key: "\(prefix).\(setting.key)")
         }
         return value
     }
 
-    private func choice<T: RawRepresentable & CaseIterable>(_ object: ConfigObject, _ name: String, _ type: T.Type, keyPrefix: String = "") throws(ConfigError) -> T? where T.RawValue == String {
-        guard let node = object[name] else { return nil }
-        let text = try string(node, key: keyPrefix + name)
-        guard let value = T(rawValue: text.lowercased()) else {
-            let options = T.allCases.map { $0.rawValue }.joined(separator: " or ")
-            throw ConfigError("expected \(options), got \(Quoting.quoted(text))", at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
+    /// Bytes.
+    private func size(_ object: ConfigObject, _ setting: Setting) throws(ConfigError) -> Int64? {
+        guard case .size(let range, let fallback) = setting.kind else { fatalError("\(setting.key) is not a size") }
+        guard let node = node(object, setting) else { return nil }
+        let text = try string(node, key: setting.key)
+        guard let value = Units.sizeBytes(text), range.contains(value) else {
+            let bounds = range.lowerBound <= 1 ? "up to \(Units.sizeText(range.upperBound))"
+                : "from \(Units.sizeText(range.lowerBound)) to \(Units.sizeText(range.upperBound))"
+            throw ConfigError("expected a size \(bounds) such as \(Units.sizeText(fallback)), got \(Quoting.quoted(text))",
+                              at: node.location, key: "\(prefix).\(setting.key)")
         }
         return value
     }
 
-    private func readableFile(_ object: ConfigObject, _ name: String, keyPrefix: String) throws(ConfigError) -> String? {
-        guard let node = object[name] else { return nil }
-        let path = try string(node, key: keyPrefix + name)
+    /// One of the setting's words, as `T` (whose raw values the table's
+    /// words are: SettingsTableTests holds them together).
+    private func choice<T: RawRepresentable>(_ object: ConfigObject, _ setting: Setting, _ type: T.Type) throws(ConfigError) -> T? where T.RawValue == String {
+        guard case .choice(let words, _) = setting.kind else { fatalError("\(setting.key) is not a choice") }
+        guard let node = node(object, setting) else { return nil }
+        let text = try string(node, key: setting.key)
+        guard words.contains(text.lowercased()), let value = T(rawValue: text.lowercased()) else {
+            throw ConfigError("expected \(Units.alternatives(words)), got \(Quoting.quoted(text))", at: node.location,
+                              key: "\(prefix).\(setting.key)")
+        }
+        return value
+    }
+
+    private func readableFile(_ object: ConfigObject, _ setting: Setting, in block: String) throws(ConfigError) -> String? {
+        guard let node = node(object, setting) else { return nil }
+        let path = try string(node, key: spelled(setting, in: block))
         if path.isEmpty { return nil }
         do throws(Errno) {
             _ = try systemCall { access(path, R_OK) }
         } catch {
-            throw ConfigError("cannot read \(path): \(error)", at: node.location, key: "\(prefix).\(keyPrefix)\(name)")
+            throw ConfigError("cannot read \(path): \(error)", at: node.location, key: "\(prefix).\(spelled(setting, in: block))")
         }
         return path
     }

@@ -1,6 +1,7 @@
 /// Reads the typed scalars of a config: integers, booleans, durations, sizes.
 /// Each returns nil for text it does not accept; the resolver words the error.
-enum Units {
+/// And writes them back for people (messages, `webhookctl`, the reference).
+public enum Units {
     static func integer(_ text: String) -> Int? {
         Int(text.trimmingSpaces())
     }
@@ -70,5 +71,43 @@ enum Units {
             result += quotient + (remainder * 2 >= denominator ? 1 : 0)
         }
         return result < Int64.max / 2 ? result : nil
+    }
+
+    // MARK: Written for people
+
+    /// `64MB`, `1KB`, `16TB`, `300B`: the largest 1024-based unit that
+    /// divides it exactly.
+    public static func sizeText(_ bytes: Int64) -> String {
+        for (unit, scale) in [("TB", Int64(1) << 40), ("GB", Int64(1) << 30), ("MB", Int64(1) << 20), ("KB", Int64(1) << 10)]
+        where bytes >= scale && bytes % scale == 0 {
+            return "\(bytes / scale)\(unit)"
+        }
+        return "\(bytes)B"
+    }
+
+    /// `5s`, `100ms`, `10m`, `7d`: the largest unit that divides it exactly.
+    public static func durationText(_ milliseconds: Int) -> String {
+        for (unit, scale) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)]
+        where milliseconds >= scale && milliseconds % scale == 0 {
+            return "\(milliseconds / scale)\(unit)"
+        }
+        return "\(milliseconds)ms"
+    }
+
+    /// `1,000,000`.
+    public static func integerText(_ value: Int) -> String {
+        let digits = String(value.magnitude)
+        var grouped = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { grouped += "," }
+            grouped.append(digit)
+        }
+        return value < 0 ? "-" + grouped : grouped
+    }
+
+    /// `a`, `a or b`, `a, b or c`.
+    public static func alternatives(_ words: [String]) -> String {
+        guard words.count > 1 else { return words.first ?? "" }
+        return words.dropLast().joined(separator: ", ") + " or " + words.last!
     }
 }

@@ -1,38 +1,36 @@
 /// Everything the library needs from the `webhook` section, resolved and
-/// validated, with every default from spec/config.md filled in.
+/// validated. Every default is the settings table's (`Setting.all`).
 public struct WebhookSettings: Sendable {
     /// `enable = false` turns the feature off: init succeeds, every emit is filtered.
-    public var enabled: Bool = WebhookSettings.defaultEnabled
-    /// Read before the URL, which decides whether a settings value can exist.
-    public static let defaultEnabled = true
+    public var enabled: Bool = Setting.enable.flagDefault
     public var url: EndpointURL
     /// Sent with every request, in config order. Names as configured.
     public var headers: [HTTPHeader] = []
-    public var encoding: PayloadEncoding = .plain
+    public var encoding: PayloadEncoding = PayloadEncoding(rawValue: Setting.bodyEncoding.choiceDefault)!
     /// Persistent HTTP connections kept to the endpoint.
-    public var poolSize: Int = 32
+    public var poolSize: Int = Setting.poolSize.integerDefault
     /// Per-attempt deadline: connect + send + response.
-    public var cancelTimeoutMs: Int = 5000
+    public var cancelTimeoutMs: Int = Setting.cancelTimeout.integerDefault
     /// Nil for plain HTTP.
     public var tls: TLSSettings?
     public var rules: RuleTable = RuleTable()
     public var retry: RetryPolicy = RetryPolicy()
     public var queue: QueueLimits = QueueLimits()
-    public var ordering: Ordering = .perClient
+    public var ordering: Ordering = Ordering(rawValue: Setting.ordering.choiceDefault)!
     /// How long shutdown keeps delivering what is queued.
-    public var drainTimeoutMs: Int = 5000
+    public var drainTimeoutMs: Int = Setting.drainTimeout.integerDefault
     /// A response body is read, and discarded, up to this size so the
     /// connection can carry the next request; a longer (or endless) one is
     /// not read: the status stands and the connection is closed.
-    public var maxResponseBodyBytes: Int = 64 << 10
+    public var maxResponseBodyBytes: Int = Int(Setting.maxResponseBody.sizeDefault)
     /// The nice value of the threads that deliver (nng's task threads): by
     /// default below the broker's, so the broker's own work comes first when
     /// the CPUs are scarce. 0 = the same priority as the broker. One value
     /// per process: the last engine started sets it.
-    public var deliveryNice: Int = 10
+    public var deliveryNice: Int = Setting.deliveryNice.integerDefault
     /// Sends each event's id as the `webhook-id` header (Standard Webhooks):
     /// the same across an event's retries, so receivers can deduplicate.
-    public var eventIDs: Bool = true
+    public var eventIDs: Bool = Setting.eventIDs.flagDefault
     /// Signs every request the Standard Webhooks way; nil = unsigned.
     public var signing: SigningSettings?
     /// Several events per request; off (one event per request) by default.
@@ -90,11 +88,11 @@ public struct SpoolSettings: Equatable, Sendable {
     public var directory: String
     /// The most the spool's database file may hold; past it new events are
     /// dropped and counted (`dropped_spool`).
-    public var maxBytes: Int64 = 1 << 30
-    public var durability: SpoolDurability = .clean
+    public var maxBytes: Int64 = Setting.spoolMaxBytes.sizeDefault
+    public var durability: SpoolDurability = SpoolDurability(rawValue: Setting.spoolDurability.choiceDefault)!
     /// How often the spool thread commits what the broker's threads staged:
     /// with `crash` or `power`, the sync point.
-    public var syncIntervalMs: Int = 10
+    public var syncIntervalMs: Int = Setting.spoolSyncInterval.integerDefault
     /// Where `dir` was set ("nanomq.conf:12:9: webhook.spool.dir"): the
     /// spool's errors at start (a busy or unusable directory) begin with it.
     public var origin: String
@@ -121,19 +119,17 @@ public enum SpoolDurability: String, CaseIterable, Sendable {
 /// `maxEvents` queued events of its lane in one request, as a JSON array.
 public struct BatchSettings: Equatable, Sendable {
     /// 1 = no batching (NanoMQ's one event per request).
-    public var maxEvents: Int = 1
+    public var maxEvents: Int = Setting.batchMaxEvents.integerDefault
     /// A batch stops growing before its events' queued size (the records
     /// `queue.max_bytes` counts) passes this; its first event always goes,
     /// alone if it is larger.
-    public var maxBytes: Int = 1 << 20
+    public var maxBytes: Int = Int(Setting.batchMaxBytes.sizeDefault)
     /// How long a batch may wait for more events; 0 = send what is there.
-    public var maxDelayMs: Int = 0
+    public var maxDelayMs: Int = Setting.batchMaxDelay.integerDefault
 
     public init() {}
 
     public var isOn: Bool { maxEvents > 1 }
-    /// The most `max_events` may be.
-    public static let maxEventsLimit = 10_000
 }
 
 public struct HTTPHeader: Equatable, Sendable {
@@ -154,7 +150,7 @@ public struct TLSSettings: Equatable, Sendable {
     public var certFile: String?
     public var keyFile: String?
     public var keyPassword: String?
-    public var verifyPeer: Bool = true
+    public var verifyPeer: Bool = Setting.tlsVerifyPeer.flagDefault
     /// SNI and the name the server certificate must carry.
     public var serverName: String
 
@@ -169,16 +165,16 @@ public struct TLSSettings: Equatable, Sendable {
 /// holding its lane forever. Memory stays bounded by `QueueLimits`.
 public struct RetryPolicy: Equatable, Sendable {
     /// Attempts per event including the first; 0 = no limit, 1 disables retries.
-    public var maxAttempts: Int = 0
+    public var maxAttempts: Int = Setting.retryMaxAttempts.integerDefault
     /// Time from an event's first attempt after which it is not retried
     /// again; 0 = no limit.
-    public var maxElapsedMs: Int = 600_000
-    public var initialBackoffMs: Int = 100
-    public var maxBackoffMs: Int = 10_000
+    public var maxElapsedMs: Int = Setting.retryMaxElapsed.integerDefault
+    public var initialBackoffMs: Int = Setting.retryInitialBackoff.integerDefault
+    public var maxBackoffMs: Int = Setting.retryMaxBackoff.integerDefault
     /// The longest wait a `Retry-After` header is honoured for; a longer one
     /// waits this long (one answer must not stall a connection, and every
     /// client hashed onto it, for an hour).
-    public var maxRetryAfterMs: Int = 60_000
+    public var maxRetryAfterMs: Int = Setting.retryMaxRetryAfter.integerDefault
 
     public init() {}
 
@@ -202,9 +198,9 @@ public enum OverflowPolicy: String, CaseIterable, Sendable {
 }
 
 public struct QueueLimits: Equatable, Sendable {
-    public var maxEvents: Int = 100_000
-    public var maxBytes: Int = 64 << 20
-    public var overflow: OverflowPolicy = .dropNew
+    public var maxEvents: Int = Setting.queueMaxEvents.integerDefault
+    public var maxBytes: Int = Int(clamping: Setting.queueMaxBytes.sizeDefault)
+    public var overflow: OverflowPolicy = OverflowPolicy(rawValue: Setting.queueOverflow.choiceDefault)!
 
     public init() {}
 }

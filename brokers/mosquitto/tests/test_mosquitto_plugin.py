@@ -257,6 +257,28 @@ def test_broker_keeps_serving_while_the_endpoint_is_down(tmp_path, receiver):
             broker.stop()
 
 
+def test_the_stop_line_counts_what_the_spool_dropped(tmp_path, receiver):
+    # The endpoint is down and the spool holds 64 KB: of 40 publishes of
+    # 8 KB, most are dropped by the spool (dropped_spool), none by the
+    # memory queue (its overflow goes to the spool). The stop line's
+    # "dropped" counts them.
+    receiver.stop()
+    conf = webhook_conf(receiver, PUBLISH_AND_DISCONNECT, extra=(
+        '  queue { max_events = 2 }\n  drain_timeout = 200ms\n'
+        '  spool { dir = "%s", max_bytes = 64KB, durability = crash }' % (tmp_path / "spool")))
+    broker = Broker(tmp_path, conf)
+    try:
+        for i in range(40):
+            broker.pub("-i", "big", "-q", "1", "-t", "demo/big", "-m", ("%02d" % i) * 4096)
+    finally:
+        broker.stop()
+    line = re.search(r"webhook: matched (\d+), delivered (\d+), failed (\d+), retried \d+, dropped (\d+)", broker.log())
+    assert line, broker.log()[-2000:]
+    matched, delivered, dropped = int(line.group(1)), int(line.group(2)), int(line.group(4))
+    assert matched >= 40 and delivered == 0
+    assert 0 < dropped < matched, "the spool's drops are in the stop line"
+
+
 # Issue 14: ids, Standard Webhooks signatures and batches, through the real broker.
 SECRET_NEW = "whsec_" + base64.b64encode(b"the new secret, 32 bytes long!!!").decode()
 SECRET_OLD = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
