@@ -21,21 +21,17 @@ final class ConnectionCloser: @unchecked Sendable {
     func close(_ conn: OpaquePointer) {
         let job = Job(conn: conn, closer: self)
         joinFinished()
-        let context = Unmanaged.passRetained(job).toOpaque()
-        let created = lock.withLock { () -> Int32 in
-            let rv = pthread_create(&job.thread, nil, { context in
-                let job = Unmanaged<Job>.fromOpaque(context!).takeRetainedValue()
+        // Under the lock: the thread's `finished` takes it too, so the job
+        // is listed before it can be marked done.
+        lock.withLock {
+            // No thread to be had: the connection is leaked rather than risk
+            // the hang (the process frees it when it exits).
+            guard let thread = OSThread({
                 nng_http_conn_close(job.conn)
                 job.closer.finished(job)
-                return nil
-            }, context)
-            if rv == 0 { jobs.append(job) }
-            return rv
-        }
-        if created != 0 {
-            // No thread to be had: leak the connection rather than risk the
-            // hang (the process frees it when it exits).
-            Unmanaged<Job>.fromOpaque(context).release()
+            }) else { return }
+            job.thread = thread
+            jobs.append(job)
         }
     }
 
@@ -47,7 +43,7 @@ final class ConnectionCloser: @unchecked Sendable {
         let stuck = lock.withLock { () -> [Job] in
             lock.wait(untilNanoseconds: deadline) { jobs.contains { !$0.done } }
             let stuck = jobs.filter { !$0.done }
-            for job in stuck { pthread_detach(job.thread) }
+            for job in stuck { job.thread?.detach() }
             jobs.removeAll { !$0.done }
             return stuck
         }
@@ -69,13 +65,13 @@ final class ConnectionCloser: @unchecked Sendable {
             jobs.removeAll { $0.done }
             return done
         }
-        for job in done { pthread_join(job.thread, nil) }
+        for job in done { job.thread?.join() }
     }
 
     private final class Job {
         let conn: OpaquePointer
         let closer: ConnectionCloser
-        var thread = pthread_t()
+        var thread: OSThread?
         /// Set under the closer's lock when nng_http_conn_close returned.
         var done = false
 

@@ -2,33 +2,6 @@ import CNng
 import WebhookCore
 import CPlatform
 
-/// Why the engine could not start. The message is what `webhook_init` reports.
-public struct EngineError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    /// The nng error code behind it; 0 when nng was not involved.
-    public var nngCode: Int32
-    public var description: String { message }
-
-    init(_ message: String) {
-        self.message = message
-        nngCode = 0
-    }
-
-    /// `what` failed inside nng with `code`; the message says both.
-    init(nng code: Int32, _ what: String) {
-        message = "\(what): \(nngError(code))"
-        nngCode = code
-    }
-
-    /// nng ran out of memory: `webhook_init` answers SWIFTWEBHOOK_ENOMEM, as the header promises.
-    public var isOutOfMemory: Bool { nngCode == Int32(NNG_ENOMEM.rawValue) }
-}
-
-/// nng's error text for a code.
-func nngError(_ code: Int32) -> String {
-    String(cString: nng_strerror(code))
-}
-
 /// The HTTP endpoint as nng sees it: the parsed URL, the TLS
 /// configuration, and the `nng_http_client`s the connections dial through.
 ///
@@ -160,61 +133,21 @@ private final class FreeTask: @unchecked Sendable {
     }
 
     func run(limitMs: Int) -> Bool {
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let created = pthread_create(&thread, nil, { context in
-            let task = Unmanaged<FreeTask>.fromOpaque(context!).takeRetainedValue()
-            for client in task.clients { nng_http_client_free(client) }
-            task.handles = nil
-            task.lock.withLock {
-                task.done = true
-                task.lock.broadcast()
+        guard let thread = OSThread({ [self] in
+            for client in clients { nng_http_client_free(client) }
+            handles = nil
+            lock.withLock {
+                done = true
+                lock.broadcast()
             }
-            return nil
-        }, context)
-        if created != 0 {
-            Unmanaged<FreeTask>.fromOpaque(context).release()
-            return false
-        }
+        }) else { return false }
         let deadline = Clock.monotonicNanoseconds() + UInt64(limitMs) * 1_000_000
         let finished = lock.withLock {
             lock.wait(untilNanoseconds: deadline) { !done }
             return done
         }
-        if finished { pthread_join(thread, nil) } else { pthread_detach(thread) }
+        if finished { thread.join() } else { thread.detach() }
         return finished
     }
 }
 
-/// Clients retired after a cancelled connect. Their dial is still pending
-/// inside nng, so freeing them now could block (nanomsg/nng#2119); after
-/// `quarantineNs` the OS has long given up on the connect (Linux retries a
-/// SYN for about two minutes) and the free returns at once.
-final class Graveyard: @unchecked Sendable {
-    static let quarantineNs: UInt64 = 300 * 1_000_000_000
-
-    private let lock = Lock()
-    private var retired: [(client: OpaquePointer, atNs: UInt64)] = []
-
-    func retire(_ client: OpaquePointer) {
-        let now = Clock.monotonicNanoseconds()
-        lock.withLock { retired.append((client, now)) }
-    }
-
-    /// Clients old enough to free, removed from the graveyard.
-    func expired(nowNs: UInt64) -> [OpaquePointer] {
-        lock.withLock {
-            let old = retired.filter { nowNs &- $0.atNs >= Self.quarantineNs }.map { $0.client }
-            retired.removeAll { nowNs &- $0.atNs >= Self.quarantineNs }
-            return old
-        }
-    }
-
-    /// Every retired client, at shutdown.
-    func all() -> [OpaquePointer] {
-        lock.withLock {
-            defer { retired.removeAll() }
-            return retired.map { $0.client }
-        }
-    }
-}

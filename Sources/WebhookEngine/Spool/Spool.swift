@@ -43,6 +43,9 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
     private var failing = false
     /// Per lane, during a write: the last row `dropOldest` deleted.
     private var droppedUpTo: [Int64] = []
+    /// Finished rows whose deletion failed (a failing disk): deleted with
+    /// the next write, and counted as deleted only then.
+    private var undeleted: [(lane: Int, upTo: Int64, count: Int)] = []
 
     /// Wake-ups of the spool thread.
     private let signal = Lock()
@@ -193,7 +196,8 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
             checkFile()
             nextWriteNs = now + syncIntervalNs
             var staged = 0
-            var deletions: [(lane: Int, upTo: Int64, count: Int)] = []
+            var deletions = undeleted
+            undeleted = []
             for lane in 0..<queue.laneCount {
                 queue.takeStaged(lane: lane, into: &scratch[lane].log)
                 staged += scratch[lane].log.count
@@ -260,7 +264,14 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
             stored(records[...])
         } catch {
             for (_, record) in records { EventRecord.setSpoolRow(record, 0) }
-            try? transaction { () throws(SpoolError) in for deletion in deletions { try store.delete(lane: deletion.lane, upTo: deletion.upTo) } }
+            do {
+                try transaction { () throws(SpoolError) in for deletion in deletions { try store.delete(lane: deletion.lane, upTo: deletion.upTo) } }
+            } catch {
+                // The rows stay on disk (sent again after a restart, never
+                // lost); the next write deletes them.
+                undeleted = deletions
+                log.log(.warning, "spool: cannot delete \(deletions.reduce(0) { $0 + $1.count }) delivered event(s) (\(error.message)); retried with the next write")
+            }
             var start = 0
             var attempts = 0
             while start < records.count {
@@ -293,7 +304,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
             log.log(.info, "spool: writing again")
             failing = false
         }
-        let deleted = UInt64(deletions.reduce(0) { $0 + $1.count })
+        let deleted = undeleted.isEmpty ? UInt64(deletions.reduce(0) { $0 + $1.count }) : 0
         forgetRows(Int(deleted))
         for lane in 0..<queue.laneCount where scratch[lane].log.count > 0 {
             settle(lane: lane, admitting: admitting)

@@ -1,8 +1,10 @@
 import CPlatform
 
-/// A plain pthread running one closure, joined by its owner: for work that
-/// blocks (the spool's SQLite calls), which must not run on nng's task
-/// threads, where it would hold up deliveries.
+/// A plain pthread running one closure, joined (or given up on and
+/// detached) by its owner: for work that blocks (the spool's SQLite calls,
+/// closing a connection, freeing clients), which must not run on nng's task
+/// threads, where it would hold up deliveries or wait for itself. The one
+/// place the engine creates a thread.
 final class OSThread {
     private final class Body {
         let run: () -> Void
@@ -27,5 +29,11 @@ final class OSThread {
     /// Waits for the closure to return.
     func join() {
         pthread_join(thread, nil)
+    }
+
+    /// Gives the thread up: it exits on its own when the closure returns.
+    /// (For one stuck in a call that may never return.)
+    func detach() {
+        pthread_detach(thread)
     }
 }
