@@ -24,16 +24,6 @@ static const char *all_rules =
     "        { event = on_message_delivered }\n     { event = on_message_acked }\n"
     "    ]\n";
 
-static swiftwebhook_stats
-stats_of(swiftwebhook *wh)
-{
-    swiftwebhook_stats stats;
-    memset(&stats, 0, sizeof stats);
-    stats.size = sizeof stats;
-    CHECK_EQ_INT(webhook_get_stats(wh, &stats), SWIFTWEBHOOK_OK);
-    return stats;
-}
-
 static int
 wait_settled(swiftwebhook *wh, uint64_t expected_done)
 {

@@ -64,16 +64,6 @@ emit(swiftwebhook *wh, const char *payload)
     return webhook_emit(wh, &ev);
 }
 
-static swiftwebhook_stats
-stats_of(swiftwebhook *wh)
-{
-    swiftwebhook_stats stats;
-    memset(&stats, 0, sizeof stats);
-    stats.size = sizeof stats;
-    CHECK_EQ_INT(webhook_get_stats(wh, &stats), SWIFTWEBHOOK_OK);
-    return stats;
-}
-
 static uint64_t
 delivered(swiftwebhook *wh)
 {

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <swiftwebhook.h>
+
 static int test_passed;
 static int test_failed;
 
@@ -45,6 +47,19 @@ static int test_failed;
             fprintf(stderr, "%s:%d: %s is %lld, expected %lld\n", __FILE__, __LINE__, #actual, a_, e_); \
         }                                                                        \
     } while (0)
+
+/* The counters of `wh`, read with `get_stats` (webhook_get_stats, or a
+ * loader's api.get_stats) and checked; `stats_of(wh)` for a linked test. */
+TESTUTIL_UNUSED static swiftwebhook_stats
+stats_with(int (*get_stats)(swiftwebhook *, swiftwebhook_stats *), swiftwebhook *wh)
+{
+    swiftwebhook_stats stats;
+    memset(&stats, 0, sizeof stats);
+    stats.size = sizeof stats;
+    CHECK_EQ_INT(get_stats(wh, &stats), SWIFTWEBHOOK_OK);
+    return stats;
+}
+#define stats_of(wh) stats_with(webhook_get_stats, (wh))
 
 /* The plain closing line the CI reads: "N passed, N failed". */
 TESTUTIL_UNUSED static int

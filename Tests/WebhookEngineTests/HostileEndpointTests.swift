@@ -3,8 +3,117 @@ import Testing
 @testable import WebhookCore
 @testable import WebhookEngine
 
-/// Endpoints that answer in ways nng's own HTTP client mishandles.
+/// Every hostile endpoint found so far: one table, each checked for its
+/// outcome class, the counter invariant, a shutdown that returns, and memory
+/// that stays bounded whatever the endpoint sends; then the answers nng's
+/// own HTTP client mishandles, each with what it must lead to.
 @Suite(.serialized) struct HostileEndpointTests {
+    enum Outcome: String, Sendable {
+        /// Every event answered with a 2xx at the first attempt.
+        case delivered
+        /// Answered with a 2xx after at least one retry.
+        case retriedThenDelivered
+        /// Retried until retry.max_elapsed ran out, then failed.
+        case retriedThenFailed
+        /// Failed at once (a 4xx or 3xx that is not retried).
+        case failedAtOnce
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        let name: String
+        let outcome: Outcome
+        /// The endpoint's URL, the tls block (nil: none), and what must stay alive while it is used.
+        let make: @Sendable () throws -> (url: String, tls: String?, keep: AnyObject)
+        var testDescription: String { name }
+    }
+
+    static func raw(_ name: String, _ outcome: Outcome, _ answer: String, _ ending: RawServer.Ending, dripMs: Int = 0) -> Case {
+        Case(name: name, outcome: outcome) {
+            let server = try RawServer(answer: answer, ending: ending, dripMs: dripMs)
+            return (server.url, nil, server)
+        }
+    }
+
+    static func hook(_ name: String, _ outcome: Outcome, _ behaviour: [String: Any], script: [[String: Any]] = []) -> Case {
+        nonisolated(unsafe) let behaviour = behaviour
+        nonisolated(unsafe) let script = script
+        return Case(name: name, outcome: outcome) {
+            let server = try HookServer()
+            try server.setBehaviour(default: behaviour, script: script)
+            return (server.url + "/hook", nil, server)
+        }
+    }
+
+    static let cases: [Case] = [
+        raw("no Content-Length, then close", .delivered, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbye", .close),
+        raw("chunked", .delivered, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", .keep),
+        raw("HTTP/1.0", .delivered, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", .close),
+        raw("3xx", .failedAtOnce, "HTTP/1.1 302 Found\r\nLocation: http://elsewhere/\r\nContent-Length: 0\r\n\r\n", .keep),
+        raw("1 MB response header", .retriedThenFailed,
+            "HTTP/1.1 200 OK\r\nX-Big: " + String(repeating: "a", count: 1 << 20) + "\r\nContent-Length: 0\r\n\r\n", .keep),
+        raw("garbage status line", .retriedThenFailed, "SPAM SPAM SPAM\r\n\r\n", .close),
+        raw("half a response", .retriedThenFailed, "HTTP/1.1 200 OK\r\nContent-Le", .close),
+        raw("RST instead of an answer", .retriedThenFailed, "", .reset),
+        raw("accept and never answer", .retriedThenFailed, "", .hold),
+        raw("an answer dripped 1 byte/s", .retriedThenFailed, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", .keep, dripMs: 1000),
+        hook("503 forever", .retriedThenFailed, ["status": 503]),
+        hook("100 Continue, then 200", .delivered, ["status": 200, "interim": [100]]),
+        hook("a 100 MB body", .delivered, ["status": 200, "body_size": 100 << 20]),
+        hook("an endless chunked body", .delivered, ["status": 200, "endless": true]),
+        hook("Retry-After: 3600", .retriedThenDelivered, ["status": 200], script: [["status": 429, "retry_after": 3600]]),
+        Case(name: "TLS on http://", outcome: .retriedThenFailed) {
+            let pki = try sharedPKI.get()
+            let server = try HookServer(tlsArguments: ["--cert", pki.path("server.pem"), "--key", pki.path("server.key")])
+            return ("http://127.0.0.1:\(server.port)/hook", nil, server)
+        },
+        Case(name: "https:// to a server that never handshakes", outcome: .retriedThenFailed) {
+            let server = try RawServer(answer: "", ending: .hold)
+            return ("https://127.0.0.1:\(server.port)/hook", "verify_peer = false", server)
+        },
+    ]
+
+    @Test(.serialized, arguments: cases) func hostileEndpoint(_ endpoint: Case) throws {
+        let (url, tls, server) = try endpoint.make()
+        defer { withExtendedLifetime(server) {} }
+        let settings = try engineSettings(url, """
+            pool_size = 1
+            cancel_timeout = 300ms
+            drain_timeout = 500ms
+            retry { max_elapsed = 1s, initial_backoff = 20ms, max_backoff = 100ms, max_retry_after = 200ms }
+            \(tls.map { "tls { \($0) }" } ?? "")
+            """)
+        let engine = try Engine(settings: settings, log: LogCapture().log)
+        let before = residentKiB()
+        var peak = before
+        let events: UInt64 = 3
+        for i in 0..<Int(events) { _ = engine.submit(publish("c", "\(i)")) }
+        let settled = eventually(within: 30) {
+            peak = max(peak, residentKiB())
+            let stats = engine.stats()
+            return stats.delivered + stats.failed == events
+        }
+        #expect(settled, "\(endpoint.name): \(engine.stats())")
+
+        let done = DispatchSemaphore(value: 0)
+        Thread { engine.shutdown(); done.signal() }.start()
+        #expect(done.wait(timeout: .now() + 30) == .success, "\(endpoint.name): shutdown hung")
+        let stats = engine.stats()
+        #expect(stats.isBalanced, "\(endpoint.name): \(stats)")
+        switch endpoint.outcome {
+        case .delivered:
+            #expect(stats.delivered == events && stats.retried == 0, "\(endpoint.name): \(stats)")
+        case .retriedThenDelivered:
+            #expect(stats.delivered == events && stats.retried >= 1, "\(endpoint.name): \(stats)")
+        case .retriedThenFailed:
+            #expect(stats.failed == events && stats.retried >= 1, "\(endpoint.name): \(stats)")
+        case .failedAtOnce:
+            #expect(stats.failed == events && stats.retried == 0, "\(endpoint.name): \(stats)")
+        }
+        #expect(peak - before < 64 << 10, "\(endpoint.name): RSS grew \(peak - before) KiB")
+    }
+
+    // MARK: Answers nng's own HTTP client mishandles
+
     @Test func interimResponsesAreNotTheAnswer() throws {
         let server = try HookServer()
         try server.setBehaviour(default: ["status": 200, "interim": [100]],

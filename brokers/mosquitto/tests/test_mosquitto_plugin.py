@@ -197,7 +197,9 @@ def test_subscribe_and_delivery_events_follow_the_acl_file(tmp_path, receiver):
     try:
         allowed = broker.sub("-i", "sub-open", "-t", "open/news", "-q", "1", "-C", "1", "-W", "10")
         denied = broker.sub("-i", "sub-closed", "-t", "closed/news", "-C", "1", "-W", "3")
-        time.sleep(1.0)
+        # Both subscriptions are in (Mosquitto logs them) before anything is published.
+        assert wait_until(lambda: "Received SUBSCRIBE from sub-open" in broker.log()
+                          and "Received SUBSCRIBE from sub-closed" in broker.log())
         broker.pub("-i", "pub", "-t", "open/news", "-q", "1", "-m", "for everyone")
         broker.pub("-i", "pub", "-t", "closed/news", "-m", "for nobody")
         allowed_out, _ = allowed.communicate(timeout=15)
@@ -237,7 +239,7 @@ def test_broker_keeps_serving_while_the_endpoint_is_down(tmp_path, receiver):
     broker = Broker(tmp_path, conf)
     try:
         sub = broker.sub("-i", "watcher", "-t", "demo/#", "-C", "50", "-W", "20")
-        time.sleep(0.5)
+        assert wait_until(lambda: "Received SUBSCRIBE from watcher" in broker.log())
         start = time.time()
         for i in range(50):
             broker.pub("-i", "p", "-t", "demo/x", "-m", "down-%d" % i)

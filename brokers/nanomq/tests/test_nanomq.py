@@ -200,20 +200,29 @@ def library_payload(payload, encoding):
 @pytest.mark.parametrize("encoding", ["plain", "base64", "base62"])
 def test_bodies_match_native_nanomq(tmp_path, brokers, encoding):
     results = {}
+    want = 3 * len(PUBLISHES) + 2
     for label, binary in (("native", NATIVE), ("patched", PATCHED)):
-        receiver = Receiver()
-        try:
-            broker = start(brokers, binary, tmp_path, webhook(receiver, ["on_client_connack", "on_client_disconnected",
-                                                                          "on_message_publish"], encoding), name=label)
-            drive(broker, tmp_path)
-            receiver.settle(at_least=3 * len(PUBLISHES) + 2)
-            broker.stop()
-            results[label] = (comparable(receiver.raw_bodies()), receiver.requests())
-        finally:
-            receiver.stop()
+        # NanoMQ's own webhook loses an event now and then (a connection per
+        # event, no retry: the baseline this library replaces), so its run is
+        # repeated, up to three times, until it delivers them all. The
+        # library's run gets one chance.
+        for attempt in range(3 if label == "native" else 1):
+            receiver = Receiver()
+            try:
+                broker = start(brokers, binary, tmp_path, webhook(receiver, ["on_client_connack", "on_client_disconnected",
+                                                                              "on_message_publish"], encoding),
+                               name="%s%d" % (label, attempt))
+                drive(broker, tmp_path)
+                receiver.settle(at_least=want, timeout=30 if label == "native" else 120)
+                broker.stop()
+                results[label] = (comparable(receiver.raw_bodies()), receiver.requests())
+            finally:
+                receiver.stop()
+            if len(results[label][0]) == want:
+                break
     native, native_requests = results["native"]
     patched, patched_requests = results["patched"]
-    assert len(native) == len(patched) == 3 * len(PUBLISHES) + 2, (native, patched)
+    assert len(native) == len(patched) == want, (native, patched)
 
     # The payloads NanoMQ cannot carry (docs/nanomq.md): the rest of the body is still NanoMQ's, byte for byte.
     differing = {"cmp/empty": b"", "cmp/nul": b"bin\x00\xff\xfe"}
@@ -258,22 +267,24 @@ def test_nine_other_events_from_real_clients(tmp_path, brokers, receiver):
 
     broker = start(brokers, PATCHED, tmp_path, webhook(receiver, ALL_EVENTS))
     acked = threading.Event()
+    subscribed, unsubscribed = threading.Event(), threading.Event()
     received = []
 
     sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sub5", protocol=mqtt.MQTTv5)
     sub.username_pw_set("erin")
     sub.on_message = lambda c, u, m: (received.append(m.payload), len(received) >= 2 and acked.set())
+    sub.on_subscribe = lambda *args: subscribed.set()
+    sub.on_unsubscribe = lambda *args: unsubscribed.set()
     sub.connect("127.0.0.1", broker.port, keepalive=30)
     sub.loop_start()
     sub.subscribe([("ev/+", SubscribeOptions(qos=2, noLocal=True, retainAsPublished=True, retainHandling=1)),
                    ("$share/grp/ev/shared", SubscribeOptions(qos=1))])
-    time.sleep(0.5)
+    assert subscribed.wait(10), "no SUBACK"
     broker.pub("-i", "pub5", "-u", "frank", "-t", "ev/one", "-m", "q1", "-q", "1", version="mqttv5")
     broker.pub("-i", "pub5", "-u", "frank", "-t", "ev/two", "-m", "q2", "-q", "2", version="mqttv5")
     assert acked.wait(10), received
-    time.sleep(0.3)
     sub.unsubscribe(["ev/+", "$share/grp/ev/shared"])
-    time.sleep(0.3)
+    assert unsubscribed.wait(10), "no UNSUBACK"
     sub.disconnect()
     sub.loop_stop()
     receiver.settle(at_least=20)
