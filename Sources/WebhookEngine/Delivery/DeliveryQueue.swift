@@ -573,21 +573,37 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
     /// At shutdown, after `stop` and the connections: the lane's undelivered
     /// events in order (those a connection had, then the queue), handed to
     /// `save`, which writes them and says whether it could. They leave
-    /// `queued` for `spooled`, or for `droppedShutdown`.
+    /// `queued` for `spooled`, or for `droppedShutdown`. `save` writes to
+    /// disk, so it runs outside the lane's lock (no lock of the queue spans
+    /// I/O): the events are taken out first and counted as spooled while
+    /// they are written, then as dropped if the write failed.
     func takeLeftovers(lane index: Int, _ save: ([QueuedEvent], borrowing EventLog) -> Bool) -> Int {
         let lane = lanes[index]
-        return lane.lock.withLock {
+        var events = EventLog()
+        var returned: [QueuedEvent] = []
+        let count = lane.lock.withLock { () -> Int in
             let count = lane.returned.count + lane.events.count
             guard count > 0 else { return 0 }
-            let saved = save(lane.returned, lane.events)
+            events = lane.events.takeAll()
+            returned = lane.returned
             lane.returned.removeAll()
-            while let bytes = lane.events.removeFirst(EventRecord.size) {
-                lane.stats.queuedBytes -= UInt64(bytes)
-                release(bytes)
-            }
             lane.stats.queued -= UInt64(count)
-            if saved { lane.stats.spooled += UInt64(count) } else { lane.stats.droppedShutdown += UInt64(count) }
+            lane.stats.spooled += UInt64(count)
             return count
         }
+        guard count > 0 else { return 0 }
+        let saved = save(returned, events)
+        let records = events.count
+        var bytes = 0
+        while let size = events.removeFirst(EventRecord.size) { bytes += size }
+        lane.lock.withLock {
+            lane.stats.queuedBytes -= UInt64(bytes)
+            if !saved {
+                lane.stats.spooled -= UInt64(count)
+                lane.stats.droppedShutdown += UInt64(count)
+            }
+        }
+        release(bytes, events: records)
+        return count
     }
 }

@@ -47,6 +47,13 @@ struct EventLog: ~Copyable {
 
     var isEmpty: Bool { count == 0 }
 
+    /// Hands the whole log over, leaving this one empty.
+    mutating func takeAll() -> EventLog {
+        var taken = EventLog()
+        swap(&self, &taken)
+        return taken
+    }
+
     /// Appends a record of `size` bytes (a multiple of 8) that `write` fills in.
     mutating func append(size: Int, _ write: (UnsafeMutableRawPointer) -> Void) {
         if tail.pointee.capacity - tail.pointee.used < size {
