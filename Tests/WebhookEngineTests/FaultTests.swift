@@ -293,26 +293,36 @@ import Testing
     /// A connect that never completes (the listener's backlog is full, so
     /// SYNs are dropped) must time out, and shutdown must not hang in
     /// nng_http_client_free (nng 1.5.2, nanomsg/nng#2119).
+    ///
+    /// Filling a backlog is the kernel's business: under load a SYN may
+    /// still get through (the engine then says "no response", not a
+    /// connect timeout), so the run is repeated, up to three times, until
+    /// the connect really was stuck. Every run must shut down and balance.
     @Test func stuckConnectTimesOutAndShutdownDoesNotHang() throws {
-        let (listener, port, fillers) = try fullBacklogListener()
-        defer { close(listener); fillers.forEach { close($0) } }
-        let capture = LogCapture()
-        let engine = try Engine(settings: try engineSettings("http://127.0.0.1:\(port)", """
-            pool_size = 2
-            cancel_timeout = 300ms
-            drain_timeout = 200ms
-            retry { max_attempts = 2, initial_backoff = 10ms, max_backoff = 10ms }
-            """), log: capture.log)
-        _ = engine.submit(publish("a", "1"))
-        _ = engine.submit(publish("b", "2"))
-        #expect(eventually(within: 5) { engine.stats().failed == 2 })
-        _ = engine.submit(publish("a", "3"))
-        usleep(100_000)
-        let start = Date()
-        engine.shutdown()
-        #expect(Date().timeIntervalSince(start) < 30, "shutdown hung")  // generous: only a hang fails it
-        #expect(capture.messages.contains { $0.contains("connect timed out after 300 ms") }, "\(capture.messages)")
-        #expect(engine.stats().isBalanced)
+        var messages: [String] = []
+        for _ in 0..<3 {
+            let (listener, port, fillers) = try fullBacklogListener()
+            defer { close(listener); fillers.forEach { close($0) } }
+            let capture = LogCapture()
+            let engine = try Engine(settings: try engineSettings("http://127.0.0.1:\(port)", """
+                pool_size = 2
+                cancel_timeout = 300ms
+                drain_timeout = 200ms
+                retry { max_attempts = 2, initial_backoff = 10ms, max_backoff = 10ms }
+                """), log: capture.log)
+            _ = engine.submit(publish("a", "1"))
+            _ = engine.submit(publish("b", "2"))
+            #expect(eventually(within: 5) { engine.stats().failed == 2 })
+            _ = engine.submit(publish("a", "3"))
+            usleep(100_000)
+            let start = Date()
+            engine.shutdown()
+            #expect(Date().timeIntervalSince(start) < 30, "shutdown hung")  // generous: only a hang fails it
+            #expect(engine.stats().isBalanced)
+            messages = capture.messages
+            if messages.contains(where: { $0.contains("connect timed out after 300 ms") }) { break }
+        }
+        #expect(messages.contains { $0.contains("connect timed out after 300 ms") }, "\(messages)")
     }
 
     /// Regression for a crash the event fuzzer found: nng 1.5.2 asserts
