@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs the benchmarks B1-B9 (each explained in the README), and B10-B11 (broker CPU with and without the webhook), against a real nginx
+"""Runs the benchmarks B1-B9 (each explained in docs/performance.md), and B10-B11 (broker CPU with and without the webhook), against a real nginx
 on loopback and prints one table: each figure, the ceiling measured in the
 same run, the ratio, and the target. Writes the same as JSON.
 
