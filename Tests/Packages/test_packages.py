@@ -9,6 +9,7 @@ The tests run in order and share the machine's package state: each needs
 the install test before it. Whatever happens, the packages are purged at
 the end.
 """
+import contextlib
 import glob
 import os
 import re
@@ -47,6 +48,41 @@ def every_deb():
 def run(*args, **kwargs):
     kwargs.setdefault("check", True)
     return subprocess.run(list(args), capture_output=True, text=True, timeout=600, **kwargs)
+
+
+def system_env(**extra):
+    """The environment without what would point the loader away from the installed files."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "QEMU_LD_PREFIX")}
+    env.update(extra)
+    return env
+
+
+def demo_config(tmp_path, receiver):
+    """The demo's NanoMQ config (brokers/nanomq/demo.conf.in) on a free MQTT port; returns (path, port)."""
+    mqtt = free_port()
+    conf = tmp_path / "nanomq.conf"
+    with open(os.path.join(ROOT, "brokers", "nanomq", "demo.conf.in")) as f:
+        conf.write_text(f.read().replace("@MQTT_PORT@", str(mqtt)).replace("@HTTP_PORT@", str(receiver.port))
+                        .replace("@LOG_DIR@", str(tmp_path)))
+    return conf, mqtt
+
+
+@contextlib.contextmanager
+def nanomq(command, tmp_path, receiver, listen_timeout=15):
+    """A packaged NanoMQ (`command` runs its binary) with the demo's config, listening; yields its MQTT
+    port. Afterwards it is stopped and its log must say the library delivered its webhook."""
+    conf, mqtt = demo_config(tmp_path, receiver)
+    broker = subprocess.Popen(command + ["start", "--conf", str(conf)], cwd=tmp_path,
+                              env=system_env(NANOMQ_PID_FILE=str(tmp_path / "nanomq.pid")),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_until(lambda: listening(mqtt), listen_timeout), "nanomq did not listen"
+        yield mqtt
+    finally:
+        broker.terminate()
+        broker.wait(timeout=60)
+    log = (tmp_path / "nanomq.log").read_text()
+    assert "webhook: delivered by libswiftwebhook %s" % VERSION in log, log[-2000:]
 
 
 def installed(package):
@@ -125,7 +161,7 @@ def test_a_c_broker_built_with_pkg_config_delivers(tmp_path):
     assert "RUNPATH" not in run("readelf", "-d", program).stdout and "RPATH" not in run("readelf", "-d", program).stdout
     receiver = Receiver()
     try:
-        env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+        env = system_env()
         out = run(program, "http://127.0.0.1:%d/hook" % receiver.port, "50", env=env).stdout
         assert out.strip() == "libswiftwebhook %s abi %d" % (VERSION, ABI)
         bodies = receiver.bodies()
@@ -154,8 +190,7 @@ def test_gdb_finds_the_debug_info_by_build_id():
 def test_the_installed_mosquitto_plugin_delivers(tmp_path):
     plugin = "/usr/lib/x86_64-linux-gnu/mosquitto/mosquitto_swiftwebhook.so"
     assert os.path.isfile(plugin)
-    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
-    env["MOSQUITTO_PLUGIN"] = plugin
+    env = system_env(MOSQUITTO_PLUGIN=plugin)
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                              os.path.join(ROOT, "brokers", "mosquitto", "tests"), "-k", "every_encoding"],
                             capture_output=True, text=True, env=env, timeout=600)
@@ -165,33 +200,20 @@ def test_the_installed_mosquitto_plugin_delivers(tmp_path):
 def test_the_nanomq_package_delivers_the_demos_events(tmp_path):
     assert os.path.isfile("/etc/nanomq.conf") and os.path.isfile("/lib/systemd/system/nanomq.service")
     receiver = Receiver()
-    mqtt = free_port()
-    conf = tmp_path / "nanomq.conf"
-    with open(os.path.join(ROOT, "brokers", "nanomq", "demo.conf.in")) as f:
-        conf.write_text(f.read().replace("@MQTT_PORT@", str(mqtt)).replace("@HTTP_PORT@", str(receiver.port))
-                        .replace("@LOG_DIR@", str(tmp_path)))
-    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
-    env["NANOMQ_PID_FILE"] = str(tmp_path / "nanomq.pid")
-    broker = subprocess.Popen(["/usr/bin/nanomq", "start", "--conf", str(conf)], env=env, cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert wait_until(lambda: listening(mqtt)), "nanomq did not listen"
-        sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(mqtt), "-V", "mqttv5", "-i", "bob-sub",
-                                "-u", "bob", "-q", "1", "-t", "demo/#", "-C", "1", "-W", "30"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert wait_until(lambda: any(b["action"] == "client_subscribe" for b in receiver.bodies()))
-        run("mosquitto_pub", "-h", "127.0.0.1", "-p", str(mqtt), "-i", "alice-pub", "-u", "alice", "-q", "1",
-            "-t", "demo/greeting", "-m", "hello from the package")
-        sub.wait(timeout=60)
-        wanted = {"client_connack", "client_subscribe", "message_publish", "message_delivered", "message_acked",
-                  "client_disconnected"}
-        assert wait_until(lambda: wanted <= {b["action"] for b in receiver.bodies()}, 30), receiver.bodies()
+        with nanomq(["/usr/bin/nanomq"], tmp_path, receiver) as mqtt:
+            sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(mqtt), "-V", "mqttv5", "-i", "bob-sub",
+                                    "-u", "bob", "-q", "1", "-t", "demo/#", "-C", "1", "-W", "30"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            assert wait_until(lambda: any(b["action"] == "client_subscribe" for b in receiver.bodies()))
+            run("mosquitto_pub", "-h", "127.0.0.1", "-p", str(mqtt), "-i", "alice-pub", "-u", "alice", "-q", "1",
+                "-t", "demo/greeting", "-m", "hello from the package")
+            sub.wait(timeout=60)
+            wanted = {"client_connack", "client_subscribe", "message_publish", "message_delivered", "message_acked",
+                      "client_disconnected"}
+            assert wait_until(lambda: wanted <= {b["action"] for b in receiver.bodies()}, 30), receiver.bodies()
     finally:
-        broker.terminate()
-        broker.wait(timeout=60)
         receiver.stop()
-    log = (tmp_path / "nanomq.log").read_text()
-    assert "webhook: delivered by libswiftwebhook %s" % VERSION in log, log[-2000:]
 
 
 def test_webhookctl_checks_a_config(tmp_path):
@@ -210,7 +232,7 @@ def test_an_arm64_program_loads_the_installed_arm64_library_under_qemu(tmp_path)
     assert "AArch64" in run("readelf", "-h", program).stdout
     receiver = Receiver()
     try:
-        env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "QEMU_LD_PREFIX")}
+        env = system_env()
         out = run("qemu-aarch64", program, "http://127.0.0.1:%d/hook" % receiver.port, "20", env=env).stdout
         assert out.strip() == "libswiftwebhook %s abi %d" % (VERSION, ABI)
         assert sorted(b["payload"] for b in receiver.bodies()) == sorted("package %d" % i for i in range(20))
@@ -233,30 +255,15 @@ def test_the_arm64_nanomq_package_serves_a_client_under_qemu(tmp_path):
     binary = str(root / "usr" / "bin" / "nanomq")
     assert "AArch64" in run("readelf", "-h", binary).stdout
     receiver = Receiver()
-    mqtt = free_port()
-    conf = tmp_path / "nanomq.conf"
-    conf.write_text('listeners.tcp { bind = "127.0.0.1:%d" }\n'
-                    'log { to = [file], level = info, dir = "%s", file = "nanomq.log" }\n'
-                    'webhook {\n  url = "http://127.0.0.1:%d/hook"\n'
-                    '  events = [ { event = "on_message_publish", topic = "demo/#" } ]\n}\n' % (mqtt, tmp_path, receiver.port))
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "QEMU_LD_PREFIX")}
-    env["NANOMQ_PID_FILE"] = str(tmp_path / "nanomq.pid")
-    broker = subprocess.Popen(["qemu-aarch64", binary, "start", "--conf", str(conf)], env=env, cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert wait_until(lambda: listening(mqtt), 120), "nanomq (arm64) did not listen"
-        run("mosquitto_pub", "-h", "127.0.0.1", "-p", str(mqtt), "-i", "arm64-pub", "-q", "1", "-t", "demo/arm64",
-            "-m", "hello from arm64")
-        assert wait_until(lambda: len(receiver.bodies()) >= 1, 60)
-        body = receiver.bodies()[0]
-        assert body["action"] == "message_publish" and body["payload"] == "hello from arm64"
-        assert body["from_client_id"] == "arm64-pub"
+        with nanomq(["qemu-aarch64", binary], tmp_path, receiver, listen_timeout=120) as mqtt:
+            run("mosquitto_pub", "-h", "127.0.0.1", "-p", str(mqtt), "-i", "arm64-pub", "-q", "1", "-t", "demo/arm64",
+                "-m", "hello from arm64")
+            publishes = lambda: [b for b in receiver.bodies() if b["action"] == "message_publish"]
+            assert wait_until(lambda: publishes(), 60)
+            assert publishes()[0]["payload"] == "hello from arm64" and publishes()[0]["from_client_id"] == "arm64-pub"
     finally:
-        broker.terminate()
-        broker.wait(timeout=60)
         receiver.stop()
-    log = (tmp_path / "nanomq.log").read_text()
-    assert "webhook: delivered by libswiftwebhook %s" % VERSION in log, log[-2000:]
 
 
 def test_purge_leaves_nothing_behind():
