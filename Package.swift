@@ -5,14 +5,16 @@
 //   CPlatform     the C library as the Swift targets see it (no Glibc: Embedded Swift has none)
 //   CBinding      binds a C dependency to its own file at run time, never to a host's copy
 //   CNng          the nng (and mbedtls HMAC) calls, bound to Debian's libnng.so.1
+//   CThreadPriority  the nice value of the threads that run the engine's callbacks
 //   WebhookCore   pure Swift: config, events, rules, JSON bodies, encoders
 //                 (no network, no Foundation: keeps the broker plugin small)
-//   WebhookEngine delivery: bounded queue, lanes, keep-alive pool on nng, retries, TLS, the spool thread
+//   WebhookEngine delivery: bounded queue, lanes, keep-alive pool on nng, retries, TLS, and the
+//                 disk spool (Spool/: its thread and its SQLite store, under the memory queue)
 //   SwiftWebhook  the @_cdecl C ABI of include/swiftwebhook.h -> libswiftwebhook.so
 //   CWebhookRegistry  the lock-free handle table behind `swiftwebhook *` (C atomics)
+//   CSwiftWebhookABI  include/swiftwebhook.h for Swift, and its facts (version string, stats layout)
 //   CMbedCrypto   mbedtls' headers, for HMAC-SHA256 (signed webhooks); its calls go through CNng
-//   CSQLite       the spool's C side: SQLite calls bound to Debian's libsqlite3.so.0, the dir lock
-//   WebhookSpool  the disk spool's storage on SQLite, under the engine's memory queue
+//   CSpool        the spool's C side: SQLite calls bound to Debian's libsqlite3.so.0, the directory lock
 //
 import PackageDescription
 
@@ -55,16 +57,17 @@ let package = Package(
         .target(name: "CNng", dependencies: ["CBinding"], path: "Sources/CNng", exclude: ["nng_functions.h"],
                 cSettings: dwarf4 + [.headerSearchPath(".")]),
         .systemLibrary(name: "CPlatform", path: "Sources/CPlatform"),
+        .target(name: "CThreadPriority", path: "Sources/CThreadPriority", cSettings: dwarf4),
         .target(name: "WebhookCore", dependencies: ["CPlatform"], path: "Sources/WebhookCore"),
         // mbedtls' headers for HMAC-SHA256 (signed webhooks); the calls are CNng's.
         .systemLibrary(name: "CMbedCrypto", path: "Sources/CMbedCrypto"),
-        .target(name: "WebhookEngine", dependencies: ["WebhookCore", "CNng", "CMbedCrypto", "WebhookSpool"], path: "Sources/WebhookEngine",
+        .target(name: "WebhookEngine", dependencies: ["WebhookCore", "CNng", "CMbedCrypto", "CSpool", "CThreadPriority"], path: "Sources/WebhookEngine",
                 swiftSettings: releaseWithoutExclusivityChecks),
-        .systemLibrary(name: "CSwiftWebhookABI", path: "Sources/CSwiftWebhookABI"),
+        // The public header as Swift sees it, and the facts of it (version string, stats layout).
+        .target(name: "CSwiftWebhookABI", path: "Sources/CSwiftWebhookABI", cSettings: dwarf4),
         // The optional disk spool's C side: SQLite (Debian's libsqlite3), the directory lock.
-        .target(name: "CSQLite", dependencies: ["CBinding"], path: "Sources/CSQLite", exclude: ["sqlite_functions.h"],
+        .target(name: "CSpool", dependencies: ["CBinding"], path: "Sources/CSpool", exclude: ["sqlite_functions.h"],
                 cSettings: dwarf4 + [.headerSearchPath(".")]),
-        .target(name: "WebhookSpool", dependencies: ["CSQLite", "CPlatform", "WebhookCore"], path: "Sources/WebhookSpool"),
         .target(name: "CWebhookRegistry", path: "Sources/CWebhookRegistry",
                 cSettings: dwarf4 + [.headerSearchPath("../../include")]),
         .target(
@@ -74,7 +77,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "webhookctl",
-            dependencies: ["WebhookEngine", "WebhookCore", "CWebhookRegistry",
+            dependencies: ["WebhookEngine", "WebhookCore", "CSwiftWebhookABI",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/webhookctl"
         ),
@@ -93,9 +96,15 @@ let package = Package(
             dependencies: ["WebhookEngine", "WebhookCore", "TestKit"],
             path: "Tests/WebhookEngineTests"
         ),
+        // webhookctl, run as an operator would (the binary swift test builds beside the tests).
+        .testTarget(
+            name: "WebhookCtlTests",
+            dependencies: ["WebhookEngine", "WebhookCore", "TestKit"],
+            path: "Tests/WebhookCtlTests"
+        ),
         .testTarget(
             name: "WebhookSpoolTests",
-            dependencies: ["WebhookSpool", "TestKit"],
+            dependencies: ["WebhookEngine", "TestKit"],
             path: "Tests/WebhookSpoolTests"
         ),
         .testTarget(

@@ -4,10 +4,15 @@
 #define _GNU_SOURCE /* sched_getcpu */
 #include "webhook_registry.h"
 
+#include <swiftwebhook.h>
+
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
+
+_Static_assert(SWH_REGISTRY_SLOTS == SWIFTWEBHOOK_MAX_HANDLES,
+    "the handle table has one slot per handle the header promises");
 
 #define LIVE ((uint64_t) 1 << 31)
 #define CLOSING ((uint64_t) 1 << 30)

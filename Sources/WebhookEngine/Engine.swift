@@ -1,4 +1,5 @@
 import CNng
+import CThreadPriority
 import WebhookCore
 
 /// The delivery engine: accepts events on the broker's threads and POSTs
@@ -23,8 +24,8 @@ public final class Engine: @unchecked Sendable {
     private let context: DeliveryContext
     private let connections: [Connection]
     /// Nil unless `spool { ... }` is configured.
-    private let spool: Spool<Connection>?
-    private var watchdog: OpaquePointer?
+    private let spool: Spool<DeliveryQueue<Connection>>?
+    private var watchdog: NngAio?
     private let watchdogPeriodMs: Int32
     private let wallClock = WallClock()
     private let shutdownLock = Lock()
@@ -33,7 +34,7 @@ public final class Engine: @unchecked Sendable {
     /// What the engine is made of, assembled before the engine exists.
     private struct Parts {
         var queue: DeliveryQueue<Connection>
-        var spool: Spool<Connection>?
+        var spool: Spool<DeliveryQueue<Connection>>?
         var context: DeliveryContext
         var connections: [Connection]
     }
@@ -52,20 +53,18 @@ public final class Engine: @unchecked Sendable {
     /// releases a whole object, as any release does.
     public convenience init(settings: WebhookSettings, log: Log, observer: DeliveryObserver? = nil) throws(EngineError) {
         try NngLibrary.load()
-        cnng_set_delivery_nice(Int32(settings.deliveryNice))
+        // A host's own nng threads (shared with the host's nng work) are never reniced.
+        cthread_set_delivery_nice(cnng_shared_with_host() == 1 ? 0 : Int32(settings.deliveryNice))
         let parts = try Self.assemble(settings: settings, log: log, observer: observer)
         self.init(settings: settings, log: log, parts: parts)
-        var aio: OpaquePointer?
-        let rv = nng_aio_alloc(&aio, { argument in
+        // Whole already: if this throws, releasing the engine shuts it down
+        // (deinit), connections and spool included.
+        let aio = try NngAio(callback: { argument in
             Unmanaged<Engine>.fromOpaque(argument!).takeUnretainedValue().watchdogFired()
-        }, Unmanaged.passUnretained(self).toOpaque())
-        guard rv == 0, let aio else {
-            // Whole already: releasing it shuts it down (deinit), connections and spool included.
-            throw EngineError(nng: rv, "cannot allocate an nng aio")
-        }
+        }, argument: Unmanaged.passUnretained(self).toOpaque())
         watchdog = aio
         for connection in connections { connection.takeWork() }
-        nng_sleep_aio(watchdogPeriodMs, aio)
+        nng_sleep_aio(watchdogPeriodMs, aio.raw)
     }
 
     private init(settings: WebhookSettings, log: Log, parts: Parts) {
@@ -84,16 +83,12 @@ public final class Engine: @unchecked Sendable {
     private static func assemble(settings: WebhookSettings, log: Log, observer: DeliveryObserver?) throws(EngineError) -> Parts {
         let laneCount = settings.ordering == .perClient ? settings.poolSize : 1
         let spill = settings.spool.map { SpillLimits(durability: $0.durability, laneCount: laneCount) }
+        let signal = settings.spool.map { _ in SpoolSignal() }
         let queue = DeliveryQueue<Connection>(laneCount: laneCount, limits: settings.queue, batch: BatchLimits(settings.batch),
-                                              spill: spill, idTag: UInt64.random(in: 0...UInt64.max))
-        var spool: Spool<Connection>?
-        if let spoolSettings = settings.spool {
-            let made = try Spool(settings: spoolSettings, overflow: settings.queue.overflow, queue: queue, log: log) { $0.wake() }
-            // Not retained (the spool holds the queue): the engine owns both, and
-            // the connections that call this stop before the spool closes.
-            let unretained = Unmanaged.passUnretained(made)
-            queue.laneRanDry = { _ in unretained.takeUnretainedValue().requestLoad() }
-            spool = made
+                                              spill: spill, spoolSignal: signal, idTag: UInt64.random(in: 0...UInt64.max))
+        var spool: Spool<DeliveryQueue<Connection>>?
+        if let spoolSettings = settings.spool, let signal {
+            spool = try Spool(settings: spoolSettings, overflow: settings.queue.overflow, queue: queue, signal: signal, log: log)
         }
         let endpoint = try Endpoint(settings: settings)
         if let tls = settings.tls, tls.verifyPeer, EndpointURL.isAddress(tls.serverName), cnng_tls_ip_names_active() == 0 {
@@ -174,11 +169,8 @@ public final class Engine: @unchecked Sendable {
         let deadline = Clock.monotonicNanoseconds() + UInt64(settings.drainTimeoutMs) * 1_000_000
         let drained = queue.waitUntilDrained(deadlineNs: deadline)
         let abandoned = queue.stop()
-        if let watchdog {
-            nng_aio_stop(watchdog)
-            nng_aio_free(watchdog)
-        }
-        watchdog = nil
+        watchdog?.stop()
+        watchdog = nil  // freed
         Self.release(connections, context, log: log)
         // With a spool, what is left (a connection's and the queue's) is
         // saved for the next start rather than dropped.
@@ -214,27 +206,18 @@ public final class Engine: @unchecked Sendable {
     }
 
     private func watchdogFired() {
-        cnng_apply_delivery_nice()
-        guard nng_aio_result(watchdog) == 0, !queue.isStopping else { return }
+        cthread_apply_delivery_nice()
+        guard let watchdog, nng_aio_result(watchdog.raw) == 0, !queue.isStopping else { return }
         let now = Clock.monotonicNanoseconds()
         wallClock.refresh()
         for connection in connections { connection.checkConnectDeadline(nowNs: now) }
         for client in context.graveyard.expired(nowNs: now) { nng_http_client_free(client) }
-        nng_sleep_aio(watchdogPeriodMs, watchdog)
+        nng_sleep_aio(watchdogPeriodMs, watchdog.raw)
     }
 
     /// One client always lands on the same lane (the spool keeps the hash,
     /// so a restart with another lane count still does).
     static func lane(for clientID: UnsafeRawBufferPointer?, count: Int) -> Int {
-        Int(clientHash(clientID) % UInt64(count))
-    }
-
-    /// FNV-1a of the client id.
-    static func clientHash(_ clientID: UnsafeRawBufferPointer?) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in clientID ?? UnsafeRawBufferPointer(start: nil, count: 0) {
-            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-        }
-        return hash
+        Int(ClientHash.of(clientID) % UInt64(count))
     }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CWebhookRegistry
+import CSwiftWebhookABI
 
 /// `webhookctl`: the operator's tool for libswiftwebhook configs.
 ///

@@ -16,8 +16,10 @@
 
     spool_test.py PATH/TO/spool_process [TEST...]
 """
-import json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import os, shutil, signal, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
+from e2e import CountingReceiver as Receiver, free_port  # noqa: E402 (the shared end-to-end helpers)
 
 program = sys.argv[1]
 only = set(sys.argv[2:])
@@ -31,55 +33,6 @@ def check(ok, what):
     else:
         failed += 1
         print("check failed: " + what, flush=True)
-
-
-class Receiver:
-    """A webhook receiver on PORT: records each client's payload numbers."""
-
-    def __init__(self, port):
-        self.lock = threading.Lock()
-        self.by_client = {}
-        self.requests = 0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                events = json.loads(body)
-                if isinstance(events, dict):
-                    events = [events]
-                with receiver.lock:
-                    receiver.requests += 1
-                    for event in events:
-                        client, n = event["payload"].split(":")
-                        receiver.by_client.setdefault(client, []).append(int(n))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def total(self):
-        with self.lock:
-            return sum(len(v) for v in self.by_client.values())
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # A cross-built program runs under this emulator (qemu-aarch64): SWH_EMULATOR, set by ctest.

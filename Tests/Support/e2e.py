@@ -1,13 +1,16 @@
-"""What the broker end-to-end tests share: free ports, polling, and the HTTP
-receiver (Tests/Support/hookserver.py) run as a child process."""
+"""What the end-to-end tests share (brokers, packages, the spool's processes):
+free ports, polling, the HTTP receiver (Tests/Support/hookserver.py) run as
+a child process, and a light in-process receiver that only counts."""
 import base64
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HOOKSERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hookserver.py")
 
@@ -81,3 +84,49 @@ class Receiver:
     def stop(self):
         self.process.kill()
         self.process.wait()
+
+
+class CountingReceiver:
+    """A webhook receiver in this process on PORT that keeps only each
+    client's payload numbers (payloads "client:n"): light enough for the
+    spool tests' hundreds of thousands of events, where Receiver keeps
+    every request whole."""
+
+    def __init__(self, port):
+        self.lock = threading.Lock()
+        self.by_client = {}
+        self.requests = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                events = json.loads(body)
+                if isinstance(events, dict):
+                    events = [events]
+                with receiver.lock:
+                    receiver.requests += 1
+                    for event in events:
+                        client, n = event["payload"].split(":")
+                        receiver.by_client.setdefault(client, []).append(int(n))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def total(self):
+        with self.lock:
+            return sum(len(v) for v in self.by_client.values())

@@ -6,7 +6,9 @@ import Testing
 /// The queue on its own: lanes, bounds, overflow, counters, drain and stop,
 /// with plain objects in place of connections.
 @Suite struct DeliveryQueueTests {
-    final class Worker {}
+    final class Worker: QueueWaiter {
+        func wake() {}
+    }
     typealias Queue = DeliveryQueue<Worker>
 
     func limits(events: Int = 100, bytes: Int = 1 << 20, overflow: OverflowPolicy = .dropNew) -> QueueLimits {

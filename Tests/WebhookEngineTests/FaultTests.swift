@@ -1,6 +1,7 @@
 import CNng
 import Foundation
 import Testing
+import TestKit
 @testable import WebhookCore
 @testable import WebhookEngine
 

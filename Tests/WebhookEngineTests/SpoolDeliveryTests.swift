@@ -1,7 +1,7 @@
 import Foundation
 import Testing
+import TestKit
 import WebhookCore
-import WebhookSpool
 @testable import WebhookEngine
 
 /// The disk spool through the real engine and a real HTTP server: outages

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestKit
-@testable import WebhookSpool
+@testable import WebhookEngine
 
 /// The spool's storage on its own, against real SQLite files: order, the
 /// bound, one process per directory, a directory it cannot use, and a
@@ -110,7 +110,7 @@ import TestKit
 
     @Test func aDirectoryThatCannotBeUsedIsAClearError() throws {
         let file = directory()
-        FileManager.default.createFile(atPath: file, contents: Data("not a directory".utf8))
+        _ = FileManager.default.createFile(atPath: file, contents: Data("not a directory".utf8))
         do {
             _ = try SpoolStore(directory: file + "/spool", maxBytes: 1 << 20, sync: .normal)
             Issue.record("opened a spool under a file")
@@ -147,7 +147,7 @@ import TestKit
         // A file that is not a database at all is handled the same way.
         let other = directory()
         try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: false)
-        FileManager.default.createFile(atPath: other + "/" + SpoolStore.fileName, contents: Data(repeating: 0x41, count: 5000))
+        _ = FileManager.default.createFile(atPath: other + "/" + SpoolStore.fileName, contents: Data(repeating: 0x41, count: 5000))
         #expect(try SpoolStore(directory: other, maxBytes: 1 << 20, sync: .normal).recoveredFrom != nil)
     }
 

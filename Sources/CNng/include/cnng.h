@@ -35,16 +35,6 @@ int cnng_isolated(void);
 int cnng_shared_with_host(void);
 
 /*
- * The delivery threads' priority (thread_priority.c). The engine sets the
- * nice value `delivery_nice` asks for; every callback of the engine calls
- * cnng_apply_delivery_nice() first, which gives the nng thread running it
- * that value once (a thread-local check otherwise). Nothing is changed
- * when nng's threads are shared with the host.
- */
-void cnng_set_delivery_nice(int nice);
-void cnng_apply_delivery_nice(void);
-
-/*
  * An https:// URL to an IP address (tls_ip_names.c). mbedtls 2.28, which
  * Debian's libnng uses, matches a server name only against the DNS names of
  * a certificate, so a certificate for 127.0.0.1 never verified. Installed

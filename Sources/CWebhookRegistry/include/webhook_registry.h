@@ -19,15 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* SWIFTWEBHOOK_MAX_HANDLES; abi_facts.c checks they agree. */
+/* SWIFTWEBHOOK_MAX_HANDLES; registry.c checks they agree. */
 #define SWH_REGISTRY_SLOTS 4096
-
-/* SWIFTWEBHOOK_VERSION, the one definition of the library's version. */
-const char *swh_library_version(void);
-
-/* The offset of swiftwebhook_stats.matched: where webhook_get_stats starts
- * writing, after the caller's size (and, on 32-bit targets, padding). */
-extern const size_t swh_stats_first_field;
 
 typedef enum {
     SWH_SLOT_OK = 0,

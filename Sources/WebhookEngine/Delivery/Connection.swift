@@ -1,4 +1,5 @@
 import CNng
+import CThreadPriority
 import WebhookCore
 import CPlatform
 
@@ -17,16 +18,17 @@ import CPlatform
 /// is cancelled with result 0, and the HTTP code takes the cut-short
 /// exchange for a success. Sleeps (wake-ups, backoff) therefore get their
 /// own aio, and connect and the exchange never share it.
-final class Connection: @unchecked Sendable {
+final class Connection: QueueWaiter, @unchecked Sendable {
     let lane: Int
     /// This connection's own nng client (see Endpoint for why not shared);
     /// replaced after a cancelled connect.
     private(set) var client: OpaquePointer
     private let context: DeliveryContext
-    /// Connect and the exchange only.
-    private var aio: OpaquePointer?
-    /// `nng_sleep_aio` only: wake-ups and backoff.
-    private var sleepAio: OpaquePointer?
+    /// Connect and the exchange only. Set once, right after init (its
+    /// callback needs the connection); freed with the connection.
+    private var aio: NngAio!
+    /// `nng_sleep_aio` only: wake-ups and backoff. Like `aio`.
+    private var sleepAio: NngAio!
     /// The events being delivered (one unless batching), their body and
     /// the request's id; empty between requests.
     private var current: [QueuedEvent] = []
@@ -40,7 +42,7 @@ final class Connection: @unchecked Sendable {
     private var random = SplitMix64(state: UInt64.random(in: 0...UInt64.max))
     /// Waiting for a batch to fill (`batch.max_delay`), not parked.
     private var gathering = false
-    private let response: OpaquePointer
+    private let response: NngHTTPResponse
     /// Where response bodies are read into and dropped (never kept whole).
     /// Allocated at the first body that needs reading: a pool has 32
     /// connections, most idle, and many endpoints answer 204.
@@ -76,33 +78,28 @@ final class Connection: @unchecked Sendable {
         var signer: Signer?
         if let signing = context.settings.signing { signer = try Signer(keys: signing.keys) }
         let client = try context.endpoint.makeClient()
-        var response: OpaquePointer?
-        let rv = nng_http_res_alloc(&response)
-        guard rv == 0, let response else {
+        let response: NngHTTPResponse
+        do {
+            response = try NngHTTPResponse()
+        } catch {
             nng_http_client_free(client)
-            throw EngineError(nng: rv, "cannot allocate an HTTP response")
+            throw error
         }
         self.init(lane: lane, context: context, signer: signer.take(), client: client, response: response)
-        var aio: OpaquePointer?
-        let aioRV = nng_aio_alloc(&aio, { argument in
-            Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().operationCompleted()
-        }, Unmanaged.passUnretained(self).toOpaque())
-        var sleepAio: OpaquePointer?
-        let sleepRV = nng_aio_alloc(&sleepAio, { argument in
-            Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().sleepCompleted()
-        }, Unmanaged.passUnretained(self).toOpaque())
-        guard aioRV == 0, sleepRV == 0, let aio, let sleepAio else {
-            if let aio { nng_aio_free(aio) }
-            if let sleepAio { nng_aio_free(sleepAio) }
-            nng_http_res_free(response)
+        do {
+            aio = try NngAio(callback: { argument in
+                Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().operationCompleted()
+            }, argument: Unmanaged.passUnretained(self).toOpaque())
+            sleepAio = try NngAio(callback: { argument in
+                Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().sleepCompleted()
+            }, argument: Unmanaged.passUnretained(self).toOpaque())
+        } catch {
             nng_http_client_free(client)
-            throw EngineError(nng: aioRV != 0 ? aioRV : sleepRV, "cannot allocate an nng aio")
+            throw error
         }
-        self.aio = aio
-        self.sleepAio = sleepAio
     }
 
-    private init(lane: Int, context: DeliveryContext, signer: consuming Signer?, client: OpaquePointer, response: OpaquePointer) {
+    private init(lane: Int, context: DeliveryContext, signer: consuming Signer?, client: OpaquePointer, response: NngHTTPResponse) {
         self.lane = lane
         self.context = context
         machine = DeliveryStateMachine(retry: context.settings.retry, attemptTimeoutMs: context.settings.cancelTimeoutMs)
@@ -123,8 +120,8 @@ final class Connection: @unchecked Sendable {
     /// than with nng_sleep_aio(0), which goes through nng's timer thread at
     /// millisecond resolution and added about a millisecond per wake.
     func wake() {
-        if nng_aio_begin(sleepAio) {
-            nng_aio_finish(sleepAio, 0)
+        if nng_aio_begin(sleepAio.raw) {
+            nng_aio_finish(sleepAio.raw, 0)
         }
     }
 
@@ -142,11 +139,11 @@ final class Connection: @unchecked Sendable {
         case .gather(let afterNs):
             // Idle, not parked: the sleep's end takes what is there.
             gathering = true
-            nng_sleep_aio(Int32(clamping: (afterNs + 999_999) / 1_000_000), sleepAio)
+            nng_sleep_aio(Int32(clamping: (afterNs + 999_999) / 1_000_000), sleepAio.raw)
             // Shutdown may have begun between the take and the sleep, after
             // `shutdownBegan` looked: the drain never waits for a batch.
             // (The aio's lock orders the two: one of them sees the other.)
-            if context.queue.closed { nng_aio_cancel(sleepAio) }
+            if context.queue.closed { nng_aio_cancel(sleepAio.raw) }
         case .nothing:
             break
         }
@@ -158,7 +155,7 @@ final class Connection: @unchecked Sendable {
     /// cut short); a parked one has no sleep, so the cancel does nothing.
     func shutdownBegan() {
         stateLock.withLock {
-            if machine.state == .idle { nng_aio_cancel(sleepAio) }
+            if machine.state == .idle { nng_aio_cancel(sleepAio.raw) }
         }
     }
 
@@ -169,7 +166,7 @@ final class Connection: @unchecked Sendable {
         stateLock.withLock {
             if machine.state == .connecting, !connectCancelled, nowNs >= machine.attemptDeadlineNs {
                 connectCancelled = true
-                nng_aio_cancel(aio)
+                nng_aio_cancel(aio.raw)
             }
         }
     }
@@ -177,30 +174,27 @@ final class Connection: @unchecked Sendable {
     /// Shutdown, after the queue stopped: cancels whatever is outstanding,
     /// waits for the callback, counts an unfinished event as dropped, frees.
     func stop() {
-        nng_aio_stop(sleepAio)
-        nng_aio_stop(aio)
+        sleepAio.stop()
+        aio.stop()
         if let action = stateLock.withLock({ machine.stop() }) { perform(action) }
         closeConnection()
-        nng_aio_free(aio)
-        nng_aio_free(sleepAio)
-        aio = nil
-        sleepAio = nil
-        nng_http_res_free(response)
+        // The aios and the response go with the connection (a late wake-up
+        // finds a stopped aio, which refuses it).
     }
 
     // MARK: Callbacks: what nng reports goes to the machine
 
     private func operationCompleted() {
-        cnng_apply_delivery_nice()  // once per nng thread (see thread_priority.c)
-        let result = nng_aio_result(aio)
+        cthread_apply_delivery_nice()  // once per nng thread (see thread_priority.c)
+        let result = nng_aio_result(aio.raw)
         let (state, cancelledByWatchdog) = stateLock.withLock { (machine.state, connectCancelled) }
         if context.queue.isStopping {
-            if state == .connecting, result == 0 { adopt(OpaquePointer(nng_aio_get_output(aio, 0))) }
+            if state == .connecting, result == 0 { adopt(OpaquePointer(nng_aio_get_output(aio.raw, 0))) }
             return
         }
         switch state {
         case .connecting where result == 0:
-            adopt(OpaquePointer(nng_aio_get_output(aio, 0)))
+            adopt(OpaquePointer(nng_aio_get_output(aio.raw, 0)))
             perform(stateLock.withLock { machine.connected() })
         case .connecting:
             if cancelledByWatchdog {
@@ -218,7 +212,7 @@ final class Connection: @unchecked Sendable {
 
     /// A wake-up (when idle) or the end of a backoff.
     private func sleepCompleted() {
-        cnng_apply_delivery_nice()
+        cthread_apply_delivery_nice()
         if context.queue.isStopping { return }
         let state = stateLock.withLock { machine.state }
         switch state {
@@ -271,7 +265,7 @@ final class Connection: @unchecked Sendable {
         case .retry(let delay, let failure):
             context.queue.countRetry(lane: lane)
             context.log.limited(.warning, key: logKey(failure), "\(url): \(describe(failure)); retrying")
-            nng_sleep_aio(Int32(clamping: delay), sleepAio)
+            nng_sleep_aio(Int32(clamping: delay), sleepAio.raw)
         case .delivered:
             finish(.delivered)
         case .rejected(let status):
@@ -288,8 +282,8 @@ final class Connection: @unchecked Sendable {
 
     private func connect() {
         stateLock.withLock { connectCancelled = false }
-        nng_aio_set_timeout(aio, -1)  // the watchdog enforces the deadline
-        nng_http_client_connect(client, aio)
+        nng_aio_set_timeout(aio.raw, -1)  // the watchdog enforces the deadline
+        nng_http_client_connect(client, aio.raw)
     }
 
     /// One HTTP exchange, step by step: write the request, read the head
@@ -305,10 +299,10 @@ final class Connection: @unchecked Sendable {
         // `requestBytes` is not touched until the write completes.
         requestBytes.withUnsafeMutableBytes { bytes in
             var iov = nng_iov(iov_buf: bytes.baseAddress, iov_len: bytes.count)
-            _ = nng_aio_set_iov(aio, 1, &iov)
+            _ = nng_aio_set_iov(aio.raw, 1, &iov)
         }
         armAttemptTimeout()
-        nng_http_conn_write_all(conn, aio)
+        nng_http_conn_write_all(conn, aio.raw)
     }
 
     /// Each exchange step's operation uses what is left of the attempt's
@@ -317,21 +311,21 @@ final class Connection: @unchecked Sendable {
         let deadline = stateLock.withLock { machine.attemptDeadlineNs }
         let now = Clock.monotonicNanoseconds()
         let remainingMs = deadline > now ? (deadline - now) / 1_000_000 : 0
-        nng_aio_set_timeout(aio, Int32(clamping: max(1, remainingMs)))
+        nng_aio_set_timeout(aio.raw, Int32(clamping: max(1, remainingMs)))
     }
 
     private func readHead() {
         exchange = .readingHead
-        nng_http_res_reset(response)
+        nng_http_res_reset(response.raw)
         armAttemptTimeout()
-        nng_http_conn_read_res(conn, response, aio)
+        nng_http_conn_read_res(conn, response.raw, aio.raw)
     }
 
     private func readBody() {
         var iov = nng_iov(iov_buf: scratch.baseAddress, iov_len: body.nextReadSize(buffer: scratch.count))
-        _ = nng_aio_set_iov(aio, 1, &iov)
+        _ = nng_aio_set_iov(aio.raw, 1, &iov)
         armAttemptTimeout()
-        nng_http_conn_read(conn, aio)
+        nng_http_conn_read(conn, aio.raw)
     }
 
     private func exchangeStepCompleted(_ result: Int32) {
@@ -341,7 +335,7 @@ final class Connection: @unchecked Sendable {
             readHead()
         case .readingHead:
             if result != 0 { return fail(.transport(result)) }
-            let status = Int(nng_http_res_get_status(response))
+            let status = Int(nng_http_res_get_status(response.raw))
             if (100..<200).contains(status) {
                 // 100 Continue, 102, 103: not the answer; it follows.
                 interimResponses += 1
@@ -362,9 +356,9 @@ final class Connection: @unchecked Sendable {
             }
         case .readingBody:
             // The status is known: a body that fails or times out only costs the connection.
-            let status = Int(nng_http_res_get_status(response))
+            let status = Int(nng_http_res_get_status(response.raw))
             guard result == 0 else { return answered(status, reusable: false) }
-            let count = min(nng_aio_count(aio), scratch.count)
+            let count = min(nng_aio_count(aio.raw), scratch.count)
             switch body.consume(UnsafeRawBufferPointer(rebasing: scratch[0..<count])) {
             case .needMore: readBody()
             case .complete: answered(status, reusable: true)
@@ -431,7 +425,7 @@ final class Connection: @unchecked Sendable {
     }
 
     private func header(_ name: String) -> String? {
-        nng_http_res_get_header(response, name).map { String(cString: $0) }
+        nng_http_res_get_header(response.raw, name).map { String(cString: $0) }
     }
 
     private func adopt(_ newConnection: OpaquePointer?) {
@@ -460,7 +454,7 @@ final class Connection: @unchecked Sendable {
     /// `Retry-After: <seconds>`, when the answer has one (the machine
     /// decides whether it applies).
     private func retryAfterSeconds() -> Int? {
-        guard let header = nng_http_res_get_header(response, "Retry-After"),
+        guard let header = nng_http_res_get_header(response.raw, "Retry-After"),
               let seconds = Int(String(cString: header).trimmingSpaces()), seconds >= 0
         else { return nil }
         return seconds
@@ -470,9 +464,9 @@ final class Connection: @unchecked Sendable {
     /// after `Connection: close`, nor from HTTP/1.0 without keep-alive.
     /// Compared as C strings: this runs for every response.
     private func headersKeepConnection() -> Bool {
-        let connection = nng_http_res_get_header(response, "Connection")
+        let connection = nng_http_res_get_header(response.raw, "Connection")
         if let connection, containsIgnoringCase(connection, "close") { return false }
-        if let version = nng_http_res_get_version(response), strcmp(version, "HTTP/1.0") == 0,
+        if let version = nng_http_res_get_version(response.raw), strcmp(version, "HTTP/1.0") == 0,
            !(connection.map { containsIgnoringCase($0, "keep-alive") } ?? false) {
             return false
         }

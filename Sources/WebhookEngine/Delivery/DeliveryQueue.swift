@@ -40,6 +40,12 @@ struct BatchLimits {
     }
 }
 
+/// What parks on a lane with nothing to do (a `Connection`), and how it is
+/// woken when events arrive.
+protocol QueueWaiter: AnyObject {
+    func wake()
+}
+
 /// How a lane hands events to the spool (`spool { ... }`; nil = memory only).
 struct SpillLimits {
     /// Every event goes through the disk (`durability = crash | power`);
@@ -97,10 +103,13 @@ enum DeliveryOutcome {
 ///
 /// `Waiter` is what parks on a lane when it has nothing to do (a
 /// `Connection`; a plain object in the unit tests).
-final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
+///
+/// The spool's side of the queue (`SpoolQueue`) is in DeliveryQueue+Spool.swift;
+/// what it shares with this file is internal, not private, for that reason.
+final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
     /// One lane: its events, its parked connections and its share of the
     /// counters, all behind its lock. A class, so each lock stays put.
-    private final class Lane {
+    final class Lane {
         let lock = Lock()
         var events = EventLog()
         /// Connections with nothing to do, waiting for this lane.
@@ -125,15 +134,15 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
         var returned: [QueuedEvent] = []
     }
 
-    private let lanes: [Lane]
-    private let limits: QueueLimits
+    let lanes: [Lane]
+    let limits: QueueLimits
     private let batch: BatchLimits
     private let spill: SpillLimits?
     /// Told (outside the lane's lock) when a connection finds its lane's
     /// memory empty while the spool holds some of its events.
-    var laneRanDry: ((Int) -> Void)?
+    private let spoolSignal: SpoolSignal?
     /// Events and bytes queued or being appended, across lanes: the bounds.
-    private let reservedEvents = Atomic<Int>(0)
+    let reservedEvents = Atomic<Int>(0)
     private let reservedBytes = Atomic<Int>(0)
     /// Counted outside the lanes' locks, but only while holding one (so a
     /// snapshot, which holds them all, sees each drop with its event).
@@ -150,8 +159,11 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
     /// The first part of every event's id.
     let idTag: UInt64
 
-    init(laneCount: Int, limits: QueueLimits, batch: BatchLimits = BatchLimits(), spill: SpillLimits? = nil, idTag: UInt64 = 0) {
+    /// `spill` and `spoolSignal` with a spool, nil without.
+    init(laneCount: Int, limits: QueueLimits, batch: BatchLimits = BatchLimits(), spill: SpillLimits? = nil,
+         spoolSignal: SpoolSignal? = nil, idTag: UInt64 = 0) {
         self.idTag = idTag
+        self.spoolSignal = spoolSignal
         self.laneCount = max(1, laneCount)
         lanes = (0..<self.laneCount).map { _ in
             let lane = Lane()
@@ -256,7 +268,7 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
 
     /// Room for one more event of `bytes`, taken if there is: each bound is
     /// a compare-and-swap loop, so neither is ever exceeded.
-    private func reserve(_ bytes: Int) -> Bool {
+    func reserve(_ bytes: Int) -> Bool {
         guard Self.add(1, to: reservedEvents, limit: limits.maxEvents) else { return false }
         guard Self.add(bytes, to: reservedBytes, limit: limits.maxBytes) else {
             reservedEvents.subtract(1, ordering: .relaxed)
@@ -267,12 +279,12 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
 
     /// Takes room whatever the bounds say (events loaded from the spool for
     /// a lane with nothing in memory: the lane must make progress).
-    private func forceReserve(_ bytes: Int) {
+    func forceReserve(_ bytes: Int) {
         reservedEvents.add(1, ordering: .relaxed)
         reservedBytes.add(bytes, ordering: .relaxed)
     }
 
-    private func release(_ bytes: Int, events: Int = 1) {
+    func release(_ bytes: Int, events: Int = 1) {
         reservedEvents.subtract(events, ordering: .relaxed)
         reservedBytes.subtract(bytes, ordering: .relaxed)
     }
@@ -320,7 +332,7 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
             ranDry = spill != nil && lane.events.isEmpty && lane.stats.spooled > 0
             return take
         }
-        if ranDry { laneRanDry?(index) }
+        if ranDry { spoolSignal?.requestLoad() }
         return take
     }
 
@@ -356,7 +368,7 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
             ranDry = spill != nil && lane.events.isEmpty && lane.stats.spooled > 0
             return next
         }
-        if ranDry { laneRanDry?(index) }
+        if ranDry { spoolSignal?.requestLoad() }
         if closed { wakeDrain() }
         return next
     }
@@ -462,7 +474,7 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
         lanes.allSatisfy { lane in lane.lock.withLock { lane.events.isEmpty && lane.stats.inFlight == 0 && lane.stats.spooled == 0 } }
     }
 
-    private func wakeDrain() {
+    func wakeDrain() {
         drainLock.withLock { drainLock.broadcast() }
     }
 
@@ -487,123 +499,6 @@ final class DeliveryQueue<Waiter: AnyObject>: @unchecked Sendable {
                 lane.idle.removeAll()
             }
         }
-        return count
-    }
-
-    // MARK: The spool's side (called on the spool thread, or at shutdown)
-
-    /// Swaps the lane's staged events out into `spare` (an empty log).
-    /// They stay counted as `spooled`.
-    func takeStaged(lane index: Int, into spare: inout EventLog) {
-        let lane = lanes[index]
-        lane.lock.withLock {
-            swap(&lane.staged!, &spare)
-            lane.stagedBytes = 0
-        }
-    }
-
-    /// The spool rows of events finished since the last call.
-    func takeFinishedRows(lane index: Int) -> [Int64] {
-        let lane = lanes[index]
-        return lane.lock.withLock {
-            defer { lane.finishedRows.removeAll(keepingCapacity: true) }
-            return lane.finishedRows
-        }
-    }
-
-    /// Events in the lane's memory now.
-    func memoryCount(lane index: Int) -> Int {
-        let lane = lanes[index]
-        return lane.lock.withLock { lane.events.count }
-    }
-
-    /// Events the memory queue has room for now (`queue.max_events`).
-    var room: Int {
-        max(0, limits.maxEvents - reservedEvents.load(ordering: .relaxed))
-    }
-
-    /// Moves records (each with its spool row set) from the front of
-    /// `records` into the lane's memory, as far as the bounds allow, but at
-    /// least `minimum` and at most `limit` of them; returns how many moved, the row of the
-    /// last, and a parked connection to wake. The moved ones leave `spooled`
-    /// for `queued`.
-    func admit(lane index: Int, from records: inout EventLog, minimum: Int, limit: Int = .max) -> (count: Int, lastRow: Int64, wake: Waiter?) {
-        let lane = lanes[index]
-        var moved = 0
-        var lastRow: Int64 = 0
-        let wake: Waiter? = lane.lock.withLock {
-            while moved < limit, let size = records.withFirst(EventRecord.size) {
-                if moved < minimum { forceReserve(size) } else if !reserve(size) { break }
-                records.removeFirst { record in
-                    lastRow = EventRecord.spoolRow(record)
-                    lane.events.append(size: size) { $0.copyMemory(from: record, byteCount: size) }
-                }
-                moved += 1
-                lane.stats.queued += 1
-                lane.stats.queuedBytes += UInt64(size)
-            }
-            lane.stats.spooled -= UInt64(moved)
-            return moved > 0 ? lane.idle.popLast() : nil
-        }
-        return (moved, lastRow, wake)
-    }
-
-    /// Events the spool holds that will never reach memory (it was full, or
-    /// a row was unreadable): counted as dropped.
-    func spoolDropped(lane index: Int, count: Int) {
-        guard count > 0 else { return }
-        let lane = lanes[index]
-        lane.lock.withLock {
-            lane.stats.spooled -= UInt64(count)
-            lane.stats.droppedSpool += UInt64(count)
-        }
-        if closed { wakeDrain() }
-    }
-
-    /// Events found in the spool at start (an earlier run's): `spooled`
-    /// and `spoolReplayed` both count them.
-    func replayed(lane index: Int, count: Int) {
-        let lane = lanes[index]
-        lane.lock.withLock {
-            lane.stats.spooled += UInt64(count)
-            lane.stats.spoolReplayed += UInt64(count)
-        }
-    }
-
-    /// At shutdown, after `stop` and the connections: the lane's undelivered
-    /// events in order (those a connection had, then the queue), handed to
-    /// `save`, which writes them and says whether it could. They leave
-    /// `queued` for `spooled`, or for `droppedShutdown`. `save` writes to
-    /// disk, so it runs outside the lane's lock (no lock of the queue spans
-    /// I/O): the events are taken out first and counted as spooled while
-    /// they are written, then as dropped if the write failed.
-    func takeLeftovers(lane index: Int, _ save: ([QueuedEvent], borrowing EventLog) -> Bool) -> Int {
-        let lane = lanes[index]
-        var events = EventLog()
-        var returned: [QueuedEvent] = []
-        let count = lane.lock.withLock { () -> Int in
-            let count = lane.returned.count + lane.events.count
-            guard count > 0 else { return 0 }
-            events = lane.events.takeAll()
-            returned = lane.returned
-            lane.returned.removeAll()
-            lane.stats.queued -= UInt64(count)
-            lane.stats.spooled += UInt64(count)
-            return count
-        }
-        guard count > 0 else { return 0 }
-        let saved = save(returned, events)
-        let records = events.count
-        var bytes = 0
-        while let size = events.removeFirst(EventRecord.size) { bytes += size }
-        lane.lock.withLock {
-            lane.stats.queuedBytes -= UInt64(bytes)
-            if !saved {
-                lane.stats.spooled -= UInt64(count)
-                lane.stats.droppedShutdown += UInt64(count)
-            }
-        }
-        release(bytes, events: records)
         return count
     }
 }

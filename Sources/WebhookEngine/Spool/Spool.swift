@@ -1,11 +1,11 @@
 import Synchronization
 import WebhookCore
-import WebhookSpool
 
 /// The disk spool under the memory queue (`spool { ... }`, docs/spool.md):
 /// one thread of its own that moves events between the lanes and a
 /// `SpoolStore`. The broker's threads never touch the disk: they stage
-/// events in their lane (`DeliveryQueue.submit`), and this thread
+/// events in their lane (`DeliveryQueue.submit`), and this thread, through
+/// the queue's narrow side for it (`SpoolQueue`),
 /// 1. every `sync_interval`, writes what the lanes staged and deletes the
 ///    rows of finished events, in one transaction (one commit: the sync
 ///    point; fewer, larger commits cost SQLite far less per event);
@@ -20,11 +20,11 @@ import WebhookSpool
 /// holds in front of each lane's rows, for the next start.
 ///
 /// The store and the per-lane bookkeeping below belong to the spool thread
-/// (and to `init` and `close`, which run when it does not).
-final class Spool<Waiter: AnyObject>: @unchecked Sendable {
+/// (and to `init` and `close`, which run when it does not). The unit tests
+/// run `cycle` and `close` themselves, without the thread.
+final class Spool<Queue: SpoolQueue>: @unchecked Sendable {
     private let store: SpoolStore
-    private let queue: DeliveryQueue<Waiter>
-    private let wake: (Waiter) -> Void
+    private let queue: Queue
     private let log: Log
     private let syncIntervalNs: UInt64
     /// `queue.overflow`, which a full spool follows too.
@@ -47,12 +47,8 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
     /// the next write, and counted as deleted only then.
     private var undeleted: [(lane: Int, upTo: Int64, count: Int)] = []
 
-    /// Wake-ups of the spool thread.
-    private let signal = Lock()
-    private var loadWanted = false
-    /// Shutdown began: write what is staged now, so the drain can send it.
-    private var flushWanted = false
-    private var stopping = false
+    /// Wake-ups of the spool thread (shared with the queue, which asks for loads).
+    private let signal: SpoolSignal
     private var thread: OSThread?
 
     /// For `stats`, written only by the spool thread.
@@ -76,7 +72,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
     /// Opens the spool; the rows an earlier run left are counted as
     /// replayed, and their lanes spill until they are delivered.
     /// Everything that can fail happens before the spool exists (see Engine.init).
-    convenience init(settings: SpoolSettings, overflow: OverflowPolicy, queue: DeliveryQueue<Waiter>, log: Log, wake: @escaping (Waiter) -> Void) throws(EngineError) {
+    convenience init(settings: SpoolSettings, overflow: OverflowPolicy, queue: Queue, signal: SpoolSignal, log: Log) throws(EngineError) {
         let store: SpoolStore
         let unloaded: [Int]
         let bytesOnDisk: Int
@@ -89,16 +85,16 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
             throw EngineError("\(settings.origin): \(error.message)")
         }
         self.init(store: store, unloaded: unloaded, bytesOnDisk: bytesOnDisk, settings: settings, overflow: overflow,
-                  queue: queue, log: log, wake: wake)
+                  queue: queue, signal: signal, log: log)
     }
 
     private init(store: SpoolStore, unloaded: [Int], bytesOnDisk: Int, settings: SpoolSettings, overflow: OverflowPolicy,
-                 queue: DeliveryQueue<Waiter>, log: Log, wake: @escaping (Waiter) -> Void) {
+                 queue: Queue, signal: SpoolSignal, log: Log) {
         self.store = store
         self.unloaded = unloaded
         self.queue = queue
+        self.signal = signal
         self.log = log
-        self.wake = wake
         syncIntervalNs = UInt64(settings.syncIntervalMs) * 1_000_000
         self.overflow = overflow
         scratch = (0..<queue.laneCount).map { _ in Scratch() }
@@ -139,24 +135,12 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
         stats.spoolBytes = bytes.load(ordering: .relaxed)
     }
 
-    /// A lane's memory ran dry while the spool holds some of its events:
-    /// run a cycle now rather than at the next `sync_interval`.
-    func requestLoad() {
-        signal.withLock {
-            loadWanted = true
-            signal.broadcast()
-        }
-    }
-
     /// Shutdown began (the queue is closed, its drain starts): write what
     /// the lanes staged now rather than at the next `sync_interval`, and
     /// keep loading lanes as they run dry, so the drain sends what the spool
     /// holds too (what it cannot send in `drain_timeout` stays on disk).
     func drainBegan() {
-        signal.withLock {
-            flushWanted = true
-            signal.broadcast()
-        }
+        signal.requestFlush()
     }
 
     /// At shutdown, once the queue has stopped and the connections are
@@ -164,10 +148,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
     /// lane's undelivered events in front of its rows. Returns how many
     /// were saved.
     func close() -> Int {
-        signal.withLock {
-            stopping = true
-            signal.broadcast()
-        }
+        signal.requestStop()
         thread?.join()
         thread = nil
         cycle(admitting: false, writeNow: true)  // checks the file first
@@ -179,18 +160,15 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
 
     private func run() {
         while true {
-            let (stop, flush) = signal.withLock { () -> (Bool, Bool) in
-                let deadline = Clock.monotonicNanoseconds() + syncIntervalNs
-                signal.wait(untilNanoseconds: deadline) { !loadWanted && !flushWanted && !stopping }
-                defer { loadWanted = false; flushWanted = false }
-                return (stopping, flushWanted)
-            }
+            let (stop, flush) = signal.wait(untilNanoseconds: Clock.monotonicNanoseconds() + syncIntervalNs)
             if stop { return }
             cycle(admitting: !queue.isStopping, writeNow: flush)
         }
     }
 
-    private func cycle(admitting: Bool, writeNow: Bool) {
+    /// One round: the write, when due (or `writeNow`), then the loads
+    /// (when `admitting`).
+    func cycle(admitting: Bool, writeNow: Bool) {
         let now = Clock.monotonicNanoseconds()
         if writeNow || now >= nextWriteNs {
             checkFile()
@@ -347,7 +325,6 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
             let admitted = queue.admit(lane: lane, from: &scratch[lane].log, minimum: 0, limit: onDisk)
             if admitted.count > 0 { lastLoaded[lane] = admitted.lastRow }
             for seq in seqs.prefix(admitted.count) { loaded[lane].append(seq) }
-            if let waiter = admitted.wake { wake(waiter) }
             unloaded[lane] -= admitted.count
         }
         scratch[lane].log.removeAll()
@@ -376,7 +353,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
     /// Inserts records and writes each one's row into it (inside a transaction).
     private func insert(_ records: ArraySlice<(lane: Int, record: UnsafeMutableRawPointer)>) throws(SpoolError) {
         for (lane, record) in records {
-            let row = try store.insert(lane: lane, client: Engine.clientHash(EventRecord.clientID(record)),
+            let row = try store.insert(lane: lane, client: ClientHash.of(EventRecord.clientID(record)),
                                        record: UnsafeRawBufferPointer(start: record, count: EventRecord.size(record)))
             EventRecord.setSpoolRow(record, row)
         }
@@ -483,10 +460,9 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
                 log.log(.warning, "spool: \(unreadable.count) row(s) of lane \(lane) are not events this build can read; deleted")
             }
             let seqs = rowsOf(scratch[lane].log)
-            let admitted = queue.admit(lane: lane, from: &scratch[lane].log, minimum: inMemory == 0 ? Self.minimumLoad : 0)
+            let admitted = queue.admit(lane: lane, from: &scratch[lane].log, minimum: inMemory == 0 ? Self.minimumLoad : 0, limit: .max)
             if admitted.count > 0 { lastLoaded[lane] = admitted.lastRow }
             for seq in seqs.prefix(admitted.count) { loaded[lane].append(seq) }
-            if let waiter = admitted.wake { wake(waiter) }
             unloaded[lane] -= admitted.count
             scratch[lane].log.removeAll()
         }
@@ -552,7 +528,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
                                 let row = EventRecord.spoolRow(record)
                                 if row != 0 { try store.delete(lane: lane, seq: row) }
                                 EventRecord.setSpoolRow(record, 0)
-                                try store.insert(lane: lane, client: Engine.clientHash(EventRecord.clientID(record)),
+                                try store.insert(lane: lane, client: ClientHash.of(EventRecord.clientID(record)),
                                                  record: UnsafeRawBufferPointer(start: record, count: EventRecord.size(record)), at: seq)
                                 seq += 1
                             } catch {
@@ -584,7 +560,7 @@ final class Spool<Waiter: AnyObject>: @unchecked Sendable {
             EventRecord.write(raw, timestampMs: raw.header.timestampMs, acceptedAtNs: queued.acceptedAtNs,
                               id: queued.id, size: size, to: record)
             do throws(SpoolError) {
-                try store.insert(lane: lane, client: Engine.clientHash(raw.bytes(.clientID)),
+                try store.insert(lane: lane, client: ClientHash.of(raw.bytes(.clientID)),
                                  record: UnsafeRawBufferPointer(start: record, count: size), at: seq)
                 return nil
             } catch {

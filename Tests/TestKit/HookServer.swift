@@ -1,10 +1,7 @@
 import Foundation
-import Testing
-import WebhookCore
-import WebhookEngine
 
 /// Tests/Support, where hookserver.py lives.
-let supportDirectory: String = {
+public let supportDirectory: String = {
     let file = #filePath
     let tests = file[..<file.lastIndex(of: "/")!]
     return String(tests[..<tests.lastIndex(of: "/")!]) + "/Support"
@@ -12,26 +9,26 @@ let supportDirectory: String = {
 
 /// A real HTTP server (Tests/Support/hookserver.py) on a loopback port,
 /// started and stopped by the test.
-final class HookServer: @unchecked Sendable {
-    struct Request {
-        var method: String
-        var path: String
-        var headers: [(String, String)]
-        var body: Data
-        var status: Int
-        var time: Double
+public final class HookServer: @unchecked Sendable {
+    public struct Request {
+        public var method: String
+        public var path: String
+        public var headers: [(String, String)]
+        public var body: Data
+        public var status: Int
+        public var time: Double
 
-        var json: [String: Any]? { try? JSONSerialization.jsonObject(with: body) as? [String: Any] }
-        func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
+        public var json: [String: Any]? { try? JSONSerialization.jsonObject(with: body) as? [String: Any] }
+        public func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
     }
 
-    let port: Int
+    public let port: Int
     private let process: Process
     /// Control requests made so far: each is a connection the server counts.
     private var controlConnections = 0
-    let tls: Bool
+    public let tls: Bool
 
-    init(port: Int = 0, tlsArguments: [String] = []) throws {
+    public init(port: Int = 0, tlsArguments: [String] = []) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", supportDirectory + "/hookserver.py", "--port", String(port)] + tlsArguments
@@ -52,21 +49,21 @@ final class HookServer: @unchecked Sendable {
 
     /// SIGKILL, then a bounded wait: the test runner's signal mask can
     /// leave SIGTERM blocked in children, and a stuck stop would hang the suite.
-    func stop() {
+    public func stop() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         let deadline = Date().addingTimeInterval(5)
         while process.isRunning && Date() < deadline { usleep(5_000) }
     }
 
-    var url: String { "\(tls ? "https" : "http")://127.0.0.1:\(port)" }
+    public var url: String { "\(tls ? "https" : "http")://127.0.0.1:\(port)" }
 
-    func setBehaviour(default defaultBehaviour: [String: Any] = [:], script: [[String: Any]] = []) throws {
+    public func setBehaviour(default defaultBehaviour: [String: Any] = [:], script: [[String: Any]] = []) throws {
         let body = try JSONSerialization.data(withJSONObject: ["default": defaultBehaviour, "script": script])
         _ = try control("POST", "/_control/behaviour", body: body)
     }
 
-    func requests() throws -> [Request] {
+    public func requests() throws -> [Request] {
         let data = try control("GET", "/_control/requests")
         let list = try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
         return list.map { item in
@@ -78,7 +75,7 @@ final class HookServer: @unchecked Sendable {
     }
 
     /// Connections accepted since start (or the last clear), and open now.
-    func connectionStats() throws -> (accepted: Int, open: Int, requests: Int) {
+    public func connectionStats() throws -> (accepted: Int, open: Int, requests: Int) {
         let object = try JSONSerialization.jsonObject(with: try control("GET", "/_control/stats")) as! [String: Int]
         // Control requests are connections too; this one is still open.
         return (object["connections"]! - controlConnections, object["open"]! - 1, object["requests"]!)
@@ -92,14 +89,14 @@ final class HookServer: @unchecked Sendable {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 extension FileHandle {
     /// Reads up to a newline.
-    func availableLine() -> Data {
+    public func availableLine() -> Data {
         var line = Data()
         while true {
             let byte = readData(ofLength: 1)
@@ -111,7 +108,7 @@ extension FileHandle {
 
 /// A blocking HTTP/1.0 request over a plain socket: enough to drive the
 /// test server's control endpoints without pulling in FoundationNetworking.
-func rawHTTP(port: Int, method: String, path: String, body: Data = Data()) throws -> Data {
+public func rawHTTP(port: Int, method: String, path: String, body: Data = Data()) throws -> Data {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestFailure("socket failed") }
     defer { close(fd) }

@@ -1,14 +1,14 @@
 import CPlatform
-import CSQLite
+import CSpool
 import WebhookCore
 
 /// Why the spool cannot be used. The message names the directory or file
 /// and what the system or SQLite said.
-public struct SpoolError: Error, CustomStringConvertible, Sendable {
-    public var message: String
+struct SpoolError: Error, CustomStringConvertible, Sendable {
+    var message: String
     /// SQLite ran out of the room `max_bytes` gives it (or the disk is full).
-    public var isFull: Bool
-    public var description: String { message }
+    var isFull: Bool
+    var description: String { message }
 
     init(_ message: String, isFull: Bool = false) {
         self.message = message
@@ -36,11 +36,11 @@ public struct SpoolError: Error, CustomStringConvertible, Sendable {
 /// recovery, reported as `recoveredFrom`.
 ///
 /// Not thread-safe: its owner (the spool thread) serialises calls.
-public final class SpoolStore {
-    public let path: String
+final class SpoolStore {
+    let path: String
     /// Set when a corrupt database was moved aside at open.
-    public private(set) var recoveredFrom: String?
-    public let laneCount: Int
+    private(set) var recoveredFrom: String?
+    let laneCount: Int
     private let directory: String
     private let maxBytes: Int64
     private let sync: Sync
@@ -57,13 +57,13 @@ public final class SpoolStore {
     /// The next `seq` to hand out.
     private var nextSeq: Int64 = 1
 
-    public static let fileName = "swiftwebhook-spool.db"
-    public static let lockName = "swiftwebhook-spool.lock"
+    static let fileName = "swiftwebhook-spool.db"
+    static let lockName = "swiftwebhook-spool.lock"
 
     /// What SQLite syncs to the device (`PRAGMA synchronous`, WAL mode). A
     /// commit survives the process (`kill -9`) in every case: it is in the
     /// kernel's page cache once `commit` returns.
-    public enum Sync: String, Sendable {
+    enum Sync: String, Sendable {
         /// Nothing: a power loss may lose or corrupt the file (which is then
         /// moved aside at the next open).
         case off = "OFF"
@@ -78,7 +78,7 @@ public final class SpoolStore {
     /// Fails before the store exists, or once it is whole (its deinit then
     /// closes what was opened): Embedded Swift never frees an object whose
     /// designated initializer throws half-way (WebhookEngine's Engine.init says more).
-    public convenience init(directory: String, maxBytes: Int64, sync: Sync, laneCount: Int = 1) throws(SpoolError) {
+    convenience init(directory: String, maxBytes: Int64, sync: Sync, laneCount: Int = 1) throws(SpoolError) {
         var reason = [CChar](repeating: 0, count: 512)
         guard csqlite_load(&reason, reason.count) == 0 else {
             throw SpoolError("cannot use SQLite for the spool: " + String(cString: reason))
@@ -101,7 +101,7 @@ public final class SpoolStore {
 
     /// Whether the database file at `path` is no longer the one open (or is
     /// gone, with its directory perhaps): what the store holds is lost.
-    public var fileWasReplaced: Bool {
+    var fileWasReplaced: Bool {
         guard let identity else { return false }
         var info = stat()
         guard stat(path, &info) == 0 else { return true }
@@ -110,9 +110,9 @@ public final class SpoolStore {
 
     /// Starts over with a new, empty file (and directory, and lock) after
     /// the old one was removed: `fileWasReplaced`.
-    public var isOpen: Bool { db != nil }
+    var isOpen: Bool { db != nil }
 
-    public func reopen() throws(SpoolError) {
+    func reopen() throws(SpoolError) {
         closeAll()
         recoveredFrom = nil
         // `nextSeq` goes on from the old file's: the engine may still hold
@@ -284,11 +284,11 @@ public final class SpoolStore {
     // MARK: Transactions
 
     /// Writes go between `begin` and `commit`; one commit is one sync.
-    public func begin() throws(SpoolError) {
+    func begin() throws(SpoolError) {
         try execute("BEGIN IMMEDIATE")
     }
 
-    public func commit() throws(SpoolError) {
+    func commit() throws(SpoolError) {
         let rv = sqlite3_exec(db, "COMMIT", nil, nil, nil)
         if rv != SQLITE_OK {
             let error = failure("cannot commit to the spool", rv)
@@ -298,7 +298,7 @@ public final class SpoolStore {
     }
 
     /// Undoes the open transaction, if any (SQLite may already have).
-    public func rollback() {
+    func rollback() {
         if sqlite3_get_autocommit(db) == 0 { sqlite3_exec(db, "ROLLBACK", nil, nil, nil) }
     }
 
@@ -309,7 +309,7 @@ public final class SpoolStore {
     /// A full spool throws `isFull`.
     /// (A rolled-back insert's `seq` is not handed out again; gaps are harmless.)
     @discardableResult
-    public func insert(lane: Int, client: UInt64, record: UnsafeRawBufferPointer, at given: Int64? = nil) throws(SpoolError) -> Int64 {
+    func insert(lane: Int, client: UInt64, record: UnsafeRawBufferPointer, at given: Int64? = nil) throws(SpoolError) -> Int64 {
         let seq = given ?? nextSeq
         sqlite3_reset(insertRow)
         sqlite3_bind_int64(insertRow, 1, seq)
@@ -323,7 +323,7 @@ public final class SpoolStore {
 
     /// Up to `limit` events of `lane` stored after `seq`, oldest first;
     /// `body` sees each one's `seq` and bytes (valid only inside the call).
-    public func forEach(lane: Int, after seq: Int64, limit: Int, _ body: (Int64, UnsafeRawBufferPointer) -> Void) throws(SpoolError) {
+    func forEach(lane: Int, after seq: Int64, limit: Int, _ body: (Int64, UnsafeRawBufferPointer) -> Void) throws(SpoolError) {
         sqlite3_reset(selectLane)
         sqlite3_bind_int64(selectLane, 1, Int64(lane))
         sqlite3_bind_int64(selectLane, 2, seq)
@@ -339,7 +339,7 @@ public final class SpoolStore {
 
     /// Forgets every event of `lane` after `after` up to `seq` (delivered
     /// or given up on; or the oldest, dropped to make room).
-    public func delete(lane: Int, after: Int64 = .min, upTo seq: Int64) throws(SpoolError) {
+    func delete(lane: Int, after: Int64 = .min, upTo seq: Int64) throws(SpoolError) {
         sqlite3_reset(deleteRange)
         sqlite3_bind_int64(deleteRange, 1, Int64(lane))
         sqlite3_bind_int64(deleteRange, 2, after)
@@ -348,7 +348,7 @@ public final class SpoolStore {
     }
 
     /// Forgets one event (delivered or given up on).
-    public func delete(lane: Int, seq: Int64) throws(SpoolError) {
+    func delete(lane: Int, seq: Int64) throws(SpoolError) {
         sqlite3_reset(deleteRow)
         sqlite3_bind_int64(deleteRow, 1, Int64(lane))
         sqlite3_bind_int64(deleteRow, 2, seq)
@@ -358,13 +358,13 @@ public final class SpoolStore {
     /// Gives the pages of deleted rows back to the file system and empties
     /// the WAL: after an outage, the spool's files shrink to their idle
     /// size. (VACUUM copies what is left: call it when little is.)
-    public func shrink() throws(SpoolError) {
+    func shrink() throws(SpoolError) {
         try execute("VACUUM")
         try execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
     /// Events stored now, per lane.
-    public func countsByLane() throws(SpoolError) -> [Int] {
+    func countsByLane() throws(SpoolError) -> [Int] {
         var counts = [Int](repeating: 0, count: laneCount)
         let statement = try prepare("SELECT lane, count(*) FROM events GROUP BY lane")
         defer { sqlite3_finalize(statement) }
@@ -379,7 +379,7 @@ public final class SpoolStore {
 
     /// The lowest `seq` stored, or nil when empty (per lane, on the key:
     /// no scan of the table).
-    public func lowestSeq() throws(SpoolError) -> Int64? {
+    func lowestSeq() throws(SpoolError) -> Int64? {
         var lowest: Int64?
         for lane in 0..<laneCount {
             let statement = try prepare("SELECT seq FROM events WHERE lane = \(lane) ORDER BY seq LIMIT 1")
@@ -393,12 +393,12 @@ public final class SpoolStore {
     }
 
     /// Events stored now.
-    public func count() throws(SpoolError) -> Int {
+    func count() throws(SpoolError) -> Int {
         try integer("SELECT count(*) FROM events")
     }
 
     /// The database's size on disk, in bytes (pages in use).
-    public func bytesOnDisk() throws(SpoolError) -> Int {
+    func bytesOnDisk() throws(SpoolError) -> Int {
         try integer("PRAGMA page_count") * integer("PRAGMA page_size")
     }
 

@@ -1,15 +1,10 @@
 /*
  * abi_facts.c - the facts of include/swiftwebhook.h the library repeats,
  * checked against the header at compile time, and the version string taken
- * from it (so "1.1.0" is written once, in the header).
+ * from it (so the version is written once, in the header).
  */
-#include "webhook_registry.h"
+#include "swiftwebhook_abi.h"
 
-#include <stddef.h>
-#include <swiftwebhook.h>
-
-_Static_assert(SWH_REGISTRY_SLOTS == SWIFTWEBHOOK_MAX_HANDLES,
-    "the handle table has one slot per handle the header promises");
 _Static_assert(SWIFTWEBHOOK_EVENT_TYPE_COUNT <= 32,
     "a handle's wanted-event mask (and RuleTable.KindMask) is 32 bits");
 _Static_assert(SWIFTWEBHOOK_MESSAGE_ACKED == SWIFTWEBHOOK_EVENT_TYPE_COUNT - 1,

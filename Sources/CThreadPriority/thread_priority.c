@@ -18,25 +18,25 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cnng.h"
+#include "thread_priority.h"
 
 #pragma GCC visibility push(hidden)
 
 static atomic_int wanted = 0;
 
 void
-cnng_set_delivery_nice(int nice)
+cthread_set_delivery_nice(int nice)
 {
     atomic_store_explicit(&wanted, nice, memory_order_relaxed);
 }
 
 void
-cnng_apply_delivery_nice(void)
+cthread_apply_delivery_nice(void)
 {
     /* What this thread was given; threads start at the process's own. */
     static __thread int applied = 0;
     int nice = atomic_load_explicit(&wanted, memory_order_relaxed);
-    if (nice == applied || cnng_shared_with_host()) {
+    if (nice == applied) {
         return;
     }
     applied = nice;
