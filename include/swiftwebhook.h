@@ -45,11 +45,15 @@ extern "C" {
  *
  * 1.2.0 added the spool's counters at the end of swiftwebhook_stats (its
  * size field versions it: an older caller's struct is filled as before).
+ *
+ * 1.3.0 added webhook_get_metrics() (under the symbol version
+ * SWIFTWEBHOOK_1.3, so a binary that calls it refuses to load against an
+ * older library) and SWIFTWEBHOOK_ETOOSMALL.
  */
 #define SWIFTWEBHOOK_VERSION_MAJOR 1
-#define SWIFTWEBHOOK_VERSION_MINOR 2
+#define SWIFTWEBHOOK_VERSION_MINOR 3
 #define SWIFTWEBHOOK_VERSION_PATCH 0
-#define SWIFTWEBHOOK_VERSION "1.2.0"
+#define SWIFTWEBHOOK_VERSION "1.3.0"
 
 /*
  * ABI version: bumped only on an incompatible change. Compare it with
@@ -81,7 +85,8 @@ typedef enum swiftwebhook_result {
     SWIFTWEBHOOK_ECONFIG = -3,    /* the config cannot be used; the message says why */
     SWIFTWEBHOOK_ESTART = -4,     /* the config is fine but delivery could not start (TLS files, ...) */
     SWIFTWEBHOOK_ENOMEM = -5,     /* out of memory, or SWIFTWEBHOOK_MAX_HANDLES handles alive */
-    SWIFTWEBHOOK_EVERSION = -6    /* the loader found a library of another ABI version */
+    SWIFTWEBHOOK_EVERSION = -6,   /* the loader found a library of another ABI version */
+    SWIFTWEBHOOK_ETOOSMALL = -7   /* since 1.3.0: the buffer is too small; *needed says how big */
 } swiftwebhook_result;
 
 /*
@@ -251,6 +256,24 @@ void webhook_fini(swiftwebhook *wh);
  * Returns SWIFTWEBHOOK_OK, SWIFTWEBHOOK_EINVAL or SWIFTWEBHOOK_ESHUTDOWN.
  */
 int webhook_get_stats(swiftwebhook *wh, swiftwebhook_stats *out);
+
+/*
+ * Since 1.3.0. The instance's metrics as text in the Prometheus exposition
+ * format (text/plain; version=0.0.4), for a broker's metrics endpoint:
+ * every counter and gauge of swiftwebhook_stats, matched / delivered /
+ * failed per event type, the emit-to-2xx latency histogram, the endpoint's
+ * state and the age of its last 2xx, the oldest waiting event's age. Every
+ * name starts with "swiftwebhook_"; docs/operating.md lists them.
+ *   buf, len: where the text goes, NUL-terminated. buf may be NULL when len
+ *             is 0 (to ask for the size).
+ *   needed:   NULL, or receives the bytes the text needs, NUL included.
+ * Returns SWIFTWEBHOOK_OK (the whole text is in buf), SWIFTWEBHOOK_ETOOSMALL
+ * (nothing written but an empty string when len > 0; call again with
+ * *needed bytes, plus some: the numbers may have grown), SWIFTWEBHOOK_EINVAL
+ * or SWIFTWEBHOOK_ESHUTDOWN. A handle with `enable = false` gets the info
+ * lines only.
+ */
+int webhook_get_metrics(swiftwebhook *wh, char *buf, size_t len, size_t *needed);
 
 /*
  * Routes log messages at `max_level` and more severe to `fn` (for example

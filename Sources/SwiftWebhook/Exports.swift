@@ -170,6 +170,32 @@ public func swiftwebhook_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutabl
     return SWIFTWEBHOOK_OK.rawValue
 }
 
+@_cdecl("webhook_get_metrics")
+public func swiftwebhook_get_metrics(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ length: Int,
+                                     _ needed: UnsafeMutablePointer<Int>?) -> Int32 {
+    // size_t arrives as Int: a length past Int.max is negative here, and no
+    // buffer is that large.
+    guard let handle, length >= 0, buffer != nil || length == 0 else { return SWIFTWEBHOOK_EINVAL.rawValue }
+    let id = handleID(handle)
+    var text = ""
+    let result = withInstance(id) { instance in
+        text = PrometheusText.render(instance.engine?.metrics(), version: String(cString: swh_library_version()))
+        return SWIFTWEBHOOK_OK.rawValue
+    }
+    guard result == SWIFTWEBHOOK_OK.rawValue else { return result }
+    let size = text.utf8.count + 1
+    needed?.pointee = size
+    guard let buffer, length >= size else {
+        if let buffer, length > 0 { buffer[0] = 0 }
+        return SWIFTWEBHOOK_ETOOSMALL.rawValue
+    }
+    text.withUTF8 { bytes in
+        UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+    }
+    buffer[size - 1] = 0
+    return SWIFTWEBHOOK_OK.rawValue
+}
+
 @_cdecl("webhook_set_log")
 public func swiftwebhook_set_log(_ function: swiftwebhook_log_fn?, _ userdata: UnsafeMutableRawPointer?, _ maxLevel: Int32) {
     LogRouting.set(function, userdata, maxLevel: maxLevel)
@@ -188,6 +214,7 @@ public func swiftwebhook_strerror(_ code: Int32) -> UnsafePointer<CChar> {
     case SWIFTWEBHOOK_ESTART.rawValue: text = "delivery could not start"
     case SWIFTWEBHOOK_ENOMEM.rawValue: text = "out of memory or handles"
     case SWIFTWEBHOOK_EVERSION.rawValue: text = "incompatible library ABI version"
+    case SWIFTWEBHOOK_ETOOSMALL.rawValue: text = "the buffer is too small"
     default: text = "unknown code"
     }
     return UnsafeRawPointer(text.utf8Start).assumingMemoryBound(to: CChar.self)

@@ -152,6 +152,23 @@ public final class Engine: @unchecked Sendable {
         return stats
     }
 
+    /// The counters with the endpoint's health and the waiting events' ages
+    /// (`PrometheusText` renders them).
+    public func metrics() -> EngineMetrics {
+        var metrics = EngineMetrics()
+        metrics.stats = stats()
+        (metrics.endpointState, metrics.outages) = context.monitor.snapshot()
+        let now = Clock.monotonicNanoseconds()
+        let stats = metrics.stats
+        if stats.lastDeliveredAtNs != 0 { metrics.sinceLastDeliveredNs = now &- min(now, stats.lastDeliveredAtNs) }
+        if stats.oldestQueuedAtNs != 0 { metrics.oldestQueuedAgeNs = now &- min(now, stats.oldestQueuedAtNs) }
+        if stats.spoolOldestTimestampMs != 0 {
+            let wall = Clock.wallMilliseconds()
+            metrics.spoolOldestAgeMs = wall &- min(wall, stats.spoolOldestTimestampMs)
+        }
+        return metrics
+    }
+
     /// Stops accepting events, delivers what is queued until
     /// `drain_timeout`, counts the rest as dropped, closes connections and
     /// frees everything. Safe to call more than once.

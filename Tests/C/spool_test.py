@@ -19,20 +19,12 @@
 import os, shutil, signal, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
-from e2e import CountingReceiver as Receiver, free_port  # noqa: E402 (the shared end-to-end helpers)
+from e2e import Checks, CountingReceiver as Receiver, free_port  # noqa: E402 (the shared end-to-end helpers)
 
 program = sys.argv[1]
 only = set(sys.argv[2:])
-passed = failed = 0
+check = Checks()
 
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("check failed: " + what, flush=True)
 
 
 # A cross-built program runs under this emulator (qemu-aarch64): SWH_EMULATOR, set by ctest.
@@ -255,5 +247,4 @@ tests = {"outage": test_outage, "restart": test_restart, "kill": test_kill, "two
 for name, test in tests.items():
     if not only or name in only:
         test()
-print("spool_test: %d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+sys.exit(check.summary("spool_test"))

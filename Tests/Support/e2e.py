@@ -15,6 +15,26 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 HOOKSERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hookserver.py")
 
 
+class Checks:
+    """Counts checks for a test script that runs on after a failed one (the
+    C suite's Python drivers): a failed check prints what failed."""
+
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def __call__(self, ok, what):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print("check failed: " + what, flush=True)
+
+    def summary(self, name):
+        """Prints the counts; returns the exit status."""
+        print("%s: %d passed, %d failed" % (name, self.passed, self.failed), flush=True)
+        return 1 if self.failed else 0
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

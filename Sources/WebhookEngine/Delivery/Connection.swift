@@ -263,16 +263,20 @@ final class Connection: QueueWaiter, @unchecked Sendable {
             context.queue.countRetry(lane: lane)
             connect()
         case .retry(let delay, let failure):
+            context.monitor.attemptFailed(reason: describe(failure))
             context.queue.countRetry(lane: lane)
             context.log.limited(.warning, key: logKey(failure), "\(url): \(describe(failure)); retrying")
             nng_sleep_aio(Int32(clamping: delay), sleepAio.raw)
         case .delivered:
+            context.monitor.attemptAnswered(waiting: context.queue.snapshot().waiting)
             finish(.delivered)
         case .rejected(let status):
+            context.monitor.attemptAnswered(waiting: context.queue.snapshot().waiting)
             context.log.limited(.warning, key: "rejected-\(status)",
                                 "\(url): HTTP \(status) for \(describeCurrent()); not retried, \(current.count == 1 ? "event" : "events") failed")
             finish(.failed)
         case .gaveUp(let failure, let attempts, let elapsedMs):
+            context.monitor.attemptFailed(reason: describe(failure))
             context.log.limited(.warning, key: "give-up", "\(url): \(describe(failure)); giving up after \(attempts) attempt\(attempts == 1 ? "" : "s") in \(elapsedMs / 1000) s, \(current.count == 1 ? "event" : "\(current.count) events") failed")
             finish(.failed)
         case .droppedAtShutdown:

@@ -18,6 +18,8 @@ final class DeliveryContext: @unchecked Sendable {
     let log: Log
     let observer: DeliveryObserver?
     let graveyard = Graveyard()
+    /// Whether the endpoint answers: logged when it goes down and comes back.
+    let monitor: EndpointMonitor
     let closer = ConnectionCloser()
 
     init(queue: DeliveryQueue<Connection>, endpoint: Endpoint, settings: WebhookSettings, log: Log, observer: DeliveryObserver?) {
@@ -31,6 +33,7 @@ final class DeliveryContext: @unchecked Sendable {
         self.sendsIDs = settings.eventIDs || settings.signing != nil
         self.log = log
         self.observer = observer
+        self.monitor = EndpointMonitor(url: "\(settings.url)", log: log)
     }
 
     /// An event's id: `<engine tag>-<lane>-<sequence>`, the same on every

@@ -199,6 +199,7 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
                 return lane.lock.withLock {
                     if closed { return .shuttingDown }
                     lane.stats.matched += 1
+                    lane.stats.matchedByKind[event.header.kind] += 1
                     droppedQueueFull.add(1, ordering: .relaxed)
                     return .dropped
                 }
@@ -211,7 +212,7 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
                 release(bytes)
                 return .shuttingDown
             }
-            let id = countMatched(in: lane, index: index)
+            let id = countMatched(event.header.kind, in: lane, index: index)
             return appendLocked(event, id: id, bytes: bytes, timestampMs: timestampMs, nowNs: nowNs, to: lane)
         }
     }
@@ -219,8 +220,9 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
     /// Counts an accepted event in its lane and gives it the lane's next
     /// id. Under the lane's lock.
     @inline(__always)
-    private func countMatched(in lane: Lane, index: Int) -> EventID {
+    private func countMatched(_ kind: EventKind, in lane: Lane, index: Int) -> EventID {
         lane.stats.matched += 1
+        lane.stats.matchedByKind[kind] += 1
         defer { lane.nextSequence &+= 1 }
         return EventID(tag: idTag, lane: UInt32(truncatingIfNeeded: index), sequence: lane.nextSequence)
     }
@@ -247,7 +249,7 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
                 if reserved { release(bytes) }
                 return .shuttingDown
             }
-            let id = countMatched(in: lane, index: index)
+            let id = countMatched(event.header.kind, in: lane, index: index)
             if reserved && lane.stats.spooled == 0 {
                 return appendLocked(event, id: id, bytes: bytes, timestampMs: timestampMs, nowNs: nowNs, to: lane)
             }
@@ -348,11 +350,14 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
             switch outcome {
             case .delivered:
                 lane.stats.delivered += count
+                lane.stats.lastDeliveredAtNs = now
                 for event in finished {
                     lane.latencies.record(microseconds: (now &- event.acceptedAtNs) / 1000)
+                    lane.stats.deliveredByKind[event.event.kind] += 1
                 }
             case .failed:
                 lane.stats.failed += count
+                for event in finished { lane.stats.failedByKind[event.event.kind] += 1 }
             case .droppedAtShutdown where spill != nil:
                 // Saved to the spool at shutdown, ahead of what is queued.
                 lane.returned.append(contentsOf: finished)
@@ -436,11 +441,15 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
             for lane in lanes {
                 total.add(lane.stats)
                 latencies.add(lane.latencies)
+                if let oldest = lane.events.withFirst(EventRecord.acceptedAtNs), total.oldestQueuedAtNs == 0 || oldest < total.oldestQueuedAtNs {
+                    total.oldestQueuedAtNs = oldest
+                }
             }
             total.droppedQueueFull = droppedQueueFull.load(ordering: .relaxed)
         }
         total.latencyP50Us = latencies.percentile(0.50)
         total.latencyP99Us = latencies.percentile(0.99)
+        total.latency = latencies.buckets
         return total
     }
 

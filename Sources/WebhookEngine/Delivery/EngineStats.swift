@@ -44,10 +44,29 @@ public struct EngineStats: Equatable, Sendable {
     /// Emit-to-2xx latency percentiles, microseconds.
     public var latencyP50Us: UInt64 = 0
     public var latencyP99Us: UInt64 = 0
+    /// Per event type: matched, delivered (2xx) and failed (the metrics
+    /// text's labels). Their totals are `matched`, `delivered`, `failed`,
+    /// except that `matched` does not count an earlier run's events.
+    var matchedByKind = PerKindCounts()
+    var deliveredByKind = PerKindCounts()
+    var failedByKind = PerKindCounts()
+    /// Emit-to-2xx latencies in the metrics histogram's buckets (a snapshot's).
+    var latency = LatencyBuckets()
+    /// Monotonic time of the last 2xx; 0: none yet.
+    var lastDeliveredAtNs: UInt64 = 0
+    /// Monotonic time the oldest event in memory was accepted; 0: none
+    /// waiting (a snapshot's).
+    var oldestQueuedAtNs: UInt64 = 0
+    /// The time (wall clock, ms) of the oldest event on disk and not in
+    /// memory; 0: none. The spool thread's, refreshed every cycle.
+    var spoolOldestTimestampMs: UInt64 = 0
 
     public init() {}
 
     public var dropped: UInt64 { droppedQueueFull + droppedShutdown + droppedSpool }
+
+    /// Events not finished yet: in memory, in flight, or in the spool.
+    public var waiting: UInt64 { queued + inFlight + spooled }
 
     /// Adds another set of counters (a lane's into the engine's); the
     /// latency percentiles are not summed.
@@ -66,6 +85,10 @@ public struct EngineStats: Equatable, Sendable {
         spooled += other.spooled
         spoolReplayed += other.spoolReplayed
         droppedSpool += other.droppedSpool
+        matchedByKind.add(other.matchedByKind)
+        deliveredByKind.add(other.deliveredByKind)
+        failedByKind.add(other.failedByKind)
+        lastDeliveredAtNs = max(lastDeliveredAtNs, other.lastDeliveredAtNs)
     }
 
     /// The accounting identity every test checks. (`spoolReplayed`: events

@@ -66,6 +66,13 @@ enum EventRecord {
         Int(record.load(as: UInt32.self))
     }
 
+    /// The event's time (wall clock, ms) in a record read from the spool
+    /// (SQLite's bytes, not necessarily aligned).
+    static func timestampMs(unaligned record: UnsafeRawBufferPointer) -> UInt64? {
+        guard record.count >= headerSize else { return nil }
+        return record.loadUnaligned(fromByteOffset: Offset.timestamp, as: UInt64.self)
+    }
+
     static func acceptedAtNs(_ record: UnsafeRawPointer) -> UInt64 {
         record.load(fromByteOffset: Offset.acceptedAt, as: UInt64.self)
     }

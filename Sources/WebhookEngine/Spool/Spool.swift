@@ -55,6 +55,7 @@ final class Spool<Queue: SpoolQueue>: @unchecked Sendable {
     private let written = Atomic<UInt64>(0)
     private let rows = Atomic<UInt64>(0)
     private let bytes = Atomic<UInt64>(0)
+    private let oldestTimestampMs = Atomic<UInt64>(0)
 
     /// The most rows a lane loads at once; below how many events in memory
     /// it loads again; and how many a lane with nothing in memory loads even
@@ -133,6 +134,7 @@ final class Spool<Queue: SpoolQueue>: @unchecked Sendable {
         stats.spoolWritten = written.load(ordering: .relaxed)
         stats.spoolRows = rows.load(ordering: .relaxed)
         stats.spoolBytes = bytes.load(ordering: .relaxed)
+        stats.spoolOldestTimestampMs = oldestTimestampMs.load(ordering: .relaxed)
     }
 
     /// Shutdown began (the queue is closed, its drain starts): write what
@@ -187,6 +189,20 @@ final class Spool<Queue: SpoolQueue>: @unchecked Sendable {
             }
         }
         if admitting { load() }
+        refreshOldest()
+    }
+
+    /// The time of the oldest event waiting on disk (each lane's first row
+    /// not in memory), for the metrics: one indexed read per lane that has any.
+    private func refreshOldest() {
+        var oldest: UInt64 = 0
+        for lane in 0..<queue.laneCount where unloaded[lane] > 0 {
+            try? store.forEach(lane: lane, after: lastLoaded[lane], limit: 1) { _, bytes in
+                guard let time = EventRecord.timestampMs(unaligned: bytes), time > 0 else { return }
+                if oldest == 0 || time < oldest { oldest = time }
+            }
+        }
+        oldestTimestampMs.store(oldest, ordering: .relaxed)
     }
 
     // MARK: The file under the store

@@ -16,6 +16,8 @@ struct LatencyHistogram {
     /// rather than 592 per lane).
     private var lowest = Int.max
     private var highest = -1
+    /// The same latencies in the metrics histogram's fixed buckets (inline).
+    private(set) var buckets = LatencyBuckets()
 
     mutating func record(microseconds: UInt64) {
         let i = Self.index(microseconds)
@@ -24,11 +26,13 @@ struct LatencyHistogram {
         total += 1
         lowest = min(lowest, i)
         highest = max(highest, i)
+        buckets.record(microseconds: microseconds)
     }
 
     /// Adds another histogram's counts (the lanes' into the engine's).
     mutating func add(_ other: LatencyHistogram) {
         guard other.total > 0 else { return }
+        buckets.add(other.buckets)
         if counts.isEmpty { counts = [UInt64](repeating: 0, count: Self.bucketCount) }
         counts.withUnsafeMutableBufferPointer { mine in
             other.counts.withUnsafeBufferPointer { theirs in

@@ -1,0 +1,129 @@
+import WebhookCore
+
+/// The metrics as text in the Prometheus exposition format (0.0.4, which
+/// OpenMetrics parsers read too): what `webhook_get_metrics` returns, what
+/// NanoMQ's `/api/v4/prometheus` appends and Mosquitto's plugin publishes
+/// from. One prefix, `swiftwebhook_`; counters end in `_total`, durations
+/// are `_seconds`, sizes `_bytes` (docs/operating.md lists them).
+///
+/// Numbers are written by hand: Embedded Swift prints no floating point, and
+/// every value here is an integer count or a whole number of microseconds.
+public enum PrometheusText {
+    public static let prefix = "swiftwebhook_"
+
+    /// `metrics` nil: the instance is disabled (`enable = false`); only the
+    /// info and `enabled` lines.
+    public static func render(_ metrics: EngineMetrics?, version: String) -> String {
+        var text = Writer()
+        text.family("info", "gauge", "The library delivering the webhook, by version.")
+        text.sample("info", labels: "version=\"\(escaped(version))\"", "1")
+        text.family("enabled", "gauge", "1 when the webhook is enabled (enable = true), else 0.")
+        text.sample("enabled", metrics == nil ? "0" : "1")
+        guard let metrics else { return text.output }
+        let stats = metrics.stats
+
+        text.perKind("matched_events_total", "Events that passed the rules (queued, or dropped and counted), by event type.", stats.matchedByKind)
+        text.perKind("delivered_events_total", "Events answered with a 2xx, by event type (an earlier run's spooled events included).", stats.deliveredByKind)
+        text.perKind("failed_events_total", "Events given up on: a 4xx not retried, or attempts or max_elapsed used up, by event type.", stats.failedByKind)
+        text.counter("retried_attempts_total", "Attempts beyond each event's first.", stats.retried)
+        text.family("dropped_events_total", "counter", "Events dropped, by reason: queue_full (queue bounds), shutdown (drain_timeout), spool (spool full or behind).")
+        text.sample("dropped_events_total", labels: "reason=\"queue_full\"", "\(stats.droppedQueueFull)")
+        text.sample("dropped_events_total", labels: "reason=\"shutdown\"", "\(stats.droppedShutdown)")
+        text.sample("dropped_events_total", labels: "reason=\"spool\"", "\(stats.droppedSpool)")
+        text.counter("connections_opened_total", "HTTP connections opened (reconnects included).", stats.connectionsOpened)
+        text.counter("spool_replayed_events_total", "Events found in the spool at start: an earlier run's.", stats.spoolReplayed)
+        text.counter("spool_written_events_total", "Events committed to the spool (with durability = crash, these survive kill -9).", stats.spoolWritten)
+        text.counter("endpoint_outages_total", "Times the endpoint went down (\(EndpointHealth.downAfter) failed attempts in a row).", metrics.outages)
+
+        text.gauge("queued_events", "Events waiting in memory now.", stats.queued)
+        text.gauge("queued_bytes", "Memory the queued events hold now.", stats.queuedBytes)
+        text.gauge("in_flight_events", "Events being sent, or waiting for a retry, now.", stats.inFlight)
+        text.gauge("spooled_events", "Events the spool holds and memory does not, now.", stats.spooled)
+        text.gauge("spool_rows", "Events in the spool's database now.", stats.spoolRows)
+        text.gauge("spool_bytes", "The spool database's size now.", stats.spoolBytes)
+        text.gauge("connections_open", "HTTP connections open now.", stats.connectionsOpen)
+
+        text.family("endpoint_state", "gauge", "The endpoint: up (answering), retrying (its last attempts failed), down (\(EndpointHealth.downAfter) or more in a row); 1 for the current state.")
+        for (state, name) in [(EndpointHealth.State.up, "up"), (.retrying, "retrying"), (.down, "down")] {
+            text.sample("endpoint_state", labels: "state=\"\(name)\"", metrics.endpointState == state ? "1" : "0")
+        }
+        text.family("last_delivery_age_seconds", "gauge", "Seconds since the last 2xx; NaN before the first.")
+        text.sample("last_delivery_age_seconds", metrics.sinceLastDeliveredNs.map { seconds(microseconds: $0 / 1000) } ?? "NaN")
+        text.family("oldest_waiting_event_age_seconds", "gauge", "How long the oldest event in memory or in the spool has waited; 0 when none waits.")
+        let memoryAgeUs = (metrics.oldestQueuedAgeNs ?? 0) / 1000
+        let spoolAgeUs = (metrics.spoolOldestAgeMs ?? 0) * 1000
+        text.sample("oldest_waiting_event_age_seconds", seconds(microseconds: max(memoryAgeUs, spoolAgeUs)))
+        text.family("spool_oldest_event_age_seconds", "gauge", "How old the oldest event on disk (and not in memory) is; 0 when none.")
+        text.sample("spool_oldest_event_age_seconds", seconds(microseconds: spoolAgeUs))
+
+        text.family("delivery_latency_seconds", "histogram", "From webhook_emit to the 2xx, per delivered event.")
+        let cumulative = stats.latency.cumulative
+        for (i, bound) in LatencyBuckets.boundsUs.enumerated() {
+            text.sample("delivery_latency_seconds_bucket", labels: "le=\"\(seconds(microseconds: bound))\"", "\(cumulative[i])")
+        }
+        text.sample("delivery_latency_seconds_bucket", labels: "le=\"+Inf\"", "\(stats.latency.count)")
+        text.sample("delivery_latency_seconds_sum", seconds(microseconds: stats.latency.sumUs))
+        text.sample("delivery_latency_seconds_count", "\(stats.latency.count)")
+        return text.output
+    }
+
+    /// A whole number of microseconds as seconds: "0.0005", "2.5", "60".
+    static func seconds(microseconds: UInt64) -> String {
+        let whole = microseconds / 1_000_000
+        var fraction = microseconds % 1_000_000
+        guard fraction > 0 else { return "\(whole)" }
+        var digits = 6
+        while fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
+        let text = "\(fraction)"
+        return "\(whole)." + String(repeating: "0", count: digits - text.utf8.count) + text
+    }
+
+    /// A label value: backslash, double quote and newline escaped.
+    static func escaped(_ value: String) -> String {
+        var out = ""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// Appends lines; every name gets the prefix.
+    private struct Writer {
+        var output = ""
+
+        mutating func family(_ name: String, _ type: String, _ help: String) {
+            output += "# HELP \(PrometheusText.prefix)\(name) \(help)\n# TYPE \(PrometheusText.prefix)\(name) \(type)\n"
+        }
+
+        mutating func sample(_ name: String, labels: String = "", _ value: String) {
+            output += PrometheusText.prefix + name
+            if !labels.isEmpty { output += "{\(labels)}" }
+            output += " \(value)\n"
+        }
+
+        mutating func counter(_ name: String, _ help: String, _ value: UInt64) {
+            family(name, "counter", help)
+            sample(name, "\(value)")
+        }
+
+        mutating func gauge(_ name: String, _ help: String, _ value: UInt64) {
+            family(name, "gauge", help)
+            sample(name, "\(value)")
+        }
+
+        mutating func perKind(_ name: String, _ help: String, _ counts: PerKindCounts) {
+            family(name, "counter", help)
+            for kind in EventKind.allCases {
+                sample(name, labels: "event=\"\(kind.configName)\"", "\(counts[kind])")
+            }
+        }
+    }
+}
