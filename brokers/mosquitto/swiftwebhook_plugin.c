@@ -28,12 +28,19 @@
  * The library logs from its own threads; mosquitto_log_printf is not safe
  * there (it may publish to $SYS), so messages are queued and written from
  * the broker's thread on MOSQ_EVT_TICK.
+ *
+ * Every plugin_opt_sys_interval seconds (default 10, Mosquitto's own
+ * sys_interval default; 0 turns it off: a plugin cannot read mosquitto.conf's
+ * sys_interval, so set both alike), the counters are published, retained,
+ * under $SYS/broker/webhook/ (docs/mosquitto.md lists the topics), where
+ * $SYS exporters look; also from the broker's thread, on MOSQ_EVT_TICK.
  */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
@@ -53,6 +60,8 @@ typedef struct plugin {
     bool observe_acl;
     bool registered_auth;
     bool registered_acl;
+    long sys_interval;       /* seconds; 0: no $SYS topics */
+    struct timespec sys_due; /* when they are published next */
 } plugin;
 
 /* Library log lines waiting for the broker's thread. */
@@ -218,13 +227,98 @@ on_acl_check(int event, void *event_data, void *userdata)
     return MOSQ_ERR_PLUGIN_DEFER; /* the acl_file decides */
 }
 
+/* One retained $SYS topic with a number. */
+static void
+publish_sys(const char *name, unsigned long long value)
+{
+    char topic[96], payload[32];
+    snprintf(topic, sizeof topic, "$SYS/broker/webhook/%s", name);
+    int length = snprintf(payload, sizeof payload, "%llu", value);
+    mosquitto_broker_publish_copy(NULL, topic, length, payload, 0, true, NULL);
+}
+
+/* The endpoint's state, from the metrics text (the one place it is told). */
+static const char *
+endpoint_state(swiftwebhook *wh)
+{
+    static const char *const states[] = {"down", "retrying", "up"};
+    const char *found = "unknown";
+    size_t needed = 0;
+    webhook_get_metrics(wh, NULL, 0, &needed);
+    size_t size = needed + 1024; /* the numbers may grow in between */
+    char *text = malloc(size);
+    if (text == NULL || webhook_get_metrics(wh, text, size, NULL) != SWIFTWEBHOOK_OK) {
+        free(text);
+        return found;
+    }
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+        char line[80];
+        snprintf(line, sizeof line, "swiftwebhook_endpoint_state{state=\"%s\"} 1\n", states[i]);
+        if (strstr(text, line) != NULL) {
+            found = states[i];
+            break;
+        }
+    }
+    free(text);
+    return found;
+}
+
+/* The library's counters now; false when it cannot say. */
+static bool
+read_stats(plugin *p, swiftwebhook_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    s->size = sizeof *s;
+    return webhook_get_stats(p->wh, s) == SWIFTWEBHOOK_OK;
+}
+
+static void
+publish_counters(plugin *p)
+{
+    swiftwebhook_stats s;
+    if (!read_stats(p, &s)) {
+        return;
+    }
+    publish_sys("matched", s.matched);
+    publish_sys("delivered", s.delivered);
+    publish_sys("failed", s.failed);
+    publish_sys("retried", s.retried);
+    publish_sys("dropped", s.dropped_queue_full + s.dropped_shutdown + s.dropped_spool);
+    publish_sys("dropped/queue_full", s.dropped_queue_full);
+    publish_sys("dropped/shutdown", s.dropped_shutdown);
+    publish_sys("dropped/spool", s.dropped_spool);
+    publish_sys("queued", s.queued);
+    publish_sys("queued/bytes", s.queued_bytes);
+    publish_sys("in_flight", s.in_flight);
+    publish_sys("connections/open", s.connections_open);
+    publish_sys("connections/opened", s.connections_opened);
+    publish_sys("latency/p50_us", s.latency_p50_us);
+    publish_sys("latency/p99_us", s.latency_p99_us);
+    publish_sys("spool/held", s.spooled);
+    publish_sys("spool/replayed", s.spool_replayed);
+    publish_sys("spool/written", s.spool_written);
+    publish_sys("spool/rows", s.spool_rows);
+    publish_sys("spool/bytes", s.spool_bytes);
+    const char *state = endpoint_state(p->wh);
+    mosquitto_broker_publish_copy(NULL, "$SYS/broker/webhook/endpoint/state", (int) strlen(state), state, 0, true, NULL);
+}
+
 static int
 on_tick(int event, void *event_data, void *userdata)
 {
+    plugin *p = userdata;
     (void) event;
     (void) event_data;
-    (void) userdata;
     flush_log();
+    if (p->sys_interval > 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > p->sys_due.tv_sec || (now.tv_sec == p->sys_due.tv_sec && now.tv_nsec >= p->sys_due.tv_nsec)) {
+            publish_counters(p);
+            p->sys_due = now;
+            p->sys_due.tv_sec += p->sys_interval;
+        }
+    }
     return MOSQ_ERR_SUCCESS;
 }
 
@@ -268,6 +362,7 @@ mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, struct
         return MOSQ_ERR_NOMEM;
     }
     p->id = identifier;
+    p->sys_interval = 10;
     for (int i = 0; i < option_count; i++) {
         if (strcmp(options[i].key, "config") == 0) {
             config = options[i].value;
@@ -275,6 +370,16 @@ mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, struct
             p->observe_auth = option_true(options[i].value);
         } else if (strcmp(options[i].key, "observe_acl") == 0) {
             p->observe_acl = option_true(options[i].value);
+        } else if (strcmp(options[i].key, "sys_interval") == 0) {
+            char *end = NULL;
+            long seconds = options[i].value != NULL ? strtol(options[i].value, &end, 10) : -1;
+            if (end == options[i].value || end == NULL || *end != 0 || seconds < 0 || seconds > 86400) {
+                mosquitto_log_printf(MOSQ_LOG_ERR, "webhook: plugin_opt_sys_interval must be 0 to 86400 seconds, got \"%s\"",
+                    options[i].value != NULL ? options[i].value : "");
+                free(p);
+                return MOSQ_ERR_INVAL;
+            }
+            p->sys_interval = seconds;
         } else {
             mosquitto_log_printf(MOSQ_LOG_WARNING, "webhook: unknown option plugin_opt_%s ignored", options[i].key);
         }
@@ -355,9 +460,7 @@ mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int opti
         mosquitto_callback_unregister(p->id, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
     }
     swiftwebhook_stats s;
-    memset(&s, 0, sizeof s);
-    s.size = sizeof s;
-    if (webhook_get_stats(p->wh, &s) == SWIFTWEBHOOK_OK) {
+    if (read_stats(p, &s)) {
         mosquitto_log_printf(MOSQ_LOG_NOTICE, "webhook: matched %llu, delivered %llu, failed %llu, retried %llu, "
             "dropped %llu, queued %llu, in flight %llu, connections opened %llu, latency p50 %llu us p99 %llu us",
             (unsigned long long) s.matched, (unsigned long long) s.delivered, (unsigned long long) s.failed,

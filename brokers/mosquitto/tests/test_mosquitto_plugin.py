@@ -259,6 +259,60 @@ def test_broker_keeps_serving_while_the_endpoint_is_down(tmp_path, receiver):
             broker.stop()
 
 
+def sys_topics(broker, count):
+    """The retained $SYS/broker/webhook/ topics, read by a real subscriber."""
+    out = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-t", "$SYS/broker/webhook/#",
+                          "-v", "-C", str(count), "-W", "10"], capture_output=True, timeout=30).stdout.decode()
+    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+
+SYS_TOPICS = 21  # publish_counters in swiftwebhook_plugin.c
+
+
+def test_the_counters_are_published_under_sys_every_sys_interval(tmp_path, receiver):
+    broker = Broker(tmp_path, webhook_conf(receiver, '    { event = on_message_publish, topic = "sys/#" }'),
+                    plugin_options="plugin_opt_sys_interval 1")
+    try:
+        for i in range(30):
+            broker.pub("-i", "p", "-t", "sys/x", "-m", "m%d" % i)
+        assert wait_until(lambda: len(receiver.requests()) == 30, timeout=30)
+        # A second sys_interval later, the retained values are the quiet ones.
+        assert wait_until(lambda: sys_topics(broker, SYS_TOPICS).get("$SYS/broker/webhook/delivered") == "30", timeout=20)
+        topics = sys_topics(broker, SYS_TOPICS)
+        assert len(topics) == SYS_TOPICS, topics
+        assert topics["$SYS/broker/webhook/matched"] == "30"
+        assert topics["$SYS/broker/webhook/failed"] == "0" and topics["$SYS/broker/webhook/dropped"] == "0"
+        assert topics["$SYS/broker/webhook/queued"] == "0" and topics["$SYS/broker/webhook/in_flight"] == "0"
+        assert int(topics["$SYS/broker/webhook/connections/opened"]) >= 1
+        assert topics["$SYS/broker/webhook/endpoint/state"] == "up"
+
+        # The endpoint goes away: the state follows at the next interval.
+        receiver.stop()
+        for i in range(5):
+            broker.pub("-i", "p", "-t", "sys/x", "-m", "late%d" % i)
+        assert wait_until(lambda: sys_topics(broker, SYS_TOPICS).get("$SYS/broker/webhook/endpoint/state") == "down", timeout=30)
+        assert int(sys_topics(broker, SYS_TOPICS)["$SYS/broker/webhook/matched"]) == 35
+    finally:
+        broker.stop()
+    assert re.search(r"webhook: http://127\.0\.0\.1:\d+/hook: down: 3 attempts in a row failed", broker.log()), \
+        "the library's one line when the endpoint goes down reaches Mosquitto's log"
+
+
+def test_sys_topics_can_be_turned_off_and_a_bad_interval_is_refused(tmp_path, receiver):
+    broker = Broker(tmp_path, webhook_conf(receiver, '    { event = on_message_publish }'), plugin_options="plugin_opt_sys_interval 0")
+    try:
+        broker.pub("-t", "x", "-m", "1")
+        assert wait_until(lambda: len(receiver.requests()) == 1)
+        out = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-t", "$SYS/broker/webhook/#",
+                              "-C", "1", "-W", "3"], capture_output=True, timeout=30).stdout
+        assert out == b"", "no $SYS/broker/webhook topics with plugin_opt_sys_interval 0"
+    finally:
+        broker.stop()
+    with pytest.raises(AssertionError):
+        Broker(tmp_path, webhook_conf(receiver, '    { event = on_message_publish }'), plugin_options="plugin_opt_sys_interval soon")
+    assert 'plugin_opt_sys_interval must be 0 to 86400 seconds, got "soon"' in (tmp_path / "broker.log").read_text()
+
+
 def test_the_stop_line_counts_what_the_spool_dropped(tmp_path, receiver):
     # The endpoint is down and the spool holds 64 KB: of 40 publishes of
     # 8 KB, most are dropped by the spool (dropped_spool), none by the
