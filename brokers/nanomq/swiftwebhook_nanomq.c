@@ -22,6 +22,7 @@
 #include <swiftwebhook_loader.h>
 
 #include "include/broker.h"
+#include "include/rest_api.h"
 #include "include/pub_handler.h"
 #include "nng/mqtt/packet.h"
 #include "nng/supplemental/nanolib/cvector.h"
@@ -341,6 +342,44 @@ swh_nanomq_unsubscribe(struct work *work)
 		filter_events(work, tn, SWIFTWEBHOOK_CLIENT_UNSUBSCRIBE, SWIFTWEBHOOK_SESSION_UNSUBSCRIBED,
 		    tn->reason_code == 0x00);
 	}
+}
+
+bool
+swh_nanomq_prometheus(struct http_msg *res, const char *own)
+{
+	size_t needed = 0;
+
+	/* get_metrics is NULL with a library older than 1.3.0. A handle that
+	 * is finalised meanwhile answers ESHUTDOWN, never touches freed memory. */
+	if (!atomic_load(&active) || api.get_metrics == NULL ||
+	    api.get_metrics(wh, NULL, 0, &needed) != SWIFTWEBHOOK_ETOOSMALL) {
+		return false;
+	}
+	for (int tries = 0; tries < 4; tries++) {
+		size_t own_len = strlen(own);
+		size_t size    = own_len + 1 + needed + 1024; /* numbers grow */
+		char  *all     = malloc(size);
+		size_t at      = own_len;
+		int    rv;
+		if (all == NULL) {
+			return false;
+		}
+		memcpy(all, own, own_len);
+		if (at > 0 && all[at - 1] != '\n') {
+			all[at++] = '\n';
+		}
+		rv = api.get_metrics(wh, all + at, size - at, &needed);
+		if (rv == SWIFTWEBHOOK_OK) {
+			put_http_msg(res, "text/plain", NULL, NULL, NULL, all, strlen(all));
+			free(all);
+			return true;
+		}
+		free(all);
+		if (rv != SWIFTWEBHOOK_ETOOSMALL) {
+			return false;
+		}
+	}
+	return false;
 }
 
 bool

@@ -41,6 +41,12 @@ extern void (*nmq_swh_acked)(conn_param *subscriber, nng_msg *msg);
 void swh_nanomq_subscribe(struct work *work);
 void swh_nanomq_unsubscribe(struct work *work);
 
+/* /api/v4/prometheus (rest_api.c): when the library is active, answers with
+ * NanoMQ's own metrics text `own` followed by the library's
+ * (webhook_get_metrics) and returns true; false leaves the answer to NanoMQ. */
+struct http_msg;
+bool swh_nanomq_prometheus(struct http_msg *res, const char *own);
+
 /* From the signal handler (async-signal-safe): true when the library takes
  * over this SIGTERM / SIGINT, to stop in the main thread. */
 bool swh_nanomq_signal(int signum);

@@ -366,6 +366,68 @@ def test_fifty_thousand_publishes_all_delivered(tmp_path, brokers, receiver, cli
     assert 1 <= books["connections opened"] <= 8
 
 
+def scrape(http_port):
+    """NanoMQ's /api/v4/prometheus with its REST credentials: (its own lines, the library's samples)."""
+    import base64 as b64
+    import urllib.request
+    from prometheus_client.parser import text_string_to_metric_families
+    request = urllib.request.Request("http://127.0.0.1:%d/api/v4/prometheus" % http_port)
+    request.add_header("Authorization", "Basic " + b64.b64encode(b"admin:public").decode())
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+    ours = "".join(line + "\n" for line in text.splitlines()
+                   if line.startswith("swiftwebhook_") or line.startswith("# HELP swiftwebhook_")
+                   or line.startswith("# TYPE swiftwebhook_"))
+    samples = {}
+    for family in text_string_to_metric_families(ours):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return text, samples
+
+
+def delivered_total(samples):
+    return sum(v for (name, _), v in samples.items() if name == "swiftwebhook_delivered_events_total")
+
+
+def test_nanomqs_prometheus_endpoint_carries_the_webhook_metrics(tmp_path, brokers, receiver):
+    http_port = free_port()
+    sections = webhook(receiver, ["on_message_publish"], topic="load/#", extra="  pool_size = 4") + \
+        "http_server {\n  port = %d\n  username = admin\n  password = public\n  auth_type = basic\n}\n" % http_port
+    broker = start(brokers, PATCHED, tmp_path, sections)
+    assert wait_until(lambda: listening(http_port), 10), broker.log()
+    scraped = []
+    stop = threading.Event()
+
+    def scrape_under_load():
+        while not stop.is_set():
+            scraped.append(delivered_total(scrape(http_port)[1]))
+            time.sleep(0.05)
+
+    scraper = threading.Thread(target=scrape_under_load)
+    scraper.start()
+    try:
+        publish_all(broker, 4, 5_000)
+        receiver.settle(at_least=20_000, quiet=1.0, timeout=120)
+    finally:
+        stop.set()
+        scraper.join()
+    text, samples = scrape(http_port)
+    assert "nanomq_connections_count" in text, "NanoMQ's own metrics are still there"
+    received = len(publish_payloads(receiver))
+    assert received == 20_000
+    assert delivered_total(samples) == received, "the delivered total is the receiver's count once quiet"
+    assert samples[("swiftwebhook_matched_events_total", (("event", "on_message_publish"),))] == 20_000
+    assert samples[("swiftwebhook_endpoint_state", (("state", "up"),))] == 1
+    assert samples[("swiftwebhook_delivery_latency_seconds_count", ())] == received
+    assert len(scraped) >= 2 and scraped == sorted(scraped), "scraped while loaded: the total only grows (%s)" % scraped[:20]
+    # Without the credentials, NanoMQ refuses as it always did.
+    import urllib.error
+    import urllib.request
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen("http://127.0.0.1:%d/api/v4/prometheus" % http_port, timeout=10)
+    broker.stop()
+
+
 def test_endpoint_down_five_seconds_loses_nothing_with_defaults(tmp_path, brokers):
     port = free_port()
     receiver = Receiver(port)
