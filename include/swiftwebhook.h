@@ -46,9 +46,9 @@ extern "C" {
  * 1.2.0 added the spool's counters at the end of swiftwebhook_stats (its
  * size field versions it: an older caller's struct is filled as before).
  *
- * 1.3.0 added webhook_get_metrics() (under the symbol version
- * SWIFTWEBHOOK_1.3, so a binary that calls it refuses to load against an
- * older library) and SWIFTWEBHOOK_ETOOSMALL.
+ * 1.3.0 added webhook_get_metrics() and webhook_reload() (under the symbol
+ * version SWIFTWEBHOOK_1.3, so a binary that calls them refuses to load
+ * against an older library) and SWIFTWEBHOOK_ETOOSMALL.
  */
 #define SWIFTWEBHOOK_VERSION_MAJOR 1
 #define SWIFTWEBHOOK_VERSION_MINOR 3
@@ -256,6 +256,26 @@ void webhook_fini(swiftwebhook *wh);
  * Returns SWIFTWEBHOOK_OK, SWIFTWEBHOOK_EINVAL or SWIFTWEBHOOK_ESHUTDOWN.
  */
 int webhook_get_stats(swiftwebhook *wh, swiftwebhook_stats *out);
+
+/*
+ * Since 1.3.0. Reads the config again and puts it in force without a
+ * restart: `path`, or when NULL the file webhook_init() was given.
+ *   Takes effect: the rules at once (webhook_wants() follows); queue and
+ *   batch limits for what comes next; the URL, headers, TLS files, signing
+ *   secrets and retry rules for each event a connection begins from now on
+ *   (an event already being sent finishes, retries and is signed as it
+ *   began). Nothing queued or spooled is dropped or sent twice.
+ *   Refused, changing nothing: a config with an error (the reason names the
+ *   file, line and key), an endpoint that cannot be made (a TLS file that
+ *   does not load), and what takes a restart: enable, pool_size, ordering,
+ *   spool { }, delivery_nice, cancel_timeout.
+ * Returns SWIFTWEBHOOK_OK; SWIFTWEBHOOK_ECONFIG with the reason in errbuf
+ * (or the log when errbuf is NULL) and the running config in force;
+ * SWIFTWEBHOOK_EINVAL (NULL handle, or NULL path for a handle started with
+ * webhook_init_text()) or SWIFTWEBHOOK_ESHUTDOWN. Safe from any thread, and
+ * racing emits, other reloads and webhook_fini().
+ */
+int webhook_reload(swiftwebhook *wh, const char *path, char *errbuf, size_t errlen);
 
 /*
  * Since 1.3.0. The instance's metrics as text in the Prometheus exposition

@@ -19,7 +19,7 @@
  * swiftwebhook_load() resolves every function, checks that the library's
  * ABI version is the one this header was written for, and on failure
  * says which file, symbol or version was wrong. Functions added after 1.0
- * (get_metrics, 1.3.0) are NULL when the library is older.
+ * (get_metrics and reload, 1.3.0) are NULL when the library is older.
  */
 #ifndef SWIFTWEBHOOK_LOADER_H
 #define SWIFTWEBHOOK_LOADER_H
@@ -50,6 +50,7 @@ typedef struct swiftwebhook_api {
     /* Since 1.3.0; NULL when the library is older (every other field is
      * resolved or the load fails). */
     int (*get_metrics)(swiftwebhook *, char *, size_t, size_t *);
+    int (*reload)(swiftwebhook *, const char *, char *, size_t);
 } swiftwebhook_api;
 
 /* Copies a symbol's address into a function pointer without the
@@ -122,9 +123,12 @@ swiftwebhook_load(swiftwebhook_api *api, const char *path, char *err, size_t err
     SWIFTWEBHOOK_RESOLVE_(strerror, "webhook_strerror")
     SWIFTWEBHOOK_RESOLVE_(version, "webhook_version")
 #undef SWIFTWEBHOOK_RESOLVE_
-    /* Optional: a 1.2 library has no webhook_get_metrics. */
+    /* Optional: a 1.2 library has neither. */
     if (swiftwebhook_resolve_(api->library, "webhook_get_metrics", &api->get_metrics, sizeof(api->get_metrics), NULL, 0) != 0) {
         api->get_metrics = NULL;
+    }
+    if (swiftwebhook_resolve_(api->library, "webhook_reload", &api->reload, sizeof(api->reload), NULL, 0) != 0) {
+        api->reload = NULL;
     }
     return 0;
 }

@@ -21,7 +21,7 @@ _Static_assert(SWH_REGISTRY_SLOTS == SWIFTWEBHOOK_MAX_HANDLES,
 typedef struct {
     _Atomic uint64_t state;
     void *instance;
-    uint32_t wanted;
+    _Atomic uint32_t wanted; /* changed by a reload while emits read it */
 } slot;
 
 static slot slots[SWH_REGISTRY_SLOTS];
@@ -97,7 +97,7 @@ swh_registry_add(void *instance, uint32_t wanted)
         }
         uint32_t generation = GENERATION(word);
         slots[i].instance = instance;
-        slots[i].wanted = wanted;
+        atomic_store_explicit(&slots[i].wanted, wanted, memory_order_relaxed);
         /* Publish: the release store makes instance and wanted visible first. */
         atomic_store_explicit(&slots[i].state, ((uint64_t) generation << 32) | LIVE, memory_order_release);
         pthread_mutex_unlock(&add_lock);
@@ -120,7 +120,17 @@ swh_registry_wants(uintptr_t handle, unsigned kind)
     if (GENERATION(word) != generation || (word & (LIVE | CLOSING)) != LIVE) {
         return SWH_SLOT_GONE;
     }
-    return kind < 32 && (s->wanted >> kind) & 1;
+    return kind < 32 && (atomic_load_explicit(&s->wanted, memory_order_relaxed) >> kind) & 1;
+}
+
+void
+swh_registry_set_wanted(uintptr_t handle, uint32_t wanted)
+{
+    uint32_t generation;
+    slot *s = lookup(handle, &generation);
+    if (s != NULL) {
+        atomic_store_explicit(&s->wanted, wanted, memory_order_relaxed);
+    }
 }
 
 void *
@@ -200,7 +210,7 @@ swh_registry_remove(uintptr_t handle)
     }
     pthread_mutex_lock(&add_lock);
     s->instance = NULL;
-    s->wanted = 0;
+    atomic_store_explicit(&s->wanted, 0, memory_order_relaxed);
     /* A new generation: every old copy of this handle is now "gone". */
     atomic_store_explicit(&s->state, (uint64_t) (generation + 1) << 32, memory_order_release);
     pthread_mutex_unlock(&add_lock);

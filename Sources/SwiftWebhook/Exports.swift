@@ -17,7 +17,8 @@ public func swiftwebhook_init(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ pa
     guard let out, let path else {
         return fail(SWIFTWEBHOOK_EINVAL, "webhook_init: out and path must not be NULL", errbuf, errlen)
     }
-    return start(out, errbuf, errlen) { () throws(ConfigError) in try ConfigLoader().settings(path: String(cString: path)) }
+    let file = String(cString: path)
+    return start(out, errbuf, errlen, path: file) { () throws(ConfigError) in try ConfigLoader().settings(path: file) }
 }
 
 @_cdecl("webhook_init_text")
@@ -27,11 +28,11 @@ public func swiftwebhook_init_text(_ out: UnsafeMutablePointer<OpaquePointer?>?,
         return fail(SWIFTWEBHOOK_EINVAL, "webhook_init_text: out and text must not be NULL", errbuf, errlen)
     }
     let label = name.map { String(cString: $0) } ?? "<text>"
-    return start(out, errbuf, errlen) { () throws(ConfigError) in try ConfigLoader().settings(text: String(cString: text), name: label) }
+    return start(out, errbuf, errlen, path: nil) { () throws(ConfigError) in try ConfigLoader().settings(text: String(cString: text), name: label) }
 }
 
 private func start(_ out: UnsafeMutablePointer<OpaquePointer?>, _ errbuf: UnsafeMutablePointer<CChar>?, _ errlen: Int,
-                   _ load: () throws(ConfigError) -> WebhookSettings) -> Int32 {
+                   path: String?, _ load: () throws(ConfigError) -> WebhookSettings) -> Int32 {
     let settings: WebhookSettings
     do {
         settings = try load()
@@ -41,7 +42,7 @@ private func start(_ out: UnsafeMutablePointer<OpaquePointer?>, _ errbuf: Unsafe
     for warning in settings.warnings { LogRouting.write(.warning, warning) }
     let instance: Instance
     do {
-        instance = try Instance(settings: settings)
+        instance = try Instance(settings: settings, path: path)
     } catch where error.isOutOfMemory {
         return fail(SWIFTWEBHOOK_ENOMEM, "\(error)", errbuf, errlen)
     } catch {
@@ -168,6 +169,47 @@ public func swiftwebhook_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutabl
         UnsafeMutableRawPointer(out).advanced(by: firstField).copyMemory(from: source.baseAddress!.advanced(by: firstField), byteCount: count)
     }
     return SWIFTWEBHOOK_OK.rawValue
+}
+
+@_cdecl("webhook_reload")
+public func swiftwebhook_reload(_ handle: OpaquePointer?, _ path: UnsafePointer<CChar>?,
+                                _ errbuf: UnsafeMutablePointer<CChar>?, _ errlen: Int) -> Int32 {
+    guard let handle else { return fail(SWIFTWEBHOOK_EINVAL, "webhook_reload: the handle must not be NULL", errbuf, errlen) }
+    let id = handleID(handle)
+    var message = ""
+    let result = withInstance(id) { instance in
+        guard let file = path.map({ String(cString: $0) }) ?? instance.path else {
+            message = "webhook_reload: this handle was started from text (webhook_init_text): name the file to read"
+            return SWIFTWEBHOOK_EINVAL.rawValue
+        }
+        let settings: WebhookSettings
+        do throws(ConfigError) {
+            settings = try ConfigLoader().settings(path: file)
+        } catch {
+            message = "\(error); the running config stays"
+            return SWIFTWEBHOOK_ECONFIG.rawValue
+        }
+        do throws(EngineError) {
+            let changes = try instance.reload(settings) { wanted in swh_registry_set_wanted(id, wanted) }
+            for warning in settings.warnings { LogRouting.write(.warning, warning) }
+            LogRouting.write(.info, "reloaded \(file): \(changes)")
+            return SWIFTWEBHOOK_OK.rawValue
+        } catch {
+            message = "\(file): \(error)"
+            return SWIFTWEBHOOK_ECONFIG.rawValue
+        }
+    }
+    switch result {
+    case SWIFTWEBHOOK_OK.rawValue:
+        if let errbuf, errlen > 0 { errbuf[0] = 0 }
+        return result
+    case SWIFTWEBHOOK_ESHUTDOWN.rawValue where message.isEmpty:
+        return fail(SWIFTWEBHOOK_ESHUTDOWN, "webhook_reload: the handle is shutting down or finalised", errbuf, errlen)
+    case SWIFTWEBHOOK_EINVAL.rawValue where message.isEmpty:
+        return fail(SWIFTWEBHOOK_EINVAL, "webhook_reload: not a handle", errbuf, errlen)
+    default:
+        return fail(swiftwebhook_result(rawValue: result), message, errbuf, errlen)
+    }
 }
 
 @_cdecl("webhook_get_metrics")

@@ -17,8 +17,11 @@ public final class Engine: @unchecked Sendable {
         case shuttingDown
     }
 
-    public let settings: WebhookSettings
-    public let rules: RuleTable
+    /// The settings in force: the start's, then each reload's.
+    public var settings: WebhookSettings { reloadLock.withLock { current } }
+    private var current: WebhookSettings
+    private let reloadLock = Lock()
+    private let rules: CurrentRules
     private let log: Log
     private let queue: DeliveryQueue<Connection>
     private let context: DeliveryContext
@@ -68,8 +71,8 @@ public final class Engine: @unchecked Sendable {
     }
 
     private init(settings: WebhookSettings, log: Log, parts: Parts) {
-        self.settings = settings
-        self.rules = settings.rules
+        self.current = settings
+        self.rules = CurrentRules(settings.rules)
         self.log = log
         queue = parts.queue
         spool = parts.spool
@@ -90,14 +93,14 @@ public final class Engine: @unchecked Sendable {
         if let spoolSettings = settings.spool, let signal {
             spool = try Spool(settings: spoolSettings, overflow: settings.queue.overflow, queue: queue, signal: signal, log: log)
         }
-        let endpoint = try Endpoint(settings: settings)
+        let setup = try DeliverySetup(settings: settings, generation: 1)
         if let tls = settings.tls, tls.verifyPeer, EndpointURL.isAddress(tls.serverName), cnng_tls_ip_names_active() == 0 {
             // Without the check of iPAddress names (tls_ip_names.c), mbedtls 2.28 compares the address with DNS names only.
             log.log(.warning, "tls: \(settings.url) names an IP address, and this libnng cannot check a certificate's IP addresses "
                 + "(it is the host's, or not nng 1.5's mbedtls engine): every handshake will fail. Set tls.server_name to a DNS name "
                 + "the certificate holds, or verify_peer = false")
         }
-        let context = DeliveryContext(queue: queue, endpoint: endpoint, settings: settings, log: log, observer: observer)
+        let context = DeliveryContext(queue: queue, setup: setup, log: log, observer: observer)
         var connections: [Connection] = []
         do {
             for i in 0..<settings.poolSize {
@@ -113,7 +116,7 @@ public final class Engine: @unchecked Sendable {
 
     /// Filters, copies and queues an event. Never blocks on the network.
     public func submit(_ event: Event) -> SubmitResult {
-        guard rules.matches(event) else { return queue.closed ? .shuttingDown : .filtered }
+        guard rules.withTable({ $0.matches(event) }) else { return queue.closed ? .shuttingDown : .filtered }
         return enqueue(event)
     }
 
@@ -121,7 +124,7 @@ public final class Engine: @unchecked Sendable {
     /// so the rule table is read in place, not copied, on the broker's thread.)
     @inline(__always)
     public func matches(_ kind: EventKind, topic: UnsafeRawBufferPointer) -> Bool {
-        rules.matches(kind, topic: topic)
+        rules.withTable { $0.matches(kind, topic: topic) }
     }
 
     /// Queues an event the caller has already matched against `rules`.
@@ -169,6 +172,60 @@ public final class Engine: @unchecked Sendable {
         return metrics
     }
 
+    /// Puts a new config in force without a restart: rules at once; the
+    /// queue and batch limits for what comes next; the endpoint (URL, TLS,
+    /// headers), signing secrets and retry rules for each event a
+    /// connection begins from now on (one in flight finishes, retries and
+    /// is signed as it began). Nothing queued or spooled moves, so nothing
+    /// is lost or sent twice. What only a restart can change (the pool, the
+    /// ordering, the spool, `enable`, `delivery_nice`) is refused, and so
+    /// is a config whose endpoint cannot be made (a TLS file that does not
+    /// load): then nothing changes. Returns what changed, for the log.
+    public func reload(_ next: WebhookSettings) throws(EngineError) -> String {
+        try reloadLock.withLock { () throws(EngineError) -> String in
+            if let reason = Self.needsRestart(from: current, to: next) {
+                throw EngineError("\(reason) takes a restart; the running config stays")
+            }
+            if queue.closed { throw EngineError("shutting down") }
+            let setup = try DeliverySetup(settings: next, generation: context.setup.generation + 1)
+            let changes = Self.changes(from: current, to: next)
+            rules.replace(with: next.rules)
+            queue.apply(limits: next.queue, batch: BatchLimits(next.batch))
+            context.install(setup)
+            current = next
+            return changes
+        }
+    }
+
+    /// What a reload cannot change, said as the key that changed.
+    static func needsRestart(from old: WebhookSettings, to new: WebhookSettings) -> String? {
+        if old.enabled != new.enabled { return "enable" }
+        if old.poolSize != new.poolSize { return "pool_size (\(old.poolSize) -> \(new.poolSize))" }
+        if old.ordering != new.ordering { return "ordering" }
+        if old.spool != new.spool { return "spool { }" }
+        if old.deliveryNice != new.deliveryNice { return "delivery_nice" }
+        if old.cancelTimeoutMs != new.cancelTimeoutMs { return "cancel_timeout" }
+        return nil
+    }
+
+    /// "url, headers, rules": the parts of the config a reload changed.
+    static func changes(from old: WebhookSettings, to new: WebhookSettings) -> String {
+        var changed: [String] = []
+        if old.url.description != new.url.description { changed.append("url") }
+        if old.headers != new.headers { changed.append("headers") }
+        if old.tls != new.tls { changed.append("tls") }
+        if old.rules.rules != new.rules.rules { changed.append("rules") }
+        if old.signing != new.signing { changed.append("signing") }
+        if old.retry != new.retry { changed.append("retry") }
+        if old.queue != new.queue { changed.append("queue") }
+        if old.batch != new.batch { changed.append("batch") }
+        if old.encoding != new.encoding || old.eventIDs != new.eventIDs || old.maxResponseBodyBytes != new.maxResponseBodyBytes
+            || old.drainTimeoutMs != new.drainTimeoutMs {
+            changed.append("other settings")
+        }
+        return changed.isEmpty ? "nothing changed" : changed.joined(separator: ", ")
+    }
+
     /// Stops accepting events, delivers what is queued until
     /// `drain_timeout`, counts the rest as dropped, closes connections and
     /// frees everything. Safe to call more than once.
@@ -183,6 +240,7 @@ public final class Engine: @unchecked Sendable {
         // now, and the spool hands what it holds to the drain.
         for connection in connections { connection.shutdownBegan() }
         spool?.drainBegan()
+        let settings = self.settings
         let deadline = Clock.monotonicNanoseconds() + UInt64(settings.drainTimeoutMs) * 1_000_000
         let drained = queue.waitUntilDrained(deadlineNs: deadline)
         let abandoned = queue.stop()
@@ -219,7 +277,7 @@ public final class Engine: @unchecked Sendable {
         if !context.closer.waitForAll(limitMs: 2000) {
             log.log(.warning, "nng_http_conn_close did not return within 2000 ms; abandoning the connection")
         }
-        context.endpoint.close(clients: connections.map { $0.client } + context.graveyard.all(), limitMs: 2000, log: log)
+        Endpoint.close(context.endpoints, clients: connections.map { $0.client } + context.graveyard.all(), limitMs: 2000, log: log)
     }
 
     private func watchdogFired() {

@@ -1,13 +1,14 @@
 import CNng
 
-/// Why the engine could not start. The message is what `webhook_init` reports.
+/// Why the engine could not start, or a reload was refused. The message is
+/// what `webhook_init` / `webhook_reload` report.
 public struct EngineError: Error, CustomStringConvertible, Sendable {
     public var message: String
     /// The nng error code behind it; 0 when nng was not involved.
     public var nngCode: Int32
     public var description: String { message }
 
-    init(_ message: String) {
+    public init(_ message: String) {
         self.message = message
         nngCode = 0
     }

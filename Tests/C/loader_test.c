@@ -78,8 +78,8 @@ main(int argc, char **argv)
     other.topic = "b/c";
     CHECK_EQ_INT(api.emit(wh, &other), SWIFTWEBHOOK_FILTERED);
 
-    /* 1.3.0's optional function is resolved from a 1.3 library. */
-    CHECK(api.get_metrics != NULL);
+    /* 1.3.0's optional functions are resolved from a 1.3 library. */
+    CHECK(api.get_metrics != NULL && api.reload != NULL);
     if (api.get_metrics != NULL) {
         size_t needed = 0;
         CHECK_EQ_INT(api.get_metrics(wh, NULL, 0, &needed), SWIFTWEBHOOK_ETOOSMALL);

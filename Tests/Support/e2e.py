@@ -150,3 +150,42 @@ class CountingReceiver:
     def total(self):
         with self.lock:
             return sum(len(v) for v in self.by_client.values())
+
+
+class BrokerProcess:
+    """Tests/C/broker_process.c: a broker process driven by commands on stdin."""
+
+    def __init__(self, command):
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+
+    def command(self, line):
+        """Sends a command; returns what it printed before its "ok"."""
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+        out = []
+        while True:
+            got = self.process.stdout.readline()
+            if not got:
+                raise RuntimeError("broker_process ended: " + self.process.stderr.read()[-2000:])
+            if got.strip() == "ok " + line:
+                return out
+            out.append(got)
+
+    def report(self):
+        """The stats struct and the parsed metrics, from one moment."""
+        from prometheus_client.parser import text_string_to_metric_families
+        lines = self.command("report")
+        stats = {k: int(v) for k, v in (part.split("=") for part in lines[0].split()[1:])}
+        text = "".join(lines[lines.index("metrics-begin\n") + 1:lines.index("metrics-end\n")])
+        samples = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+        return stats, samples, text
+
+    def finish(self):
+        self.process.stdin.write("quit\n")
+        self.process.stdin.flush()
+        out, err = self.process.communicate(timeout=120)
+        return self.process.returncode, err

@@ -36,6 +36,10 @@ uintptr_t swh_registry_add(void *instance, uint32_t wanted);
  * handle is invalid or gone. One atomic load; no reference is taken. */
 int swh_registry_wants(uintptr_t handle, unsigned kind);
 
+/* A reload: the event types the handle's instance wants from now on (the
+ * caller holds a reference, so the slot is its own). */
+void swh_registry_set_wanted(uintptr_t handle, uint32_t wanted);
+
 /* Takes a reference and returns the instance, or NULL with *status set.
  * *ticket says where the reference was counted: pass it to release. */
 void *swh_registry_acquire(uintptr_t handle, int *status, unsigned *ticket);

@@ -24,6 +24,9 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     /// replaced after a cancelled connect.
     private(set) var client: OpaquePointer
     private let context: DeliveryContext
+    /// The config this connection delivers with (`client` is its
+    /// endpoint's); moved to the context's current one between events.
+    private var setup: DeliverySetup
     /// Connect and the exchange only. Set once, right after init (its
     /// callback needs the connection); freed with the connection.
     private var aio: NngAio!
@@ -75,9 +78,10 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     /// What can fail before the connection exists happens first (see
     /// Engine.init); the aios, which call back with the connection, after.
     convenience init(lane: Int, context: DeliveryContext) throws(EngineError) {
+        let setup = context.setup
         var signer: Signer?
-        if let signing = context.settings.signing { signer = try Signer(keys: signing.keys) }
-        let client = try context.endpoint.makeClient()
+        if let signing = setup.settings.signing { signer = try Signer(keys: signing.keys) }
+        let client = try setup.endpoint.makeClient()
         let response: NngHTTPResponse
         do {
             response = try NngHTTPResponse()
@@ -85,7 +89,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
             nng_http_client_free(client)
             throw error
         }
-        self.init(lane: lane, context: context, signer: signer.take(), client: client, response: response)
+        self.init(lane: lane, context: context, setup: setup, signer: signer.take(), client: client, response: response)
         do {
             aio = try NngAio(callback: { argument in
                 Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().operationCompleted()
@@ -99,10 +103,12 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         }
     }
 
-    private init(lane: Int, context: DeliveryContext, signer: consuming Signer?, client: OpaquePointer, response: NngHTTPResponse) {
+    private init(lane: Int, context: DeliveryContext, setup: DeliverySetup, signer: consuming Signer?, client: OpaquePointer,
+                 response: NngHTTPResponse) {
         self.lane = lane
         self.context = context
-        machine = DeliveryStateMachine(retry: context.settings.retry, attemptTimeoutMs: context.settings.cancelTimeoutMs)
+        self.setup = setup
+        machine = DeliveryStateMachine(retry: setup.settings.retry, attemptTimeoutMs: setup.settings.cancelTimeoutMs)
         self.signer = signer
         self.client = client
         self.response = response
@@ -228,15 +234,16 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     /// Builds the body once for all attempts: one event's object, or with
     /// `batch` a JSON array of the events' objects, each with its id.
     private func begin(_ events: [QueuedEvent]) {
+        if !context.isCurrent(setup) { moveToCurrentSetup() }
         current = events
-        if context.settings.batch.isOn {
+        if setup.settings.batch.isOn {
             let ids = events.map { context.id($0.id) }
-            requestBody = context.builder.batchBody(for: zip(events, ids).map { ($0.event, $1) })
-            requestID = context.sendsIDs ? "\(ids[0])+\(events.count)" : nil
+            requestBody = setup.builder.batchBody(for: zip(events, ids).map { ($0.event, $1) })
+            requestID = setup.sendsIDs ? "\(ids[0])+\(events.count)" : nil
         } else {
-            requestBody = context.builder.body(for: events[0].event)
+            requestBody = setup.builder.body(for: events[0].event)
             // No id is made when none is sent (NanoMQ's plain requests).
-            requestID = context.sendsIDs ? context.id(events[0].id) : nil
+            requestID = setup.sendsIDs ? context.id(events[0].id) : nil
         }
         perform(stateLock.withLock { machine.begin(nowNs: Clock.monotonicNanoseconds(), connectionOpen: conn != nil) })
     }
@@ -253,7 +260,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     // MARK: Actions: what the machine decides, nng does
 
     private func perform(_ action: DeliveryStateMachine.Action) {
-        let url = context.settings.url
+        let url = setup.settings.url
         switch action {
         case .connect:
             connect()
@@ -299,7 +306,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         interimResponses = 0
         // Per attempt: webhook-timestamp is the attempt's time.
         let timestamp = Int(Clock.wallMilliseconds() / 1000)
-        context.writer.write(body: requestBody, id: requestID, timestamp: timestamp, signer: signer, into: &requestBytes)
+        setup.writer.write(body: requestBody, id: requestID, timestamp: timestamp, signer: signer, into: &requestBytes)
         // `requestBytes` is not touched until the write completes.
         requestBytes.withUnsafeMutableBytes { bytes in
             var iov = nng_iov(iov_buf: bytes.baseAddress, iov_len: bytes.count)
@@ -350,7 +357,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
                 return readHead()
             }
             body = ResponseBody(status: status, contentLength: header("Content-Length"),
-                                transferEncoding: header("Transfer-Encoding"), limit: context.settings.maxResponseBodyBytes)
+                                transferEncoding: header("Transfer-Encoding"), limit: setup.settings.maxResponseBodyBytes)
             switch body.initialProgress {
             case .complete: answered(status, reusable: true)
             case .abandon: answered(status, reusable: false)
@@ -410,8 +417,8 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     private func describe(_ failure: DeliveryStateMachine.Failure) -> String {
         switch failure {
         case .connect(let code): "connect failed: \(nngError(code))"
-        case .connectTimedOut: "connect timed out after \(context.settings.cancelTimeoutMs) ms"
-        case .transport(let code) where code == Int32(NNG_ETIMEDOUT.rawValue): "no response within \(context.settings.cancelTimeoutMs) ms"
+        case .connectTimedOut: "connect timed out after \(setup.settings.cancelTimeoutMs) ms"
+        case .transport(let code) where code == Int32(NNG_ETIMEDOUT.rawValue): "no response within \(setup.settings.cancelTimeoutMs) ms"
         case .transport(let code): "request failed: \(nngError(code))"
         case .status(let status): "HTTP \(status)"
         case .interimOnly(let count): "\(count) interim (1xx) responses and no answer"
@@ -438,9 +445,33 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         context.queue.connectionOpened(lane: lane)
     }
 
+    /// A reload installed a new setup: between events (nothing in flight on
+    /// this connection), close the connection to the old endpoint, retire
+    /// its client, and take the new endpoint, signer and retry rules. If the
+    /// new client cannot be made, this connection stays on the old setup
+    /// and tries again at its next event.
+    private func moveToCurrentSetup() {
+        let next = context.setup
+        var signer: Signer?
+        do throws(EngineError) {
+            if let signing = next.settings.signing { signer = try Signer(keys: signing.keys) }
+            let fresh = try next.endpoint.makeClient()
+            closeConnection()
+            context.graveyard.retire(client)
+            client = fresh
+        } catch {
+            context.log.limited(.error, key: "reload", "reload: a connection stays on the earlier config for now: \(error)")
+            return
+        }
+        self.signer = signer.take()
+        let machine = DeliveryStateMachine(retry: next.settings.retry, attemptTimeoutMs: next.settings.cancelTimeoutMs)
+        stateLock.withLock { self.machine = machine }
+        setup = next
+    }
+
     private func replaceClient() {
         do {
-            let fresh = try context.endpoint.makeClient()
+            let fresh = try setup.endpoint.makeClient()
             context.graveyard.retire(client)
             client = fresh
         } catch {

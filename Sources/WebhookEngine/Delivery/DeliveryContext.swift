@@ -1,20 +1,23 @@
+import Synchronization
 import WebhookCore
 
-/// What every connection shares: the queue, the endpoint, the settings.
+/// What every connection shares: the queue, the current `DeliverySetup`
+/// (endpoint and settings), event ids, the log, and the places connections
+/// hand nng objects to.
 final class DeliveryContext: @unchecked Sendable {
     let queue: DeliveryQueue<Connection>
-    let endpoint: Endpoint
-    let settings: WebhookSettings
-    let builder: BodyBuilder
-    let writer: RequestWriter
+    /// The setup new events are begun with; `setups` keeps every earlier
+    /// one until shutdown (their clients point into their endpoints).
+    private let setupLock = Lock()
+    private var setups: [DeliverySetup]
+    /// `setup.generation`, read by each connection before each event
+    /// without the lock.
+    private let generation: Atomic<UInt64>
     /// The first part of the ids of events this engine accepted: random per
     /// engine, so ids stay unique across restarts (the lane and sequence
     /// restart at 0). Events replayed from the spool keep their own.
     let idTag: UInt64
     private let idTagText: String
-    /// Whether requests carry `webhook-id`: on with `event_ids`, and always
-    /// when signing (the signature covers the id).
-    let sendsIDs: Bool
     let log: Log
     let observer: DeliveryObserver?
     let graveyard = Graveyard()
@@ -22,18 +25,39 @@ final class DeliveryContext: @unchecked Sendable {
     let monitor: EndpointMonitor
     let closer = ConnectionCloser()
 
-    init(queue: DeliveryQueue<Connection>, endpoint: Endpoint, settings: WebhookSettings, log: Log, observer: DeliveryObserver?) {
+    init(queue: DeliveryQueue<Connection>, setup: DeliverySetup, log: Log, observer: DeliveryObserver?) {
         self.idTag = queue.idTag
         self.idTagText = String(queue.idTag, radix: 16)
         self.queue = queue
-        self.endpoint = endpoint
-        self.settings = settings
-        self.builder = BodyBuilder(encoding: settings.encoding)
-        self.writer = RequestWriter(settings: settings)
-        self.sendsIDs = settings.eventIDs || settings.signing != nil
+        self.setups = [setup]
+        self.generation = Atomic(setup.generation)
         self.log = log
         self.observer = observer
-        self.monitor = EndpointMonitor(url: "\(settings.url)", log: log)
+        self.monitor = EndpointMonitor(url: "\(setup.settings.url)", log: log)
+    }
+
+    /// The setup new events are begun with.
+    var setup: DeliverySetup {
+        setupLock.withLock { setups[setups.count - 1] }
+    }
+
+    /// Whether `setup` is still the current one (one relaxed load).
+    func isCurrent(_ setup: DeliverySetup) -> Bool {
+        generation.load(ordering: .relaxed) == setup.generation
+    }
+
+    /// A reload: events begun from now on use `setup`.
+    func install(_ setup: DeliverySetup) {
+        setupLock.withLock {
+            setups.append(setup)
+            generation.store(setup.generation, ordering: .relaxed)
+        }
+        monitor.retarget(url: "\(setup.settings.url)")
+    }
+
+    /// Every setup's endpoint, at shutdown (their clients are freed first).
+    var endpoints: [Endpoint] {
+        setupLock.withLock { setups.map { $0.endpoint } }
     }
 
     /// An event's id: `<engine tag>-<lane>-<sequence>`, the same on every

@@ -33,7 +33,7 @@ extension DeliveryQueue: SpoolQueue {
 
     /// Events the memory queue has room for now (`queue.max_events`).
     var room: Int {
-        max(0, limits.maxEvents - reservedEvents.load(ordering: .relaxed))
+        max(0, maxEvents.load(ordering: .relaxed) - reservedEvents.load(ordering: .relaxed))
     }
 
     /// Moves records (each with its spool row set) from the front of

@@ -114,6 +114,8 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
         var events = EventLog()
         /// Connections with nothing to do, waiting for this lane.
         var idle: [Waiter] = []
+        /// `batch { }`: each lane's copy, changed under its lock by `apply`.
+        var batch = BatchLimits()
         /// This lane's counters; the engine's are their sum (see `snapshot`).
         var stats = EngineStats()
         var latencies = LatencyHistogram()
@@ -135,8 +137,13 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
     }
 
     let lanes: [Lane]
-    let limits: QueueLimits
-    private let batch: BatchLimits
+    /// `queue { }`: the bounds, read on every submit without a lock, and
+    /// changed by a reload (`apply`).
+    let maxEvents: Atomic<Int>
+    private let maxBytes: Atomic<Int>
+    private let dropsOld: Atomic<Bool>
+    /// `batch.max_delay` (any lane's): whether a take reads the clock.
+    private let batchDelayNs: Atomic<UInt64>
     private let spill: SpillLimits?
     /// Told (outside the lane's lock) when a connection finds its lane's
     /// memory empty while the spool holds some of its events.
@@ -168,10 +175,13 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
         lanes = (0..<self.laneCount).map { _ in
             let lane = Lane()
             if spill != nil { lane.staged = EventLog() }
+            lane.batch = batch
             return lane
         }
-        self.limits = limits
-        self.batch = batch
+        maxEvents = Atomic(limits.maxEvents)
+        maxBytes = Atomic(limits.maxBytes)
+        dropsOld = Atomic(limits.overflow == .dropOld)
+        batchDelayNs = Atomic(batch.maxDelayNs)
         self.spill = spill
     }
 
@@ -195,7 +205,7 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
             return submit(event, bytes: bytes, timestampMs: timestampMs, to: lane, index: index, spill: spill, nowNs: nowNs)
         }
         while !reserve(bytes) {
-            if limits.overflow == .dropNew || !dropOldest() {
+            if !dropsOld.load(ordering: .relaxed) || !dropOldest() {
                 return lane.lock.withLock {
                     if closed { return .shuttingDown }
                     lane.stats.matched += 1
@@ -271,8 +281,8 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
     /// Room for one more event of `bytes`, taken if there is: each bound is
     /// a compare-and-swap loop, so neither is ever exceeded.
     func reserve(_ bytes: Int) -> Bool {
-        guard Self.add(1, to: reservedEvents, limit: limits.maxEvents) else { return false }
-        guard Self.add(bytes, to: reservedBytes, limit: limits.maxBytes) else {
+        guard Self.add(1, to: reservedEvents, limit: maxEvents.load(ordering: .relaxed)) else { return false }
+        guard Self.add(bytes, to: reservedBytes, limit: maxBytes.load(ordering: .relaxed)) else {
             reservedEvents.subtract(1, ordering: .relaxed)
             return false
         }
@@ -327,7 +337,7 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
     /// already waited for a batch to fill; take what is there.
     func take(lane index: Int, for waiter: Waiter, gathered: Bool = false) -> Take {
         let lane = lanes[index]
-        let now = batch.maxDelayNs > 0 && !gathered ? Clock.monotonicNanoseconds() : 0
+        let now = batchDelayNs.load(ordering: .relaxed) > 0 && !gathered ? Clock.monotonicNanoseconds() : 0
         var ranDry = false
         let take = lane.lock.withLock {
             let take = takeLocked(lane, for: waiter, gathered: gathered, nowNs: now)
@@ -388,7 +398,9 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
         }
         // A batch that is not full waits for company, up to max_delay from
         // its oldest event; not once shutdown began (the drain must not wait).
-        if batch.maxDelayNs > 0, !gathered, lane.events.count < batch.maxEvents, !closed {
+        let batch = lane.batch
+        // (nowNs is 0 when a reload turned max_delay on after the clock was read: no wait this once.)
+        if batch.maxDelayNs > 0, nowNs > 0, !gathered, lane.events.count < batch.maxEvents, !closed {
             let age = nowNs > oldest ? nowNs - oldest : 0
             if age < batch.maxDelayNs { return .gather(afterNs: batch.maxDelayNs - age) }
         }
@@ -410,6 +422,17 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
         lane.stats.inFlight += count
         release(takenBytes, events: taken.count)
         return .work(taken)
+    }
+
+    /// A reload's new `queue { }` and `batch { }`: the bounds hold for what
+    /// is accepted from now on (events already queued stay), batches are
+    /// cut to the new limits from the next take.
+    func apply(limits: QueueLimits, batch: BatchLimits) {
+        maxEvents.store(limits.maxEvents, ordering: .relaxed)
+        maxBytes.store(limits.maxBytes, ordering: .relaxed)
+        dropsOld.store(limits.overflow == .dropOld, ordering: .relaxed)
+        batchDelayNs.store(batch.maxDelayNs, ordering: .relaxed)
+        for lane in lanes { lane.lock.withLock { lane.batch = batch } }
     }
 
     func countRetry(lane index: Int) {

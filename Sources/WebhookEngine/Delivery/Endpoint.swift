@@ -65,12 +65,13 @@ final class Endpoint: @unchecked Sendable {
     }
 
     /// Frees the connections' clients, then (when the last reference to
-    /// them goes) the TLS configuration and the URL. nng 1.5.2 can block for
+    /// them goes) the endpoints' TLS configurations and URLs (several after
+    /// reloads: a client points into its own). nng 1.5.2 can block for
     /// good in `nng_http_client_free` when a connect was cancelled at a bad
     /// moment (nanomsg/nng#2119), so this runs on a helper thread and is
     /// abandoned (leaked, with a warning) if it has not returned in `limitMs`.
-    func close(clients: [OpaquePointer], limitMs: Int, log: Log) {
-        let finished = FreeTask(clients: clients, handles: handles)
+    static func close(_ endpoints: [Endpoint], clients: [OpaquePointer], limitMs: Int, log: Log) {
+        let finished = FreeTask(clients: clients, handles: endpoints.map { $0.handles })
         if !finished.run(limitMs: limitMs) {
             log.log(.warning, "nng_http_client_free did not return within \(limitMs) ms (nng 1.5.2 bug); abandoning the clients")
         }
@@ -122,12 +123,12 @@ private final class EndpointHandles: @unchecked Sendable {
 /// Runs the nng frees on their own thread so a hang there cannot hang the broker.
 private final class FreeTask: @unchecked Sendable {
     let clients: [OpaquePointer]
-    /// Released after the clients are freed: they point into it.
-    var handles: EndpointHandles?
+    /// Released after the clients are freed: they point into them.
+    var handles: [EndpointHandles]
     let lock = Lock()
     var done = false
 
-    init(clients: [OpaquePointer], handles: EndpointHandles) {
+    init(clients: [OpaquePointer], handles: [EndpointHandles]) {
         self.clients = clients
         self.handles = handles
     }
@@ -135,7 +136,7 @@ private final class FreeTask: @unchecked Sendable {
     func run(limitMs: Int) -> Bool {
         guard let thread = OSThread({ [self] in
             for client in clients { nng_http_client_free(client) }
-            handles = nil
+            handles = []
             lock.withLock {
                 done = true
                 lock.broadcast()

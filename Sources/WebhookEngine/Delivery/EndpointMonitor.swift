@@ -8,7 +8,7 @@ import WebhookCore
 /// while all is well costs one relaxed load, not the lock: that is nearly
 /// every response.
 final class EndpointMonitor: @unchecked Sendable {
-    private let url: String
+    private var url: String
     private let log: Log
     private let lock = Lock()
     private var health = EndpointHealth()
@@ -26,10 +26,10 @@ final class EndpointMonitor: @unchecked Sendable {
     /// retried (5xx, 408, 429).
     func attemptFailed(reason: @autoclosure () -> String) {
         let now = Clock.monotonicNanoseconds()
-        let change = lock.withLock { () -> EndpointHealth.Change? in
+        let (change, url) = lock.withLock { () -> (EndpointHealth.Change?, String) in
             let change = health.attemptFailed(reason: reason(), nowNs: now)
             allWell.store(false, ordering: .relaxed)
-            return change
+            return (change, self.url)
         }
         if case .wentDown(let since, let first) = change {
             outages.add(1, ordering: .relaxed)
@@ -43,12 +43,24 @@ final class EndpointMonitor: @unchecked Sendable {
     func attemptAnswered(waiting: @autoclosure () -> UInt64) {
         if allWell.load(ordering: .relaxed) { return }
         let now = Clock.monotonicNanoseconds()
-        let change = lock.withLock { () -> EndpointHealth.Change? in
+        let (change, url) = lock.withLock { () -> (EndpointHealth.Change?, String) in
             allWell.store(true, ordering: .relaxed)
-            return health.attemptAnswered(nowNs: now)
+            return (health.attemptAnswered(nowNs: now), self.url)
         }
         if case .cameBack(let downFor) = change {
             log.log(.info, "\(url): up again after \(Self.seconds(downFor)) down; \(waiting()) event(s) were waiting")
+        }
+    }
+
+    /// A reload moved to another URL: its health starts afresh (up); the
+    /// outage count goes on.
+    func retarget(url: String) {
+        lock.withLock {
+            if url != self.url {
+                self.url = url
+                health = EndpointHealth()
+                allWell.store(true, ordering: .relaxed)
+            }
         }
     }
 

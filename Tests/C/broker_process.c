@@ -1,14 +1,17 @@
 /*
- * metrics_process.c - a broker process for metrics_test.py, which runs the
- * receiver, parses the metrics text with a real Prometheus parser and
- * compares it with the counters.
+ * broker_process.c - a broker process driven by commands, for
+ * metrics_test.py (metrics parsed by a real Prometheus parser) and
+ * reload_test.py (webhook_reload under load), which run the receivers.
  *
- *   metrics_process PORT
+ *   broker_process PORT [CONFIG]
  *
- * Starts the library delivering to 127.0.0.1:PORT (retries quick, at most
- * 3 attempts), checks webhook_get_metrics' bad-argument answers itself,
- * then reads commands on stdin, one per line:
- *   emit N TYPE   emits N events of TYPE (a swiftwebhook_event_type number)
+ * Starts the library from CONFIG, or else delivering to 127.0.0.1:PORT
+ * (retries quick, at most 3 attempts); checks the bad-argument answers of
+ * webhook_get_metrics and webhook_reload itself; then reads commands on
+ * stdin, one per line:
+ *   emit N TYPE   emits N events of TYPE (a swiftwebhook_event_type number),
+ *                 payloads "TYPE:SEQ" with SEQ counting over the whole run
+ *   reload PATH   webhook_reload(PATH); prints "reload RC WHY"
  *   settle        waits until every matched event is finished (delivered,
  *                 failed or dropped)
  *   waitdown      waits until the metrics say the endpoint is down
@@ -23,6 +26,7 @@
 #include <stdint.h>
 
 static swiftwebhook *wh;
+static long emitted; /* payload numbers, unique over the run */
 
 static void
 log_to_stderr(void *userdata, int level, const char *message)
@@ -80,6 +84,16 @@ check_bad_arguments(void)
     free(text);
     CHECK(strcmp(webhook_strerror(SWIFTWEBHOOK_ETOOSMALL), "the buffer is too small") == 0);
 
+    /* webhook_reload: a NULL or bogus handle, and a missing file, change nothing and say why. */
+    char why_reload[512];
+    CHECK_EQ_INT(webhook_reload(NULL, "x.conf", why_reload, sizeof why_reload), SWIFTWEBHOOK_EINVAL);
+    CHECK(strstr(why_reload, "must not be NULL") != NULL);
+    CHECK_EQ_INT(webhook_reload((swiftwebhook *) (uintptr_t) 0xdeadbeef, NULL, why_reload, sizeof why_reload), SWIFTWEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_reload(wh, "/nonexistent/webhook.conf", why_reload, sizeof why_reload), SWIFTWEBHOOK_ECONFIG);
+    CHECK(strstr(why_reload, "/nonexistent/webhook.conf") != NULL && strstr(why_reload, "the running config stays") != NULL);
+    CHECK_EQ_INT(webhook_reload(wh, "/nonexistent/webhook.conf", why_reload, 1), SWIFTWEBHOOK_ECONFIG);
+    CHECK_EQ_INT(why_reload[0], 0);
+
     /* A disabled instance: the info lines, enabled 0. */
     swiftwebhook *disabled = NULL;
     char why[256];
@@ -87,11 +101,15 @@ check_bad_arguments(void)
                      why, sizeof why), SWIFTWEBHOOK_OK);
     char off[1024];
     CHECK_EQ_INT(webhook_get_metrics(disabled, off, sizeof off, NULL), SWIFTWEBHOOK_OK);
+    /* Started from text: a reload must name its file. */
+    CHECK_EQ_INT(webhook_reload(disabled, NULL, why, sizeof why), SWIFTWEBHOOK_EINVAL);
+    CHECK(strstr(why, "name the file") != NULL);
     CHECK(strstr(off, "\nswiftwebhook_enabled 0\n") != NULL);
     CHECK(strstr(off, "swiftwebhook_info{version=\"" SWIFTWEBHOOK_VERSION "\"} 1\n") != NULL);
     CHECK(strstr(off, "delivered") == NULL);
     webhook_fini(disabled);
     CHECK_EQ_INT(webhook_get_metrics(disabled, off, sizeof off, NULL), SWIFTWEBHOOK_ESHUTDOWN);
+    CHECK_EQ_INT(webhook_reload(disabled, "x.conf", why, sizeof why), SWIFTWEBHOOK_ESHUTDOWN);
 }
 
 static void
@@ -119,8 +137,9 @@ emit(long count, int type)
 {
     char clientid[32], payload[32];
     for (long i = 0; i < count; i++) {
-        snprintf(clientid, sizeof clientid, "c%ld", i % 7);
-        int length = snprintf(payload, sizeof payload, "%d:%ld", type, i);
+        long n = emitted++;
+        snprintf(clientid, sizeof clientid, "c%ld", n % 7); /* client SEQ % 7 */
+        int length = snprintf(payload, sizeof payload, "%d:%ld", type, n);
         swiftwebhook_event ev = SWIFTWEBHOOK_EVENT_INIT;
         ev.type = type;
         ev.clientid = clientid;
@@ -139,7 +158,7 @@ main(int argc, char **argv)
 {
     char config[1024], why[512], line[256];
     if (argc < 2) {
-        fprintf(stderr, "usage: metrics_process PORT\n");
+        fprintf(stderr, "usage: broker_process PORT [CONFIG]\n");
         return 2;
     }
     webhook_set_log(log_to_stderr, NULL, SWIFTWEBHOOK_LOG_INFO);
@@ -150,7 +169,9 @@ main(int argc, char **argv)
         " events = [ { event = on_client_connect }, { event = on_client_disconnected },"
         " { event = on_message_publish } ] }",
         argv[1]);
-    if (webhook_init_text(&wh, config, "metrics_process.conf", why, sizeof why) != SWIFTWEBHOOK_OK) {
+    int started = argc > 2 ? webhook_init(&wh, argv[2], why, sizeof why)
+                           : webhook_init_text(&wh, config, "broker_process.conf", why, sizeof why);
+    if (started != SWIFTWEBHOOK_OK) {
         printf("init failed: %s\n", why);
         return 3;
     }
@@ -158,8 +179,13 @@ main(int argc, char **argv)
     while (fgets(line, sizeof line, stdin) != NULL) {
         long count = 0;
         int type = 0;
+        char path[200];
         if (sscanf(line, "emit %ld %d", &count, &type) == 2) {
             emit(count, type);
+        } else if (sscanf(line, "reload %199s", path) == 1) {
+            char reason[1024];
+            int rv = webhook_reload(wh, path, reason, sizeof reason);
+            printf("reload %d %s\n", rv, reason);
         } else if (strncmp(line, "settle", 6) == 0) {
             for (;;) {
                 swiftwebhook_stats s = stats_of(wh);
@@ -189,6 +215,7 @@ main(int argc, char **argv)
     }
     webhook_fini(wh);
     CHECK_EQ_INT(webhook_get_metrics(wh, line, sizeof line, NULL), SWIFTWEBHOOK_ESHUTDOWN);
-    fprintf(stderr, "metrics_process: %d passed, %d failed\n", test_passed, test_failed);
+    CHECK_EQ_INT(webhook_reload(wh, NULL, line, sizeof line), SWIFTWEBHOOK_ESHUTDOWN);
+    fprintf(stderr, "broker_process: %d passed, %d failed\n", test_passed, test_failed);
     return test_failed == 0 ? 0 : 1;
 }
