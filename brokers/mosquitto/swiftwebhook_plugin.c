@@ -29,6 +29,11 @@
  * there (it may publish to $SYS), so messages are queued and written from
  * the broker's thread on MOSQ_EVT_TICK.
  *
+ * On a reload (SIGHUP: MOSQ_EVT_RELOAD), the webhook config file
+ * (plugin_opt_config, which may now name another file) is read again and
+ * put in force (webhook_reload); a refused one is logged with its reason
+ * and the running one stays.
+ *
  * Every plugin_opt_sys_interval seconds (default 10, Mosquitto's own
  * sys_interval default; 0 turns it off: a plugin cannot read mosquitto.conf's
  * sys_interval, so set both alike), the counters are published, retained,
@@ -56,6 +61,7 @@
 typedef struct plugin {
     mosquitto_plugin_id_t *id;
     swiftwebhook *wh;
+    char *config;            /* the webhook config file, for reloads */
     bool observe_auth;
     bool observe_acl;
     bool registered_auth;
@@ -322,6 +328,41 @@ on_tick(int event, void *event_data, void *userdata)
     return MOSQ_ERR_SUCCESS;
 }
 
+static void
+plugin_free(plugin *p)
+{
+    free(p->config);
+    free(p);
+}
+
+/* Mosquitto reloaded its config (SIGHUP): the webhook's follows. */
+static int
+on_reload(int event, void *event_data, void *userdata)
+{
+    plugin *p = userdata;
+    struct mosquitto_evt_reload *reload = event_data;
+    char why[1024];
+    (void) event;
+    for (int i = 0; reload != NULL && i < reload->option_count; i++) {
+        if (strcmp(reload->options[i].key, "config") == 0 && reload->options[i].value != NULL
+            && strcmp(reload->options[i].value, p->config) != 0) {
+            char *path = strdup(reload->options[i].value);
+            if (path != NULL) {
+                free(p->config);
+                p->config = path;
+            }
+        }
+    }
+    if (webhook_reload(p->wh, p->config, why, sizeof why) == SWIFTWEBHOOK_OK) {
+        flush_log();
+        mosquitto_log_printf(MOSQ_LOG_NOTICE, "webhook: config reloaded from %s", p->config);
+    } else {
+        flush_log();
+        mosquitto_log_printf(MOSQ_LOG_ERR, "webhook: config not reloaded, the running one stays: %s", why);
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
 static bool
 option_true(const char *value)
 {
@@ -376,7 +417,7 @@ mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, struct
             if (end == options[i].value || end == NULL || *end != 0 || seconds < 0 || seconds > 86400) {
                 mosquitto_log_printf(MOSQ_LOG_ERR, "webhook: plugin_opt_sys_interval must be 0 to 86400 seconds, got \"%s\"",
                     options[i].value != NULL ? options[i].value : "");
-                free(p);
+                plugin_free(p);
                 return MOSQ_ERR_INVAL;
             }
             p->sys_interval = seconds;
@@ -386,27 +427,34 @@ mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, struct
     }
     if (config == NULL) {
         mosquitto_log_printf(MOSQ_LOG_ERR, "webhook: plugin_opt_config is required (the webhook config file)");
-        free(p);
+        plugin_free(p);
         return MOSQ_ERR_INVAL;
+    }
+    p->config = strdup(config);
+    if (p->config == NULL) {
+        plugin_free(p);
+        return MOSQ_ERR_NOMEM;
     }
     webhook_set_log(queue_log, NULL, SWIFTWEBHOOK_LOG_INFO);
     int rv = webhook_init(&p->wh, config, why, sizeof why);
     if (rv != SWIFTWEBHOOK_OK) {
         mosquitto_log_printf(MOSQ_LOG_ERR, "webhook: %s", why);
         webhook_set_log(NULL, NULL, 0);
-        free(p);
+        plugin_free(p);
         return MOSQ_ERR_INVAL;
     }
     flush_log();
 
     if (!register_callback(identifier, MOSQ_EVT_MESSAGE, "message", on_message, p)
         || !register_callback(identifier, MOSQ_EVT_DISCONNECT, "disconnect", on_disconnect, p)
-        || !register_callback(identifier, MOSQ_EVT_TICK, "tick", on_tick, p)) {
+        || !register_callback(identifier, MOSQ_EVT_TICK, "tick", on_tick, p)
+        || !register_callback(identifier, MOSQ_EVT_RELOAD, "reload", on_reload, p)) {
         mosquitto_callback_unregister(identifier, MOSQ_EVT_MESSAGE, on_message, NULL);
         mosquitto_callback_unregister(identifier, MOSQ_EVT_DISCONNECT, on_disconnect, NULL);
+        mosquitto_callback_unregister(identifier, MOSQ_EVT_TICK, on_tick, NULL);
         webhook_fini(p->wh);
         webhook_set_log(NULL, NULL, 0);
-        free(p);
+        plugin_free(p);
         return MOSQ_ERR_UNKNOWN;
     }
 
@@ -453,6 +501,7 @@ mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int opti
     mosquitto_callback_unregister(p->id, MOSQ_EVT_MESSAGE, on_message, NULL);
     mosquitto_callback_unregister(p->id, MOSQ_EVT_DISCONNECT, on_disconnect, NULL);
     mosquitto_callback_unregister(p->id, MOSQ_EVT_TICK, on_tick, NULL);
+    mosquitto_callback_unregister(p->id, MOSQ_EVT_RELOAD, on_reload, NULL);
     if (p->registered_auth) {
         mosquitto_callback_unregister(p->id, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL);
     }
@@ -471,6 +520,6 @@ mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int opti
     webhook_fini(p->wh); /* delivers what is queued, up to drain_timeout */
     flush_log();
     webhook_set_log(NULL, NULL, 0);
-    free(p);
+    plugin_free(p);
     return MOSQ_ERR_SUCCESS;
 }

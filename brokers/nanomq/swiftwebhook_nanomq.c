@@ -43,7 +43,8 @@ static atomic_bool      active;
 static atomic_ullong    handed;   /* webhook_emit() calls, for the quiet check */
 static atomic_ullong    refused;  /* events that came after webhook_fini() */
 static atomic_int       stop_signum;
-static sem_t            stop_requested;
+static atomic_int       reload_requested; /* SIGHUP */
+static sem_t            wakeup; /* the main thread: a stop or a reload */
 static nng_socket       broker_socket;
 
 static void acked(conn_param *subscriber, nng_msg *msg);
@@ -102,7 +103,7 @@ swh_nanomq_start(conf *config, nng_socket broker)
 		swiftwebhook_unload(&api);
 		return false;
 	}
-	sem_init(&stop_requested, 0, 0);
+	sem_init(&wakeup, 0, 0);
 	broker_socket = broker;
 	atomic_store(&active, true);
 	if (api.wants(wh, SWIFTWEBHOOK_MESSAGE_ACKED) == 1) {
@@ -382,9 +383,33 @@ swh_nanomq_prometheus(struct http_msg *res, const char *own)
 	return false;
 }
 
+void
+swh_nanomq_reload(const char *trigger)
+{
+	char why[1024];
+
+	/* reload is NULL with a library older than 1.3.0. */
+	if (!atomic_load(&active) || api.reload == NULL) {
+		return;
+	}
+	if (api.reload(wh, NULL, why, sizeof why) == SWIFTWEBHOOK_OK) {
+		log_info("webhook: config reloaded (%s)", trigger);
+	} else {
+		log_error("webhook: config not reloaded (%s), the running one "
+		          "stays: %s",
+		    trigger, why);
+	}
+}
+
 bool
 swh_nanomq_signal(int signum)
 {
+	if (atomic_load(&active) && signum == SIGHUP) {
+		/* NanoMQ itself only logs a SIGHUP: the main thread reloads. */
+		atomic_store(&reload_requested, 1);
+		sem_post(&wakeup);
+		return true;
+	}
 	if (!atomic_load(&active) || (signum != SIGTERM && signum != SIGINT)) {
 		return false;
 	}
@@ -392,7 +417,7 @@ swh_nanomq_signal(int signum)
 		/* A second signal while stopping: stop now, as NanoMQ would. */
 		_exit(signum == SIGINT ? EXIT_FAILURE : EXIT_SUCCESS);
 	}
-	sem_post(&stop_requested);
+	sem_post(&wakeup);
 	return true;
 }
 
@@ -415,9 +440,13 @@ swh_nanomq_run_until_stopped(void)
 	if (!atomic_load(&active)) {
 		return;
 	}
-	while (sem_wait(&stop_requested) != 0 && errno == EINTR) {
+	while ((signum = atomic_load(&stop_signum)) == 0) {
+		while (sem_wait(&wakeup) != 0 && errno == EINTR) {
+		}
+		if (atomic_exchange(&reload_requested, 0)) {
+			swh_nanomq_reload("SIGHUP");
+		}
 	}
-	signum = atomic_load(&stop_signum);
 	log_warn("webhook: signal %d: refusing new MQTT connections, then "
 	         "draining libswiftwebhook",
 	    signum);

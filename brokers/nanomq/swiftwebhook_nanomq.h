@@ -48,11 +48,17 @@ struct http_msg;
 bool swh_nanomq_prometheus(struct http_msg *res, const char *own);
 
 /* From the signal handler (async-signal-safe): true when the library takes
- * over this SIGTERM / SIGINT, to stop in the main thread. */
+ * over this SIGTERM / SIGINT, to stop in the main thread, or this SIGHUP,
+ * to reload its config in the main thread (NanoMQ itself only logs one). */
 bool swh_nanomq_signal(int signum);
 
+/* Reads the config file again (webhook_reload); `trigger` names what asked,
+ * for the log: "SIGHUP", or NanoMQ's REST reload (rest_api.c). A refused
+ * config is logged with its reason, and the running one stays. */
+void swh_nanomq_reload(const char *trigger);
+
 /* The main thread, once the broker runs: returns at once when the library
- * is not active; otherwise waits for SIGTERM / SIGINT, stops accepting MQTT
+ * is not active; otherwise reloads on each SIGHUP and waits for SIGTERM / SIGINT, stops accepting MQTT
  * connections, lets the broker finish what it holds, drains the webhook
  * (webhook_fini, bounded by drain_timeout) and exits as NanoMQ would. */
 void swh_nanomq_run_until_stopped(void);

@@ -8,6 +8,7 @@ import json
 import getpass
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -311,6 +312,34 @@ def test_sys_topics_can_be_turned_off_and_a_bad_interval_is_refused(tmp_path, re
     with pytest.raises(AssertionError):
         Broker(tmp_path, webhook_conf(receiver, '    { event = on_message_publish }'), plugin_options="plugin_opt_sys_interval soon")
     assert 'plugin_opt_sys_interval must be 0 to 86400 seconds, got "soon"' in (tmp_path / "broker.log").read_text()
+
+
+def test_sighup_reloads_the_webhook_config_and_a_bad_one_is_refused(tmp_path, receiver):
+    second = Receiver()
+    broker = Broker(tmp_path, webhook_conf(receiver, '    { event = on_message_publish, topic = "r/#" }'))
+    try:
+        broker.pub("-i", "p", "-t", "r/x", "-m", "before")
+        assert wait_until(lambda: len(receiver.requests()) == 1)
+        broker.config.write_text(webhook_conf(second, '    { event = on_message_publish, topic = "r/#" }',
+                                              extra='  headers.x-reloaded = "yes"'))
+        broker.process.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: "webhook: config reloaded from %s" % broker.config in broker.log(), 20), broker.log()[-2000:]
+        assert re.search(r"webhook: reloaded .*webhook\.conf: url, headers", broker.log())
+        broker.pub("-i", "p", "-t", "r/x", "-m", "after")
+        assert wait_until(lambda: len(second.requests()) == 1)
+        assert second.bodies()[0]["payload"] == "after" and dict(second.requests()[0]["headers"])["x-reloaded"] == "yes"
+
+        broker.config.write_text(webhook_conf(receiver, '    { event = on_message_publish, topic = "r/#" }',
+                                              extra="  retry { max_attempts = many }"))
+        broker.process.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: "webhook: config not reloaded, the running one stays" in broker.log(), 20)
+        assert re.search(r"webhook\.conf:\d+:\d+: webhook\.retry\.max_attempts: ", broker.log())
+        broker.pub("-i", "p", "-t", "r/x", "-m", "still")
+        assert wait_until(lambda: len(second.requests()) == 2), "the running config stays"
+        assert len(receiver.requests()) == 1
+    finally:
+        broker.stop()
+        second.stop()
 
 
 def test_the_stop_line_counts_what_the_spool_dropped(tmp_path, receiver):

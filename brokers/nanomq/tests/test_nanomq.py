@@ -428,6 +428,81 @@ def test_nanomqs_prometheus_endpoint_carries_the_webhook_metrics(tmp_path, broke
     broker.stop()
 
 
+SECRET_ONE = "whsec_" + __import__("base64").b64encode(b"nanomq's first secret, 32 bytes").decode()
+SECRET_TWO = "whsec_" + __import__("base64").b64encode(b"nanomq's second secret, rotated!").decode()
+
+
+def signed_webhook(receiver, secret, extra=""):
+    return webhook(receiver, ["on_message_publish"], topic="load/#",
+                   extra='  pool_size = 4\n  signing { secret = "%s" }\n%s' % (secret, extra))
+
+
+def test_sighup_reloads_the_webhook_under_load_and_nothing_is_lost_or_sent_twice(tmp_path, brokers, receiver):
+    import base64 as b64
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+    second = Receiver()
+    try:
+        broker = start(brokers, PATCHED, tmp_path, signed_webhook(receiver, SECRET_ONE))
+        loader = threading.Thread(target=publish_all, args=(broker, 4, 5_000))
+        loader.start()
+        assert wait_until(lambda: len(receiver.requests()) >= 1_000, 60), "delivering before the reload"
+        broker.conf.write_text(broker.conf.read_text().replace(str(receiver.port), str(second.port)).replace(SECRET_ONE, SECRET_TWO))
+        broker.process.send_signal(signal.SIGHUP)
+        loader.join()
+        assert wait_until(lambda: "webhook: config reloaded (SIGHUP)" in broker.log(), 20), broker.log()[-2000:]
+        assert wait_until(lambda: len(publish_payloads(receiver)) + len(publish_payloads(second)) >= 20_000, 120)
+        first_got, second_got = publish_payloads(receiver), publish_payloads(second)
+        assert len(second_got) > 0, "the second receiver took over"
+        everything = first_got + second_got
+        assert len(everything) == 20_000 and len(set(everything)) == 20_000, "none lost, none twice"
+
+        def verifies(secret, request):
+            try:
+                Webhook(secret).verify(b64.b64decode(request["body"]), {k: v for k, v in request["headers"]})
+                return True
+            except WebhookVerificationError:
+                return False
+        assert all(verifies(SECRET_ONE, r) and not verifies(SECRET_TWO, r) for r in receiver.requests())
+        assert all(verifies(SECRET_TWO, r) and not verifies(SECRET_ONE, r) for r in second.requests())
+
+        # A config with an error: refused with its reason, the running one stays.
+        broker.conf.write_text(broker.conf.read_text().replace("pool_size = 4", "pool_size = lots"))
+        broker.process.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: "webhook: config not reloaded (SIGHUP), the running one stays" in broker.log(), 20)
+        assert re.search(r"nanomq\.conf:\d+:\d+: webhook\.pool_size: ", broker.log())
+        broker.pub("-i", "after", "-t", "load/after", "-m", "still-second")
+        assert wait_until(lambda: "still-second" in publish_payloads(second), 20)
+        broker.stop()
+    finally:
+        second.stop()
+
+
+def test_nanomqs_rest_reload_reloads_the_webhook_too(tmp_path, brokers, receiver):
+    import base64 as b64
+    import urllib.request
+    second = Receiver()
+    try:
+        http_port = free_port()
+        sections = webhook(receiver, ["on_message_publish"], topic="load/#") + \
+            "http_server {\n  port = %d\n  username = admin\n  password = public\n  auth_type = basic\n}\n" % http_port
+        broker = start(brokers, PATCHED, tmp_path, sections)
+        assert wait_until(lambda: listening(http_port), 10), broker.log()
+        broker.pub("-i", "p", "-t", "load/x", "-m", "before")
+        assert wait_until(lambda: "before" in publish_payloads(receiver), 20)
+        broker.conf.write_text(broker.conf.read_text().replace(str(receiver.port), str(second.port)))
+        request = urllib.request.Request("http://127.0.0.1:%d/api/v4/reload" % http_port, data=b'{"data": {}}', method="POST")
+        request.add_header("Authorization", "Basic " + b64.b64encode(b"admin:public").decode())
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.loads(response.read())["code"] == 0
+        assert wait_until(lambda: "webhook: config reloaded (REST /api/v4/reload)" in broker.log(), 20), broker.log()[-2000:]
+        broker.pub("-i", "p", "-t", "load/x", "-m", "after")
+        assert wait_until(lambda: "after" in publish_payloads(second), 20)
+        assert "after" not in publish_payloads(receiver)
+        broker.stop()
+    finally:
+        second.stop()
+
+
 def test_endpoint_down_five_seconds_loses_nothing_with_defaults(tmp_path, brokers):
     port = free_port()
     receiver = Receiver(port)
