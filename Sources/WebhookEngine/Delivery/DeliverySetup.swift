@@ -17,10 +17,15 @@ final class DeliverySetup: @unchecked Sendable {
     let generation: UInt64
 
     /// Everything that can fail (the URL, the TLS files) fails here, before
-    /// anything changes.
-    init(settings: WebhookSettings, generation: UInt64) throws(EngineError) {
+    /// the setup exists (Embedded Swift never frees an object whose
+    /// designated initializer throws half-way: see Engine.init).
+    convenience init(settings: WebhookSettings, generation: UInt64) throws(EngineError) {
+        self.init(settings: settings, endpoint: try Endpoint(settings: settings), generation: generation)
+    }
+
+    private init(settings: WebhookSettings, endpoint: Endpoint, generation: UInt64) {
         self.settings = settings
-        self.endpoint = try Endpoint(settings: settings)
+        self.endpoint = endpoint
         self.builder = BodyBuilder(encoding: settings.encoding)
         self.writer = RequestWriter(settings: settings)
         self.sendsIDs = settings.eventIDs || settings.signing != nil

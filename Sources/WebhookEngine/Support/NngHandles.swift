@@ -15,11 +15,17 @@ import CNng
 final class NngAio: @unchecked Sendable {
     let raw: OpaquePointer
 
-    init(callback: @escaping @convention(c) (UnsafeMutableRawPointer?) -> Void, argument: UnsafeMutableRawPointer?) throws(EngineError) {
+    /// Allocated before the object (Embedded Swift never frees an object
+    /// whose designated initializer throws: see Engine.init).
+    convenience init(callback: @escaping @convention(c) (UnsafeMutableRawPointer?) -> Void, argument: UnsafeMutableRawPointer?) throws(EngineError) {
         var aio: OpaquePointer?
         let rv = nng_aio_alloc(&aio, callback, argument)
         guard rv == 0, let aio else { throw EngineError(nng: rv, "cannot allocate an nng aio") }
-        raw = aio
+        self.init(raw: aio)
+    }
+
+    private init(raw: OpaquePointer) {
+        self.raw = raw
     }
 
     /// Cancels what is outstanding and waits for its callback; later
@@ -38,11 +44,15 @@ final class NngAio: @unchecked Sendable {
 final class NngHTTPResponse: @unchecked Sendable {
     let raw: OpaquePointer
 
-    init() throws(EngineError) {
+    convenience init() throws(EngineError) {
         var response: OpaquePointer?
         let rv = nng_http_res_alloc(&response)
         guard rv == 0, let response else { throw EngineError(nng: rv, "cannot allocate an HTTP response") }
-        raw = response
+        self.init(raw: response)
+    }
+
+    private init(raw: OpaquePointer) {
+        self.raw = raw
     }
 
     deinit {
