@@ -85,7 +85,7 @@ public final class Engine: @unchecked Sendable {
     /// on a failure, what was made is released.
     private static func assemble(settings: WebhookSettings, log: Log, observer: DeliveryObserver?) throws(EngineError) -> Parts {
         let laneCount = settings.ordering == .perClient ? settings.poolSize : 1
-        let spill = settings.spool.map { SpillLimits(durability: $0.durability, laneCount: laneCount) }
+        let spill = settings.spool.map { SpillLimits(durability: $0.durability, laneCount: laneCount, keepsDeadLetters: $0.deadLetters > 0) }
         let signal = settings.spool.map { _ in SpoolSignal() }
         let queue = DeliveryQueue<Connection>(laneCount: laneCount, limits: settings.queue, batch: BatchLimits(settings.batch),
                                               spill: spill, spoolSignal: signal, idTag: UInt64.random(in: 0...UInt64.max))
@@ -193,6 +193,8 @@ public final class Engine: @unchecked Sendable {
             queue.apply(limits: next.queue, batch: BatchLimits(next.batch))
             context.install(setup)
             current = next
+            // What `webhookctl dead replay` marked goes out again.
+            spool?.requestReplay()
             return changes
         }
     }

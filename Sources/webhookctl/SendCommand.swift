@@ -47,13 +47,7 @@ struct SendCommand: ParsableCommand {
     }
 
     func run() throws {
-        let settings: WebhookSettings
-        do {
-            settings = try ConfigLoader().settings(path: config)
-        } catch {
-            print("invalid: \(error)")
-            throw ExitCode(1)
-        }
+        let settings = try ConfigFile.settings(config)
         guard settings.enabled else {
             print("the webhook is disabled in \(config) (enable = false)")
             throw ExitCode(1)

@@ -15,6 +15,6 @@ struct WebhookCtl: ParsableCommand {
             Exit status: 0 success, 1 invalid config or failed delivery, 64 bad command line.
             """,
         version: String(cString: swh_library_version()),  // the header's SWIFTWEBHOOK_VERSION
-        subcommands: [CheckCommand.self, SendCommand.self, VerifyCommand.self, ReferenceCommand.self]
+        subcommands: [CheckCommand.self, SendCommand.self, VerifyCommand.self, ReferenceCommand.self, DeadCommand.self]
     )
 }

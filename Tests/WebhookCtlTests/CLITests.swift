@@ -212,4 +212,62 @@ import WebhookCore
         let (lenient, _) = try run("verify", "--secret", Self.secret, "--tolerance", "7200", path)
         #expect(lenient == 0)
     }
+
+    /// `webhookctl dead` beside a running engine that holds the spool: it
+    /// lists, exports, marks and purges without waiting for the engine, and
+    /// the engine sends what was marked at its reload.
+    @Test func deadListsExportsReplaysAndPurgesBesideTheRunningEngine() throws {
+        let server = try HookServer()
+        try server.setBehaviour(script: [["status": 422], ["status": 410]])
+        let dir = NSTemporaryDirectory() + "dead-cli-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = try config("""
+            webhook {
+              url = "\(server.url)/hook"
+              spool { dir = "\(dir)" }
+              events = [ { event = on_message_publish } ]
+            }
+            """)
+        let engine = try Engine(settings: try ConfigLoader().settings(path: path), log: Log(sink: LogSink { _, _ in }))
+        defer { engine.shutdown() }
+        var event = Event(kind: .messagePublish)
+        event.set(.clientID, "dev-1")
+        event.set(.topic, "plant/a")
+        for payload in ["first", "second"] {
+            event.set(.payload, payload)
+            #expect(engine.submit(event) == .queued)
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while engine.stats().deadLetters < 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+
+        let (listed, list) = try run("dead", "list", "--config", path)
+        #expect(listed == 0, "\(list)")
+        #expect(list.contains("2 dead letter(s) in \(dir)/swiftwebhook-spool.db"), "\(list)")
+        #expect(list.contains("on_message_publish  client dev-1 topic plant/a  HTTP 422  attempts 1"), "\(list)")
+        #expect(list.contains("HTTP 410  attempts 1"), "\(list)")
+
+        let (exported, export) = try run("dead", "export", "--config", path)
+        #expect(exported == 0)
+        let lines = export.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.count == 2 && lines.allSatisfy { $0 != nil })
+        let body = lines.first??["body"] as? [String: Any]
+        #expect(body?["payload"] as? String == "first" && body?["action"] as? String == "message_publish" && lines.first??["status"] as? Int == 422)
+
+        #expect(try run("dead", "replay", "--config", path).status == 64, "neither --id nor --all")
+        let firstID = String(list.split(separator: "\n")[1].split(separator: " ")[0])
+        let (replayed, replay) = try run("dead", "replay", "--config", path, "--id", firstID)
+        #expect(replayed == 0 && replay.hasPrefix("1 dead letter(s) marked for replay"), "\(replay)")
+        _ = try engine.reload(try ConfigLoader().settings(path: path))
+        let sent = Date().addingTimeInterval(10)
+        while engine.stats().delivered < 1 && Date() < sent { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(engine.stats().delivered == 1 && engine.stats().deadLetters == 1, "\(engine.stats())")
+
+        let (purged, purge) = try run("dead", "purge", "--config", path, "--all")
+        #expect(purged == 0 && purge.hasPrefix("1 dead letter(s) deleted"), "\(purge)")
+        #expect(try run("dead", "list", "--config", path).output.hasPrefix("0 dead letter(s)"))
+
+        let noSpool = try config("webhook { url = \"http://127.0.0.1:1/\"\n events = [ { event = on_message_publish } ] }")
+        let (refused, why) = try run("dead", "list", "--config", noSpool)
+        #expect(refused == 1 && why.contains("no spool { } configured"), "\(why)")
+    }
 }

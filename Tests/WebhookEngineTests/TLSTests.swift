@@ -87,6 +87,27 @@ let sharedPKI = Result { try TestPKI() }
         #expect(stats.connectionsOpened == 1, "TLS connections are kept alive too")
     }
 
+    /// A reload re-reads the TLS files: a config whose CA could not verify
+    /// the server is fixed by pointing `cacertfile` at the right one.
+    @Test func aReloadReadsTheTLSFilesAgain() throws {
+        let server = try server()
+        func settings(ca: String) throws -> WebhookSettings {
+            try engineSettings(server.url + "/secure", """
+                pool_size = 1
+                retry { max_attempts = 1 }
+                tls { cacertfile = "\(pki.path(ca))", server_name = localhost }
+                """)
+        }
+        let engine = try Engine(settings: try settings(ca: "other-ca.pem"), log: LogCapture().log)
+        _ = engine.submit(publish("c", "refused"))
+        #expect(eventually { engine.stats().failed == 1 })
+        #expect(try engine.reload(try settings(ca: "ca.pem")) == "tls")
+        _ = engine.submit(publish("c", "verified"))
+        #expect(eventually { engine.stats().delivered == 1 }, "\(engine.stats())")
+        engine.shutdown()
+        #expect(engine.stats().failed == 1 && engine.stats().delivered == 1)
+    }
+
     @Test func wrongCAFailsAndIsLoggedOnce() throws {
         let server = try server()
         let (stats, log) = try deliver(to: server, tls: "cacertfile = \"\(pki.path("other-ca.pem"))\", server_name = localhost", count: 5)

@@ -214,4 +214,33 @@ import TestKit
         #expect(try read(spool).map { $0.0 } == [3], "seq goes on from the old file's")
         #expect(mode(dir) == 0o700)
     }
+
+    @Test func deadLettersAreBoundedByAgeThenCountAndReplaysMoveToTheirClientsLanes() throws {
+        let dir = directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spool = try SpoolStore(directory: dir, maxBytes: 1 << 20, sync: .off, laneCount: 4)
+        try spool.begin()
+        for n in 0..<6 {
+            let record: [UInt8] = Array(repeating: UInt8(n), count: 16)
+            try record.withUnsafeBytes {
+                try spool.insertDeadLetter(client: UInt64(n), record: $0, failedAtMs: UInt64(1_000 * n), reason: "HTTP 40\(n)",
+                                           status: 400 + n, attempts: n)
+            }
+        }
+        // Older than 2 s: the first two; then past 3, the oldest of the rest.
+        #expect(try spool.trimDeadLetters(keep: 3, olderThanMs: 2_000) == 3)
+        try spool.commit()
+        let kept = try spool.deadLetters(limit: 100)
+        #expect(kept.map(\.status) == [403, 404, 405] && kept.map(\.reason) == ["HTTP 403", "HTTP 404", "HTTP 405"])
+        #expect(kept.map(\.attempts) == [3, 4, 5] && kept.allSatisfy { !$0.replay })
+
+        #expect(try spool.markForReplay(ids: [kept[0].id, kept[2].id]) == 2)
+        try spool.begin()
+        let moved = try spool.moveReplaysToEvents()
+        try spool.commit()
+        #expect(moved == [0, 1, 0, 1], "client 3 and client 5 hash to lanes 3 % 4 and 5 % 4")
+        #expect(try read(spool, lane: 1).map(\.1) == [Array(repeating: 5, count: 16)])
+        #expect(try spool.deadLetters(limit: 100).map(\.status) == [404])
+        #expect(try spool.purgeDeadLetters(ids: nil) == 1 && (try spool.deadLetterCount()) == 0)
+    }
 }

@@ -313,6 +313,8 @@ public struct SettingsResolver {
         spool.maxBytes = try size(object, .spoolMaxBytes) ?? spool.maxBytes
         spool.durability = try choice(object, .spoolDurability, SpoolDurability.self) ?? spool.durability
         spool.syncIntervalMs = try duration(object, .spoolSyncInterval) ?? spool.syncIntervalMs
+        spool.deadLetters = try integer(object, .spoolDeadLetters) ?? spool.deadLetters
+        spool.deadLetterMaxAgeMs = try duration(object, .spoolDeadLetterMaxAge) ?? spool.deadLetterMaxAgeMs
         return spool
     }
 

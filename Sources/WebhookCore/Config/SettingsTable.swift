@@ -73,6 +73,11 @@ extension Setting {
         "`clean`: memory first, disk past it and at stop; `crash`: every event through the disk; `power`: each commit synced") { $0.spool?.durability.rawValue ?? "-" }
     public static let spoolSyncInterval: Setting = Setting("spool.sync_interval", .duration(1...10_000, default: 10),
         "how often the spool thread commits") { $0.spool.map { Units.durationText($0.syncIntervalMs) } ?? "-" }
+    public static let spoolDeadLetters: Setting = Setting("spool.dead_letters", .integer(0...10_000_000, default: 10_000),
+        "failed events kept with their reason (`webhookctl dead`), oldest dropped past it; 0: counted only") { $0.spool.map { "\($0.deadLetters)" } ?? "-" }
+    // At most 24 days: milliseconds in a 32-bit Int (armv7).
+    public static let spoolDeadLetterMaxAge: Setting = Setting("spool.dead_letter_max_age", .duration(60_000...2_073_600_000, default: 604_800_000),
+        "how long a dead letter is kept") { $0.spool.map { Units.durationText($0.deadLetterMaxAgeMs) } ?? "-" }
 
     /// In the reference's order.
     public static let all: [Setting] = [
@@ -81,7 +86,7 @@ extension Setting {
         queueMaxEvents, queueMaxBytes, queueOverflow, ordering, drainTimeout, maxResponseBody, deliveryNice, eventIDs,
         signingSecret, batchMaxEvents, batchMaxBytes, batchMaxDelay,
         tlsEnable, tlsCACertFile, tlsCertFile, tlsKeyFile, tlsKeyPassword, tlsServerName, tlsVerifyPeer,
-        spoolEnable, spoolDir, spoolMaxBytes, spoolDurability, spoolSyncInterval,
+        spoolEnable, spoolDir, spoolMaxBytes, spoolDurability, spoolSyncInterval, spoolDeadLetters, spoolDeadLetterMaxAge,
     ]
 
     /// Another name a block goes by (NanoMQ's `ssl` for `tls`).

@@ -93,6 +93,10 @@ public struct SpoolSettings: Equatable, Sendable {
     /// How often the spool thread commits what the broker's threads staged:
     /// with `crash` or `power`, the sync point.
     public var syncIntervalMs: Int = Setting.spoolSyncInterval.integerDefault
+    /// Failed events kept with their reason (dead letters); 0: counted only.
+    public var deadLetters: Int = Setting.spoolDeadLetters.integerDefault
+    /// How long a dead letter is kept.
+    public var deadLetterMaxAgeMs: Int = Setting.spoolDeadLetterMaxAge.integerDefault
     /// Where `dir` was set ("nanomq.conf:12:9: webhook.spool.dir"): the
     /// spool's errors at start (a busy or unusable directory) begin with it.
     public var origin: String

@@ -281,11 +281,12 @@ final class Connection: QueueWaiter, @unchecked Sendable {
             context.monitor.attemptAnswered(waiting: context.queue.snapshot().waiting)
             context.log.limited(.warning, key: "rejected-\(status)",
                                 "\(url): HTTP \(status) for \(describeCurrent()); not retried, \(current.count == 1 ? "event" : "events") failed")
-            finish(.failed)
+            finish(.failed, why: DeadLetterReason(reason: "HTTP \(status)", status: status, attempts: stateLock.withLock { machine.attempt }))
         case .gaveUp(let failure, let attempts, let elapsedMs):
             context.monitor.attemptFailed(reason: describe(failure))
             context.log.limited(.warning, key: "give-up", "\(url): \(describe(failure)); giving up after \(attempts) attempt\(attempts == 1 ? "" : "s") in \(elapsedMs / 1000) s, \(current.count == 1 ? "event" : "\(current.count) events") failed")
-            finish(.failed)
+            let status = stateLock.withLock { machine.lastStatus } ?? 0
+            finish(.failed, why: DeadLetterReason(reason: describe(failure), status: status, attempts: attempts))
         case .droppedAtShutdown:
             finish(.droppedAtShutdown, takeNext: false)
         }
@@ -390,7 +391,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         })
     }
 
-    private func finish(_ outcome: DeliveryOutcome, takeNext: Bool = true) {
+    private func finish(_ outcome: DeliveryOutcome, takeNext: Bool = true, why: DeadLetterReason? = nil) {
         guard !current.isEmpty else { return }
         let done = current
         current = []
@@ -404,7 +405,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
                                         attempts: attempts, latencyNs: now &- event.acceptedAtNs))
             }
         }
-        handle(context.queue.complete(done, outcome, lane: lane, for: self, takeNext: takeNext))
+        handle(context.queue.complete(done, outcome, lane: lane, for: self, takeNext: takeNext, why: why))
     }
 
     private func describeCurrent() -> String {

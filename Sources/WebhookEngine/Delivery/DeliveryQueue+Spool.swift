@@ -25,6 +25,15 @@ extension DeliveryQueue: SpoolQueue {
         }
     }
 
+    /// The lane's failed events since the last call, for the dead letters.
+    func takeDeadLetters(lane index: Int) -> [PendingDeadLetters] {
+        let lane = lanes[index]
+        return lane.lock.withLock {
+            defer { lane.deadLetters.removeAll() }
+            return lane.deadLetters
+        }
+    }
+
     /// Events in the lane's memory now.
     func memoryCount(lane index: Int) -> Int {
         let lane = lanes[index]

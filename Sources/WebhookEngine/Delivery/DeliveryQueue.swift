@@ -54,6 +54,8 @@ struct SpillLimits {
     /// What one lane may stage for the spool thread before events are
     /// dropped (the disk cannot keep up): the broker's thread never waits.
     var stagingBytesPerLane = 2 << 20
+    /// Failed events go to the spool's dead letters (`spool.dead_letters` > 0).
+    var keepsDeadLetters = false
 
     init(always: Bool, stagingBytesPerLane: Int) {
         self.always = always
@@ -61,7 +63,8 @@ struct SpillLimits {
     }
 
     /// An engine's: 16 MB of staging in all, at least 256 KB per lane.
-    init(durability: SpoolDurability, laneCount: Int) {
+    init(durability: SpoolDurability, laneCount: Int, keepsDeadLetters: Bool = false) {
+        self.keepsDeadLetters = keepsDeadLetters
         always = durability != .clean
         stagingBytesPerLane = max(256 << 10, (16 << 20) / max(1, laneCount))
     }
@@ -77,6 +80,23 @@ enum Take {
     /// Nothing: parked as idle on the lane (unless stopping) until `submit`
     /// wakes it.
     case nothing
+}
+
+/// Why events failed, for the spool's dead letters.
+struct DeadLetterReason {
+    /// "HTTP 404", "connect failed: ...".
+    var reason: String
+    /// The last HTTP status; 0: none.
+    var status: Int
+    var attempts: Int
+}
+
+/// Failed events waiting for the spool thread to keep them.
+struct PendingDeadLetters {
+    var events: [QueuedEvent]
+    var why: DeadLetterReason
+    /// Wall clock, ms.
+    var failedAtMs: UInt64
 }
 
 /// What became of an event a connection took.
@@ -134,6 +154,9 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
         /// Spool on, at shutdown: events taken by a connection and not
         /// delivered, oldest first, to be saved ahead of the lane's queue.
         var returned: [QueuedEvent] = []
+        /// Spool on, with `spool.dead_letters`: failed events for the spool
+        /// thread to keep (their rows are deleted in the same transaction).
+        var deadLetters: [PendingDeadLetters] = []
     }
 
     let lanes: [Lane]
@@ -350,7 +373,8 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
 
     /// Records what became of the events a connection took and hands over
     /// the next ones.
-    func complete(_ finished: [QueuedEvent], _ outcome: DeliveryOutcome, lane index: Int, for waiter: Waiter, takeNext: Bool) -> Take {
+    func complete(_ finished: [QueuedEvent], _ outcome: DeliveryOutcome, lane index: Int, for waiter: Waiter, takeNext: Bool,
+                  why: DeadLetterReason? = nil) -> Take {
         let now = Clock.monotonicNanoseconds()
         let lane = lanes[index]
         var ranDry = false
@@ -368,6 +392,9 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
             case .failed:
                 lane.stats.failed += count
                 for event in finished { lane.stats.failedByKind[event.event.kind] += 1 }
+                if let why, spill?.keepsDeadLetters == true {
+                    lane.deadLetters.append(PendingDeadLetters(events: finished, why: why, failedAtMs: Clock.wallMilliseconds()))
+                }
             case .droppedAtShutdown where spill != nil:
                 // Saved to the spool at shutdown, ahead of what is queued.
                 lane.returned.append(contentsOf: finished)

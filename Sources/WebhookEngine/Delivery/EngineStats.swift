@@ -60,6 +60,10 @@ public struct EngineStats: Equatable, Sendable {
     /// The time (wall clock, ms) of the oldest event on disk and not in
     /// memory; 0: none. The spool thread's, refreshed every cycle.
     var spoolOldestTimestampMs: UInt64 = 0
+    /// Dead letters in the spool now, and dropped past `spool.dead_letters`
+    /// or `spool.dead_letter_max_age` (or when they could not be written).
+    public var deadLetters: UInt64 = 0
+    public var deadLettersDropped: UInt64 = 0
 
     public init() {}
 

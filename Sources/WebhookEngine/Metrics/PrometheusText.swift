@@ -33,6 +33,7 @@ public enum PrometheusText {
         text.counter("connections_opened_total", "HTTP connections opened (reconnects included).", stats.connectionsOpened)
         text.counter("spool_replayed_events_total", "Events found in the spool at start: an earlier run's.", stats.spoolReplayed)
         text.counter("spool_written_events_total", "Events committed to the spool (with durability = crash, these survive kill -9).", stats.spoolWritten)
+        text.counter("dead_letters_dropped_total", "Dead letters dropped past spool.dead_letters or spool.dead_letter_max_age, or not written.", stats.deadLettersDropped)
         text.counter("endpoint_outages_total", "Times the endpoint went down (\(EndpointHealth.downAfter) failed attempts in a row).", metrics.outages)
 
         text.gauge("queued_events", "Events waiting in memory now.", stats.queued)
@@ -42,6 +43,7 @@ public enum PrometheusText {
         text.gauge("spool_rows", "Events in the spool's database now.", stats.spoolRows)
         text.gauge("spool_bytes", "The spool database's size now.", stats.spoolBytes)
         text.gauge("connections_open", "HTTP connections open now.", stats.connectionsOpen)
+        text.gauge("dead_letters", "Failed events kept in the spool with their reason now (webhookctl dead).", stats.deadLetters)
 
         text.family("endpoint_state", "gauge", "The endpoint: up (answering), retrying (its last attempts failed), down (\(EndpointHealth.downAfter) or more in a row); 1 for the current state.")
         for (state, name) in [(EndpointHealth.State.up, "up"), (.retrying, "retrying"), (.down, "down")] {

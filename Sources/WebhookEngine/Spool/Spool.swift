@@ -56,6 +56,12 @@ final class Spool<Queue: SpoolQueue>: @unchecked Sendable {
     private let rows = Atomic<UInt64>(0)
     private let bytes = Atomic<UInt64>(0)
     private let oldestTimestampMs = Atomic<UInt64>(0)
+    /// Dead letters stored now, and dropped (past the count or the age).
+    private let deadLetters = Atomic<UInt64>(0)
+    private let deadLettersDropped = Atomic<UInt64>(0)
+    /// `spool.dead_letters` and `spool.dead_letter_max_age`.
+    private let deadLetterLimit: Int
+    private let deadLetterMaxAgeMs: UInt64
 
     /// The most rows a lane loads at once; below how many events in memory
     /// it loads again; and how many a lane with nothing in memory loads even
@@ -77,9 +83,18 @@ final class Spool<Queue: SpoolQueue>: @unchecked Sendable {
         let store: SpoolStore
         let unloaded: [Int]
         let bytesOnDisk: Int
-        do {
+        do throws(SpoolError) {
             store = try SpoolStore(directory: settings.directory, maxBytes: settings.maxBytes,
                                    sync: Self.sync(for: settings.durability), laneCount: queue.laneCount)
+            // Dead letters marked for replay (`webhookctl dead replay`) go back among the events first.
+            try store.begin()
+            do throws(SpoolError) {
+                _ = try store.moveReplaysToEvents()
+                try store.commit()
+            } catch {
+                store.rollback()
+                throw error
+            }
             unloaded = try store.countsByLane()
             bytesOnDisk = try store.bytesOnDisk()
         } catch {
@@ -98,6 +113,9 @@ final class Spool<Queue: SpoolQueue>: @unchecked Sendable {
         self.log = log
         syncIntervalNs = UInt64(settings.syncIntervalMs) * 1_000_000
         self.overflow = overflow
+        deadLetterLimit = settings.deadLetters
+        deadLetterMaxAgeMs = UInt64(settings.deadLetterMaxAgeMs)
+        deadLetters.store(UInt64((try? store.deadLetterCount()) ?? 0), ordering: .relaxed)
         scratch = (0..<queue.laneCount).map { _ in Scratch() }
         lastLoaded = Array(repeating: .min, count: queue.laneCount)
         loaded = Array(repeating: LoadedRows(), count: queue.laneCount)
@@ -135,6 +153,8 @@ final class Spool<Queue: SpoolQueue>: @unchecked Sendable {
         stats.spoolRows = rows.load(ordering: .relaxed)
         stats.spoolBytes = bytes.load(ordering: .relaxed)
         stats.spoolOldestTimestampMs = oldestTimestampMs.load(ordering: .relaxed)
+        stats.deadLetters = deadLetters.load(ordering: .relaxed)
+        stats.deadLettersDropped = deadLettersDropped.load(ordering: .relaxed)
     }
 
     /// Shutdown began (the queue is closed, its drain starts): write what
@@ -162,8 +182,9 @@ final class Spool<Queue: SpoolQueue>: @unchecked Sendable {
 
     private func run() {
         while true {
-            let (stop, flush) = signal.wait(untilNanoseconds: Clock.monotonicNanoseconds() + syncIntervalNs)
+            let (stop, flush, replay) = signal.wait(untilNanoseconds: Clock.monotonicNanoseconds() + syncIntervalNs)
             if stop { return }
+            if replay { replayMarked() }
             cycle(admitting: !queue.isStopping, writeNow: flush)
         }
     }
@@ -178,12 +199,17 @@ final class Spool<Queue: SpoolQueue>: @unchecked Sendable {
             var staged = 0
             var deletions = undeleted
             undeleted = []
+            var failed: [PendingDeadLetters] = []
             for lane in 0..<queue.laneCount {
+                failed += queue.takeDeadLetters(lane: lane)
                 queue.takeStaged(lane: lane, into: &scratch[lane].log)
                 staged += scratch[lane].log.count
                 for seq in queue.takeFinishedRows(lane: lane) { loaded[lane].markFinished(seq) }
                 if let prefix = loaded[lane].popFinishedPrefix() { deletions.append((lane, prefix.upTo, prefix.count)) }
             }
+            // Before the write that deletes their rows: a crash in between
+            // keeps an event twice (a dead letter, and a row sent again), never loses it.
+            if !failed.isEmpty { keep(failed) }
             if staged > 0 || !deletions.isEmpty {
                 write(staged: staged, deletions: deletions, admitting: admitting)
             }
@@ -569,6 +595,14 @@ final class Spool<Queue: SpoolQueue>: @unchecked Sendable {
 
     /// An event a connection had, as a record again.
     private func insert(_ queued: QueuedEvent, lane: Int, at seq: Int64) throws(SpoolError) {
+        try withRecord(of: queued) { record, client throws(SpoolError) in
+            try store.insert(lane: lane, client: client, record: record, at: seq)
+        }
+    }
+
+    /// `body` with an event's record (and its client hash), written afresh
+    /// from what a connection holds.
+    private func withRecord(of queued: QueuedEvent, _ body: (UnsafeRawBufferPointer, UInt64) throws(SpoolError) -> Void) throws(SpoolError) {
         let failure = queued.event.withRawEvent { raw -> SpoolError? in
             let size = EventRecord.size(of: raw)
             let record = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
@@ -576,13 +610,67 @@ final class Spool<Queue: SpoolQueue>: @unchecked Sendable {
             EventRecord.write(raw, timestampMs: raw.header.timestampMs, acceptedAtNs: queued.acceptedAtNs,
                               id: queued.id, size: size, to: record)
             do throws(SpoolError) {
-                try store.insert(lane: lane, client: ClientHash.of(raw.bytes(.clientID)),
-                                 record: UnsafeRawBufferPointer(start: record, count: size), at: seq)
+                try body(UnsafeRawBufferPointer(start: record, count: size), ClientHash.of(raw.bytes(.clientID)))
                 return nil
             } catch {
                 return error
             }
         }
         if let failure { throw failure }
+    }
+
+    // MARK: Dead letters
+
+    /// Keeps failed events with why they failed, then drops dead letters
+    /// past `spool.dead_letter_max_age` and, oldest first, past
+    /// `spool.dead_letters` (counted). One transaction; if it fails, the
+    /// events are counted as dropped dead letters and the log says why.
+    private func keep(_ failed: [PendingDeadLetters]) {
+        let count = failed.reduce(0) { $0 + $1.events.count }
+        do {
+            var dropped = 0
+            try transaction { () throws(SpoolError) in
+                for batch in failed {
+                    for event in batch.events {
+                        try withRecord(of: event) { record, client throws(SpoolError) in
+                            try store.insertDeadLetter(client: client, record: record, failedAtMs: batch.failedAtMs,
+                                                       reason: batch.why.reason, status: batch.why.status, attempts: batch.why.attempts)
+                        }
+                    }
+                }
+                let now = Clock.wallMilliseconds()
+                dropped = try store.trimDeadLetters(keep: deadLetterLimit, olderThanMs: now > deadLetterMaxAgeMs ? now - deadLetterMaxAgeMs : 0)
+            }
+            deadLettersDropped.add(UInt64(dropped), ordering: .relaxed)
+        } catch {
+            deadLettersDropped.add(UInt64(count), ordering: .relaxed)
+            log.limited(.error, key: "dead-letters", "spool: cannot keep \(count) failed event(s) as dead letters: \(error.message)")
+        }
+        if let stored = try? store.deadLetterCount() { deadLetters.store(UInt64(stored), ordering: .relaxed) }
+    }
+
+    /// A reload: the dead letters marked for replay go back among the
+    /// events, behind each lane's rows, and are counted as replayed.
+    private func replayMarked() {
+        do {
+            var moved: [Int] = []
+            try transaction { () throws(SpoolError) in moved = try store.moveReplaysToEvents() }
+            let total = moved.reduce(0, +)
+            guard total > 0 else { return }
+            for (lane, count) in moved.enumerated() where count > 0 {
+                unloaded[lane] += count
+                queue.replayed(lane: lane, count: count)
+            }
+            rows.add(UInt64(total), ordering: .relaxed)
+            if let stored = try? store.deadLetterCount() { deadLetters.store(UInt64(stored), ordering: .relaxed) }
+            log.log(.info, "spool: \(total) dead letter(s) marked for replay are sent again")
+        } catch {
+            log.log(.error, "spool: cannot replay the marked dead letters: \(error.message)")
+        }
+    }
+
+    /// A reload asks the thread to replay what `webhookctl dead replay` marked.
+    func requestReplay() {
+        signal.requestReplay()
     }
 }

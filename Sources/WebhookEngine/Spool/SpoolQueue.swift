@@ -20,6 +20,8 @@ protocol SpoolQueue: AnyObject {
     func takeStaged(lane: Int, into spare: inout EventLog)
     /// The spool rows of the lane's events finished since the last call.
     func takeFinishedRows(lane: Int) -> [Int64]
+    /// The lane's failed events since the last call, to keep as dead letters.
+    func takeDeadLetters(lane: Int) -> [PendingDeadLetters]
     /// Moves records (each with its spool row set) from the front of
     /// `records` into the lane's memory, as far as the bounds allow, but at
     /// least `minimum` and at most `limit`, and wakes a connection parked

@@ -7,6 +7,7 @@ final class SpoolSignal: @unchecked Sendable {
     private let lock = Lock()
     private var loadWanted = false
     private var flushWanted = false
+    private var replayWanted = false
     private var stopping = false
 
     init() {}
@@ -29,6 +30,14 @@ final class SpoolSignal: @unchecked Sendable {
         }
     }
 
+    /// A reload: dead letters marked for replay go back among the events.
+    func requestReplay() {
+        lock.withLock {
+            replayWanted = true
+            lock.broadcast()
+        }
+    }
+
     /// The thread is to end.
     func requestStop() {
         lock.withLock {
@@ -38,12 +47,12 @@ final class SpoolSignal: @unchecked Sendable {
     }
 
     /// Sleeps until a request, or until `deadline` (monotonic ns); says
-    /// whether to stop and whether to flush, and clears the requests.
-    func wait(untilNanoseconds deadline: UInt64) -> (stop: Bool, flush: Bool) {
+    /// whether to stop, flush and replay, and clears the requests.
+    func wait(untilNanoseconds deadline: UInt64) -> (stop: Bool, flush: Bool, replay: Bool) {
         lock.withLock {
-            lock.wait(untilNanoseconds: deadline) { !loadWanted && !flushWanted && !stopping }
-            defer { loadWanted = false; flushWanted = false }
-            return (stopping, flushWanted)
+            lock.wait(untilNanoseconds: deadline) { !loadWanted && !flushWanted && !replayWanted && !stopping }
+            defer { loadWanted = false; flushWanted = false; replayWanted = false }
+            return (stopping, flushWanted, replayWanted)
         }
     }
 }

@@ -87,6 +87,24 @@ final class SpoolStore {
         try openAll()
     }
 
+    /// Opens the spool of `directory` beside the broker that owns it (for
+    /// `webhookctl dead`): no lock, nothing created but the dead letters'
+    /// table, no recovery; SQLite's own locking keeps the two apart, and a
+    /// write waits at most a second for the broker's.
+    convenience init(inspecting directory: String) throws(SpoolError) {
+        var reason = [CChar](repeating: 0, count: 512)
+        guard csqlite_load(&reason, reason.count) == 0 else {
+            throw SpoolError("cannot use SQLite: " + String(cString: reason))
+        }
+        self.init(unopened: directory, maxBytes: 0, sync: .normal, laneCount: 1)
+        let rv = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil)
+        guard rv == SQLITE_OK else {
+            throw SpoolError("no spool at \(path): \(String(cString: sqlite3_errstr(rv)))")
+        }
+        sqlite3_busy_timeout(db, 1000)
+        try Self.createDeadLetterTable(self)
+    }
+
     private init(unopened directory: String, maxBytes: Int64, sync: Sync, laneCount: Int) {
         path = directory + "/" + Self.fileName
         self.laneCount = max(1, laneCount)
@@ -215,6 +233,7 @@ final class SpoolStore {
         // The bound: SQLite refuses to grow the file past this many pages (SQLITE_FULL).
         let pageSize = try integer("PRAGMA page_size")
         try execute("PRAGMA max_page_count = \(max(16, maxBytes / Int64(max(1, pageSize))))")
+        try Self.createDeadLetterTable(self)
         insertRow = try prepare("INSERT INTO events (seq, lane, client, record) VALUES (?, ?, ?, ?)")
         selectLane = try prepare("SELECT seq, record FROM events WHERE lane = ? AND seq > ? ORDER BY seq LIMIT ?")
         deleteRow = try prepare("DELETE FROM events WHERE lane = ? AND seq = ?")
@@ -400,6 +419,118 @@ final class SpoolStore {
     /// The database's size on disk, in bytes (pages in use).
     func bytesOnDisk() throws(SpoolError) -> Int {
         try integer("PRAGMA page_count") * integer("PRAGMA page_size")
+    }
+
+    // MARK: Dead letters (events that failed, kept with why)
+
+    /// The dead letters' table: made by the broker's store at open, and by
+    /// `webhookctl dead` on a spool an older build made.
+    private static func createDeadLetterTable(_ store: SpoolStore) throws(SpoolError) {
+        try store.execute("""
+            CREATE TABLE IF NOT EXISTS dead (id INTEGER PRIMARY KEY AUTOINCREMENT, failed_at_ms INTEGER NOT NULL,
+                reason TEXT NOT NULL, status INTEGER NOT NULL, attempts INTEGER NOT NULL, client INTEGER NOT NULL,
+                replay INTEGER NOT NULL DEFAULT 0, record BLOB NOT NULL)
+            """)
+    }
+
+    /// Keeps a failed event: why it failed, the last HTTP status (0: none),
+    /// its attempts, when (wall clock, ms). Inside a transaction.
+    func insertDeadLetter(client: UInt64, record: UnsafeRawBufferPointer, failedAtMs: UInt64, reason: String, status: Int,
+                          attempts: Int) throws(SpoolError) {
+        let statement = try prepare("INSERT INTO dead (failed_at_ms, reason, status, attempts, client, record) VALUES (?, ?, ?, ?, ?, ?)")
+        defer { sqlite3_finalize(statement) }
+        sqlite3_bind_int64(statement, 1, Int64(clamping: failedAtMs))
+        sqlite3_bind_text(statement, 2, reason, -1, cswh_sqlite_transient())
+        sqlite3_bind_int64(statement, 3, Int64(status))
+        sqlite3_bind_int64(statement, 4, Int64(attempts))
+        sqlite3_bind_int64(statement, 5, Int64(bitPattern: client))
+        sqlite3_bind_blob(statement, 6, record.baseAddress, Int32(record.count), cswh_sqlite_transient())
+        try step(statement, "cannot keep a dead letter")
+    }
+
+    /// Drops dead letters older than `olderThanMs` and, past `keep`, the
+    /// oldest; returns how many went.
+    func trimDeadLetters(keep: Int, olderThanMs: UInt64) throws(SpoolError) -> Int {
+        try execute("DELETE FROM dead WHERE failed_at_ms < \(Int64(clamping: olderThanMs))")
+        var dropped = Int(sqlite3_changes(db))
+        try execute("DELETE FROM dead WHERE id NOT IN (SELECT id FROM dead ORDER BY id DESC LIMIT \(max(0, keep)))")
+        dropped += Int(sqlite3_changes(db))
+        return dropped
+    }
+
+    func deadLetterCount() throws(SpoolError) -> Int {
+        try integer("SELECT count(*) FROM dead")
+    }
+
+    /// One stored dead letter, as `webhookctl dead` shows it.
+    struct StoredDeadLetter {
+        var id: Int64
+        var failedAtMs: UInt64
+        var reason: String
+        var status: Int
+        var attempts: Int
+        var client: UInt64
+        var replay: Bool
+        var record: [UInt8]
+    }
+
+    /// Dead letters, oldest first: all, or those marked for replay.
+    func deadLetters(limit: Int, markedOnly: Bool = false) throws(SpoolError) -> [StoredDeadLetter] {
+        let statement = try prepare("SELECT id, failed_at_ms, reason, status, attempts, client, replay, record FROM dead"
+            + (markedOnly ? " WHERE replay = 1" : "") + " ORDER BY id LIMIT \(max(0, limit))")
+        defer { sqlite3_finalize(statement) }
+        var letters: [StoredDeadLetter] = []
+        while true {
+            let rv = sqlite3_step(statement)
+            if rv == SQLITE_DONE { return letters }
+            guard rv == SQLITE_ROW else { throw failure("cannot read the dead letters", rv) }
+            let record = UnsafeRawBufferPointer(start: sqlite3_column_blob(statement, 7), count: Int(sqlite3_column_bytes(statement, 7)))
+            letters.append(StoredDeadLetter(
+                id: sqlite3_column_int64(statement, 0), failedAtMs: UInt64(max(0, sqlite3_column_int64(statement, 1))),
+                reason: sqlite3_column_text(statement, 2).map { String(cString: $0) } ?? "",
+                status: Int(sqlite3_column_int64(statement, 3)), attempts: Int(sqlite3_column_int64(statement, 4)),
+                client: UInt64(bitPattern: sqlite3_column_int64(statement, 5)), replay: sqlite3_column_int64(statement, 6) != 0,
+                record: Array(record)))
+        }
+    }
+
+    /// Marks dead letters for replay (`ids` nil: all); returns how many.
+    func markForReplay(ids: [Int64]?) throws(SpoolError) -> Int {
+        try execute("UPDATE dead SET replay = 1" + Self.whereIDs(ids))
+        return Int(sqlite3_changes(db))
+    }
+
+    /// Deletes dead letters (`ids` nil: all); returns how many.
+    func purgeDeadLetters(ids: [Int64]?) throws(SpoolError) -> Int {
+        try execute("DELETE FROM dead" + Self.whereIDs(ids))
+        return Int(sqlite3_changes(db))
+    }
+
+    /// Moves the dead letters marked for replay back among the events, at
+    /// the end of their clients' lanes; returns how many went to each lane.
+    /// Inside a transaction.
+    func moveReplaysToEvents() throws(SpoolError) -> [Int] {
+        var counts = [Int](repeating: 0, count: laneCount)
+        for letter in try deadLetters(limit: .max, markedOnly: true) {
+            let lane = Int(letter.client % UInt64(laneCount))
+            var failure: SpoolError?
+            letter.record.withUnsafeBytes { bytes in
+                do throws(SpoolError) {
+                    _ = try insert(lane: lane, client: letter.client, record: bytes)
+                } catch {
+                    failure = error
+                }
+            }
+            if let failure { throw failure }
+            counts[lane] += 1
+        }
+        try execute("DELETE FROM dead WHERE replay = 1")
+        return counts
+    }
+
+    private static func whereIDs(_ ids: [Int64]?) -> String {
+        guard let ids else { return "" }
+        return " WHERE id IN (" + (ids.isEmpty ? "NULL" : ids.map { "\($0)" }.joined(separator: ",")) + ")"
     }
 
     // MARK: SQLite helpers
