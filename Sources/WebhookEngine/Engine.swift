@@ -204,10 +204,18 @@ public final class Engine: @unchecked Sendable {
         if old.enabled != new.enabled { return "enable" }
         if old.poolSize != new.poolSize { return "pool_size (\(old.poolSize) -> \(new.poolSize))" }
         if old.ordering != new.ordering { return "ordering" }
-        if old.spool != new.spool { return "spool { }" }
+        if !Self.sameSpool(old.spool, new.spool) { return "spool { }" }
         if old.deliveryNice != new.deliveryNice { return "delivery_nice" }
         if old.cancelTimeoutMs != new.cancelTimeoutMs { return "cancel_timeout" }
         return nil
+    }
+
+    /// The same spool, wherever in which file it is written (`origin` is
+    /// only where its errors point).
+    private static func sameSpool(_ old: SpoolSettings?, _ new: SpoolSettings?) -> Bool {
+        guard let old, var new else { return old == nil && new == nil }
+        new.origin = old.origin
+        return old == new
     }
 
     /// "url, headers, rules": the parts of the config a reload changed.

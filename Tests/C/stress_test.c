@@ -4,7 +4,9 @@
  * with ThreadSanitizer. Every call after fini must answer SWIFTWEBHOOK_ESHUTDOWN,
  * nothing may crash or hang, and the counters must add up. Rounds 3 and 4
  * run with a spool (clean: spilling past 5,000 in memory; crash: every
- * event staged), so fini's save races the emitters too.
+ * event staged), so fini's save races the emitters too. Meanwhile one more
+ * thread reloads the config (a new header and queue bound each time) and
+ * reads the metrics, racing the emitters, the delivery and fini.
  */
 #include "testutil.h"
 
@@ -19,6 +21,9 @@ static swiftwebhook *wh;
 static atomic_int started;
 static atomic_long results[4]; /* queued, filtered, dropped, shutdown */
 static atomic_long invalid;
+static atomic_long reloads;
+static char reload_path[96];
+static char reload_configs[2][1024];
 
 static void *
 emitter(void *arg)
@@ -53,6 +58,37 @@ emitter(void *arg)
     }
 }
 
+/* Rewrites the config file (alternating two) and reloads it, reading the
+ * metrics between, until the handle is finalised. */
+static void *
+reloader(void *arg)
+{
+    char why[512];
+    (void) arg;
+    for (long i = 0;; i++) {
+        FILE *file = fopen(reload_path, "w");
+        if (file == NULL) {
+            atomic_fetch_add(&invalid, 1);
+            return NULL;
+        }
+        fputs(reload_configs[i % 2], file);
+        fclose(file);
+        int rv = webhook_reload(wh, reload_path, why, sizeof why);
+        size_t needed = 0;
+        int metrics = webhook_get_metrics(wh, NULL, 0, &needed);
+        if (rv == SWIFTWEBHOOK_ESHUTDOWN) {
+            return NULL;
+        }
+        if (rv != SWIFTWEBHOOK_OK || (metrics != SWIFTWEBHOOK_ETOOSMALL && metrics != SWIFTWEBHOOK_ESHUTDOWN)) {
+            fprintf(stderr, "reload: %d %s (metrics %d)\n", rv, why, metrics);
+            atomic_fetch_add(&invalid, 1);
+            return NULL;
+        }
+        atomic_fetch_add(&reloads, 1);
+        sleep_ms(5);
+    }
+}
+
 int
 main(void)
 {
@@ -76,6 +112,16 @@ main(void)
             atomic_store(&results[k], 0);
         }
         CHECK_EQ_INT(webhook_init_text(&wh, config, "stress.conf", why, sizeof why), SWIFTWEBHOOK_OK);
+        snprintf(reload_path, sizeof reload_path, "./stress-reload-%ld.conf", (long) getpid());
+        for (int k = 0; k < 2; k++) {
+            snprintf(reload_configs[k], sizeof reload_configs[k],
+                "webhook {\n url = \"http://127.0.0.1:%d/hook\"\n pool_size = 4\n drain_timeout = 300ms\n"
+                " headers.x-reload = \"%d\"\n queue { max_events = %d }\n%s"
+                " events = [ { event = on_message_publish, topic = \"stress/#\" } ] }", hook_port(), k, 5000 - 1000 * k, spool);
+        }
+        atomic_store(&reloads, 0);
+        pthread_t reload_thread;
+        pthread_create(&reload_thread, NULL, reloader, NULL);
         for (long t = 0; t < THREADS; t++) {
             pthread_create(&threads[t], NULL, emitter, (void *) (intptr_t) t);
         }
@@ -90,10 +136,13 @@ main(void)
         CHECK_EQ_INT(webhook_get_stats(wh, &before), SWIFTWEBHOOK_OK);
         CHECK(before.matched > 0);
 
-        webhook_fini(wh); /* races the emitters */
+        webhook_fini(wh); /* races the emitters and the reloads */
         for (int t = 0; t < THREADS; t++) {
             pthread_join(threads[t], NULL);
         }
+        pthread_join(reload_thread, NULL);
+        CHECK(atomic_load(&reloads) > 0);
+        unlink(reload_path);
         CHECK_EQ_INT(atomic_load(&results[3]), THREADS);
         CHECK(atomic_load(&results[0]) > 0 && atomic_load(&results[1]) > 0);
         webhook_fini(wh);
