@@ -617,7 +617,7 @@ def test_library_nng_calls_never_reach_nanomqs_own_nng(tmp_path, brokers, receiv
 
 PATCH = os.path.join(ROOT, "brokers", "nanomq", "patch")
 SOURCE = os.environ.get("NANOMQ_SOURCE", os.path.join(ROOT, "build", "nanomq", "src"))
-EDITED = ["nanomq/CMakeLists.txt", "nanomq/apps/broker.c", "nanomq/webhook_post.c",
+EDITED = ["nanomq/CMakeLists.txt", "nanomq/apps/broker.c", "nanomq/webhook_post.c", "nanomq/rest_api.c",
           "nng/src/sp/transport/mqtt/broker_tcp.c"]
 
 
