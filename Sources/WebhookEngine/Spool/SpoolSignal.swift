@@ -15,33 +15,29 @@ final class SpoolSignal: @unchecked Sendable {
     /// A lane's memory ran dry while the spool holds some of its events:
     /// run a cycle now rather than at the next `sync_interval`.
     func requestLoad() {
-        lock.withLock {
-            loadWanted = true
-            lock.broadcast()
-        }
+        raise { loadWanted = true }
     }
 
     /// Shutdown began: write what the lanes staged now, so the drain can
     /// send it.
     func requestFlush() {
-        lock.withLock {
-            flushWanted = true
-            lock.broadcast()
-        }
+        raise { flushWanted = true }
     }
 
     /// A reload: dead letters marked for replay go back among the events.
     func requestReplay() {
-        lock.withLock {
-            replayWanted = true
-            lock.broadcast()
-        }
+        raise { replayWanted = true }
     }
 
     /// The thread is to end.
     func requestStop() {
+        raise { stopping = true }
+    }
+
+    /// Sets a request's flag and wakes the thread.
+    private func raise(_ set: () -> Void) {
         lock.withLock {
-            stopping = true
+            set()
             lock.broadcast()
         }
     }
