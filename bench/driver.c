@@ -12,9 +12,13 @@
  *     driver recovery       URL N RATE DIR|- "UP_COMMAND" [CONFIG]  B14: N events while the endpoint is down, into the
  *                           memory queue (DIR -) or a spool in DIR past 10,000 in memory, then UP_COMMAND
  *                           starts it: events/s in, events/s out, disk bytes per event
+ *     driver cpu            URL RATE SECONDS [CONFIG]  B15: the library's CPU and context switches per delivered
+ *                           event, the emitting thread's own subtracted; RATE 0: as fast as emit goes, SECONDS
+ *                           then counts events (saturated)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -501,6 +505,85 @@ soak(const char *url, long rate, double seconds, double every)
     return balanced && lost == 0 && s.failed == 0 && s.dropped_queue_full == 0 ? 0 : 1;
 }
 
+/* The process's CPU and context switches, or the calling thread's. */
+typedef struct usage {
+    uint64_t cpu_ns;
+    uint64_t voluntary;
+    uint64_t involuntary;
+} usage;
+
+static usage
+usage_of(int who)
+{
+    struct rusage ru;
+    getrusage(who, &ru);
+    return (usage) {
+        (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull
+            + (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull,
+        (uint64_t) ru.ru_nvcsw, (uint64_t) ru.ru_nivcsw};
+}
+
+/* B15: what delivery costs the host's process per event: the process's CPU
+ * and context switches from the first emit to the last 2xx, less those of
+ * the emitting thread (its emits, its pacing sleeps: a broker's thread pays
+ * for its own emits, measured in B2). Paced runs space events evenly (one
+ * absolute sleep per event, as publishes from many clients arrive), not in
+ * bursts. Started and stopped outside the window: init's and fini's threads
+ * are not counted. */
+static int
+cpu_per_event(const char *url, long rate, double seconds, const char *extra)
+{
+    char body[1024];
+    snprintf(body, sizeof body, "url = \"%s\"\npool_size = 32\ndrain_timeout = 120s\n"
+             "queue { max_events = 10000000, max_bytes = 8GB }\nevents = [ { event = on_message_publish } ]\n%s",
+             url, extra);
+    swiftwebhook *wh = start(body);
+    long n = rate > 0 ? (long) (rate * seconds) : (long) seconds;
+    usleep(200000);  /* the pool's first connections and nng's threads settle */
+    usage p0 = usage_of(RUSAGE_SELF), t0 = usage_of(RUSAGE_THREAD);
+    uint64_t start_ns = now_ns();
+    struct timespec due;
+    clock_gettime(CLOCK_MONOTONIC, &due);
+    uint64_t gap_ns = rate > 0 ? 1000000000ull / (uint64_t) rate : 0;
+    for (long i = 0; i < n; i++) {
+        if (gap_ns > 0) {
+            due.tv_nsec += (long) gap_ns;
+            while (due.tv_nsec >= 1000000000L) {
+                due.tv_nsec -= 1000000000L;
+                due.tv_sec++;
+            }
+            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
+        }
+        swiftwebhook_event ev = publish_event((unsigned) i);
+        while (webhook_emit(wh, &ev) != SWIFTWEBHOOK_OK) {
+            usleep(100);
+        }
+    }
+    usage t1 = usage_of(RUSAGE_THREAD);
+    swiftwebhook_stats s;
+    for (;;) {
+        s = stats_of(wh);
+        if (s.delivered + s.failed >= (uint64_t) n) {
+            break;
+        }
+        usleep(200);
+    }
+    usage p1 = usage_of(RUSAGE_SELF), t2 = usage_of(RUSAGE_THREAD);
+    uint64_t elapsed_ns = now_ns() - start_ns;
+    /* The waiting loop after the last emit is the emitting thread's too. */
+    double cpu = (double) ((p1.cpu_ns - p0.cpu_ns) - (t2.cpu_ns - t0.cpu_ns));
+    double vol = (double) ((p1.voluntary - p0.voluntary) - (t2.voluntary - t0.voluntary));
+    double invol = (double) ((p1.involuntary - p0.involuntary) - (t2.involuntary - t0.involuntary));
+    printf("{\"rate\": %ld, \"events\": %ld, \"seconds\": %.3f, \"events_per_s\": %.0f, \"cpu_ns_per_event\": %.0f, "
+           "\"voluntary_per_event\": %.3f, \"involuntary_per_event\": %.3f, \"emit_thread_cpu_ns_per_event\": %.0f, ",
+        rate, n, elapsed_ns / 1e9, n / (elapsed_ns / 1e9), cpu / (double) n, vol / (double) n, invol / (double) n,
+        (double) (t1.cpu_ns - t0.cpu_ns) / (double) n);
+    print_stats("", s);
+    printf("}\n");
+    webhook_fini(wh);
+    return s.failed == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -522,6 +605,8 @@ main(int argc, char **argv)
         return soak(argv[2], atol(argv[3]), atof(argv[4]), atof(argv[5]));
     } else if (argc >= 7 && strcmp(argv[1], "recovery") == 0) {
         return recovery(argv[2], atol(argv[3]), atol(argv[4]), argv[5], argv[6], argc >= 8 ? argv[7] : "");
+    } else if (argc >= 5 && strcmp(argv[1], "cpu") == 0) {
+        return cpu_per_event(argv[2], atol(argv[3]), atof(argv[4]), argc >= 6 ? argv[5] : "");
     } else if (argc >= 7 && strcmp(argv[1], "outage") == 0) {
         return outage(argv[2], atol(argv[3]), atof(argv[4]), atof(argv[5]), argv[6]);
     }

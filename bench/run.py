@@ -105,17 +105,27 @@ def time_wait(port):
 
 
 def wrk(url, connections, seconds, body_bytes):
+    """wrk's requests/s, and its own CPU and context switches per request (its rusage: B15's ceiling)."""
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     script.write('wrk.method = "POST"\nwrk.body = string.rep("x", %d)\nwrk.headers["Content-Type"] = "application/json"\n'
                  % body_bytes)
     script.close()
-    out = subprocess.run(["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "-s", script.name, url],
-                         capture_output=True, text=True).stdout
+    process = subprocess.Popen(["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "-s", script.name, url],
+                               stdout=subprocess.PIPE, text=True)
+    out = process.stdout.read()
+    _, _, usage = os.wait4(process.pid, 0)
     os.unlink(script.name)
+    rate = requests = None
     for line in out.splitlines():
         if line.startswith("Requests/sec:"):
-            return float(line.split()[1])
-    raise RuntimeError("wrk: " + out)
+            rate = float(line.split()[1])
+        if " requests in " in line:
+            requests = int(line.split()[0])
+    if rate is None or not requests:
+        raise RuntimeError("wrk: " + out)
+    return {"requests_per_s": rate, "requests": requests,
+            "cpu_ns_per_request": (usage.ru_utime + usage.ru_stime) * 1e9 / requests,
+            "voluntary_per_request": usage.ru_nvcsw / requests, "involuntary_per_request": usage.ru_nivcsw / requests}
 
 
 def main():
@@ -128,6 +138,7 @@ def main():
     smoke = args.smoke
     driver = os.path.join(args.build, "bench", "driver")
     ceiling = os.path.join(args.build, "bench", "nng_ceiling")
+    floor = os.path.join(args.build, "bench", "nng_floor")
     base62 = os.path.join(ROOT, ".build", "release", "base62-bench")
     sign_bench = os.path.join(ROOT, ".build", "release", "sign-bench")
     plugin = os.path.join(args.build, "mosquitto", "libmosquitto_swiftwebhook.so")
@@ -148,6 +159,7 @@ def main():
         "b14_emit": 10_000 if smoke else 50_000,
         "b10": 2_000 if smoke else 50_000,
         "wrk_s": 1 if smoke else 5,
+        "b15_rate": 1000 if smoke else 5000, "b15_s": 1 if smoke else 8, "b15_saturated": 5_000 if smoke else 200_000,
     }
     nanomq = {v: os.path.join(args.build, "nanomq", v, "nanomq", "nanomq") for v in ("native", "patched")}
     work = tempfile.mkdtemp(prefix="swiftwebhook-bench-")
@@ -159,7 +171,7 @@ def main():
     try:
         nginx.start()
         # Ceilings, same nginx, same body size.
-        results["wrk"] = {"requests_per_s": wrk(url, 32, n["wrk_s"], body_bytes)}
+        results["wrk"] = wrk(url, 32, n["wrk_s"], body_bytes)
         results["nng_ceiling"] = run_json([ceiling, url, str(n["b3"]), "32", str(body_bytes)])
 
         # Warm-up, discarded: the first process to fault in a few hundred MB after the NanoMQ
@@ -185,6 +197,17 @@ def main():
         results["per_request"] = run_json([ceiling, url, str(max(1000, n["b3"] // 10)), "32", str(body_bytes), "per-request"])
         results["per_request"]["time_wait_after"] = time_wait(port) - tw_after
         results["B5"] = run_json([driver, "latency", url, str(n["b5_rate"]), str(n["b5_s"])])
+        # B15 (issue 24): the library's CPU and context switches per delivered event, paced and saturated,
+        # beside wrk's per request (above) and nng 1.5.2's floor for one paced exchange.
+        rate, seconds = str(n["b15_rate"]), str(n["b15_s"])
+        none, batch5 = "ordering = none\n", "batch { max_events = 100, max_delay = 5ms }"
+        for key, args_ in (("none", [rate, seconds, none]), ("per_client", [rate, seconds, "ordering = per_client"]),
+                           ("batched", [rate, seconds, none + batch5]),
+                           ("batched_per_client", [rate, seconds, "ordering = per_client\n" + batch5]),
+                           ("saturated", ["0", str(n["b15_saturated"]), none])):
+            nginx.stop(); nginx.start()
+            results["B15" + key] = run_json([driver, "cpu", url] + args_)
+        results["B15floor"] = run_json([floor, "127.0.0.1", str(port), rate, seconds, str(body_bytes)])
         dead = "http://127.0.0.1:%d/hook" % free_port()
         results["B6"] = run_json([driver, "memory", dead, str(n["b6"]), str(n["b6_max"])])
         nginx.stop()
@@ -489,6 +512,28 @@ def report(r, smoke):
     b5 = r["B5"]
     row("B5", "latency at %d ev/s for %ss" % (b5["rate"], b5["seconds"]),
         "p50 %.2f ms, p99 %.2f ms" % (b5["p50_us"] / 1000, b5["p99_us"] / 1000), "", "", "p99 <= 2 ms", b5["p99_us"] <= 2000)
+    if "B15none" in r:
+        w = r["wrk"]["cpu_ns_per_request"]
+        row("B15", "CPU per delivered event (its switches), wrk's per request", "", "wrk -t1 -c32: %.1f us (%.2f)" % (
+            w / 1000, r["wrk"]["voluntary_per_request"] + r["wrk"]["involuntary_per_request"]), "", "", None)
+        for key, what, goal in (("none", "paced %d ev/s, ordering none", 2.0), ("per_client", "paced %d ev/s, per_client", 2.0),
+                                ("batched", "paced %d ev/s, none, batches <= 100, max_delay 5ms", 0.25),
+                                ("batched_per_client", "the same, per_client (32 lanes: batches of ~1)", None),
+                                ("saturated", "saturated, %d events, ordering none", 1.0)):
+            b = r["B15" + key]
+            switches = b["voluntary_per_event"] + b["involuntary_per_event"]
+            label = what % (b["rate"] if key != "saturated" else b["events"])
+            paced_one = key in ("none", "per_client")
+            row("", label, "%.1f us, %.2f + %.2f switches" % (b["cpu_ns_per_event"] / 1000, b["voluntary_per_event"],
+                                                          b["involuntary_per_event"]),
+                "", "%.2fx" % (b["cpu_ns_per_event"] / w),
+                "<= %.2fx%s" % (goal, ", <= 1 switch" if paced_one else "") if goal else "",
+                None if goal is None else b["cpu_ns_per_event"] <= goal * w and (switches <= 1 or not paced_one))
+        f = r["B15floor"]
+        row("", "  nng 1.5.2's floor: paced %d req/s, raw stream, no hand-off" % f["rate"],
+            "%.1f us, %.2f + %.2f switches" % (f["cpu_ns_per_request"] / 1000, f["voluntary_per_request"],
+                                               f["involuntary_per_request"]),
+            "", "%.2fx" % (f["cpu_ns_per_request"] / w), "", None)
     b6 = r["B6"]
     row("B6", "endpoint down, %d events, max_events %d" % (b6["events"], b6["max_events"]),
         "RSS +%.1f MiB, %d dropped" % (b6["rss_growth_mib"], b6["dropped"]), "", "", "<= 80 MB",

@@ -28,8 +28,10 @@ public final class Engine: @unchecked Sendable {
     private let connections: [Connection]
     /// Nil unless `spool { ... }` is configured.
     private let spool: Spool<DeliveryQueue<Connection>>?
-    private var watchdog: NngAio?
-    private let watchdogPeriodMs: Int32
+    /// The watchdog's slot of the context's timers: attempt deadlines,
+    /// the wall clock's offset, retired clients.
+    private var watchdogSlot = 0
+    private let watchdogPeriodNs: UInt64
     private let wallClock = WallClock()
     private let shutdownLock = Lock()
     private var isShutDown = false
@@ -60,14 +62,12 @@ public final class Engine: @unchecked Sendable {
         cthread_set_delivery_nice(cnng_shared_with_host() == 1 ? 0 : Int32(settings.deliveryNice))
         let parts = try Self.assemble(settings: settings, log: log, observer: observer)
         self.init(settings: settings, log: log, parts: parts)
-        // Whole already: if this throws, releasing the engine shuts it down
-        // (deinit), connections and spool included.
-        let aio = try NngAio(callback: { argument in
+        // Unretained: the timers stop (shutdown) before the engine goes.
+        watchdogSlot = context.timers.addSlot({ argument in
             Unmanaged<Engine>.fromOpaque(argument!).takeUnretainedValue().watchdogFired()
         }, argument: Unmanaged.passUnretained(self).toOpaque())
-        watchdog = aio
         for connection in connections { connection.takeWork() }
-        nng_sleep_aio(watchdogPeriodMs, aio.raw)
+        context.timers.arm(watchdogSlot, afterNs: watchdogPeriodNs)
     }
 
     private init(settings: WebhookSettings, log: Log, parts: Parts) {
@@ -78,7 +78,8 @@ public final class Engine: @unchecked Sendable {
         spool = parts.spool
         context = parts.context
         connections = parts.connections
-        watchdogPeriodMs = Int32(min(100, max(10, settings.cancelTimeoutMs / 10)))
+        // A tenth of the attempt's time, 10 to 100 ms: how late a deadline may be enforced.
+        watchdogPeriodNs = UInt64(min(100, max(10, settings.cancelTimeoutMs / 10))) * 1_000_000
     }
 
     /// The queue, the spool (started), the endpoint and the connections;
@@ -100,7 +101,8 @@ public final class Engine: @unchecked Sendable {
                 + "(it is the host's, or not nng 1.5's mbedtls engine): every handshake will fail. Set tls.server_name to a DNS name "
                 + "the certificate holds, or verify_peer = false")
         }
-        let context = DeliveryContext(queue: queue, setup: setup, log: log, observer: observer)
+        let timers = try TimerThread()
+        let context = DeliveryContext(queue: queue, setup: setup, timers: timers, log: log, observer: observer)
         var connections: [Connection] = []
         do {
             for i in 0..<settings.poolSize {
@@ -254,8 +256,6 @@ public final class Engine: @unchecked Sendable {
         let deadline = Clock.monotonicNanoseconds() + UInt64(settings.drainTimeoutMs) * 1_000_000
         let drained = queue.waitUntilDrained(deadlineNs: deadline)
         let abandoned = queue.stop()
-        watchdog?.stop()
-        watchdog = nil  // freed
         Self.release(connections, context, log: log)
         // With a spool, what is left (a connection's and the queue's) is
         // saved for the next start rather than dropped.
@@ -283,6 +283,7 @@ public final class Engine: @unchecked Sendable {
     /// the one way out, for a failed start and for shutdown. Each nng free
     /// that can hang in nng 1.5.2 is bounded (see ConnectionCloser, Endpoint).
     private static func release(_ connections: [Connection], _ context: DeliveryContext, log: Log) {
+        context.timers.stop()  // no backoff, batch wait or watchdog runs from here on
         for connection in connections { connection.stop() }
         if !context.closer.waitForAll(limitMs: 2000) {
             log.log(.warning, "nng_http_conn_close did not return within 2000 ms; abandoning the connection")
@@ -291,13 +292,12 @@ public final class Engine: @unchecked Sendable {
     }
 
     private func watchdogFired() {
-        cthread_apply_delivery_nice()
-        guard let watchdog, nng_aio_result(watchdog.raw) == 0, !queue.isStopping else { return }
+        guard !queue.isStopping else { return }
         let now = Clock.monotonicNanoseconds()
         wallClock.refresh()
-        for connection in connections { connection.checkConnectDeadline(nowNs: now) }
+        for connection in connections { connection.checkDeadline(nowNs: now) }
         for client in context.graveyard.expired(nowNs: now) { nng_http_client_free(client) }
-        nng_sleep_aio(watchdogPeriodMs, watchdog.raw)
+        context.timers.arm(watchdogSlot, afterNs: watchdogPeriodNs)
     }
 
     /// One client always lands on the same lane (the spool keeps the hash,

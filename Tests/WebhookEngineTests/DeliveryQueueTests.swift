@@ -272,6 +272,28 @@ import Testing
         guard case .work = queue.take(lane: 0, for: worker) else { Issue.record("waited during shutdown"); return }
     }
 
+    /// While one connection waits for a batch to fill, the events it will
+    /// take wake no other (each wake-up is a thread switch: issue 24), until
+    /// a whole batch is waiting; once it has taken them, the next event does.
+    @Test func whileABatchGathersNewEventsWakeNoOneUntilABatchIsFull() {
+        let queue = Queue(laneCount: 1, limits: limits(), batch: batchLimits(events: 3, delayMs: 50))
+        let first = Worker(), second = Worker()
+        #expect(queue.takeOne(lane: 0, for: first) == nil && queue.takeOne(lane: 0, for: second) == nil, "both parked")
+        func wakes(_ result: Queue.SubmitResult) -> Worker? {
+            if case .queued(let wake) = result { return wake }
+            return nil
+        }
+        let now = Clock.monotonicNanoseconds()
+        #expect(wakes(submit(queue, publish("c", "1"), lane: 0, nowNs: now)) === second, "nobody gathers yet: a parked one wakes")
+        guard case .gather = queue.take(lane: 0, for: second) else { Issue.record("did not gather"); return }
+        #expect(wakes(submit(queue, publish("c", "2"), lane: 0, nowNs: now)) == nil, "the gatherer will take it")
+        #expect(wakes(submit(queue, publish("c", "3"), lane: 0, nowNs: now)) === first, "a whole batch is waiting: another goes")
+        guard case .work(let batch) = queue.take(lane: 0, for: first) else { Issue.record("no work"); return }
+        #expect(batch.count == 3)
+        // The gatherer's wait ends with nothing left: it parks, and the next event wakes a connection again.
+        guard case .nothing = queue.take(lane: 0, for: second, gathered: true) else { Issue.record("took something"); return }
+        #expect(wakes(submit(queue, publish("c", "4"), lane: 0, nowNs: now)) === second, "nobody gathers any more")
+    }
 }
 
 extension DeliveryQueue {

@@ -13,11 +13,12 @@ import CPlatform
 /// lock, except the machine, which the watchdog reads: it sits behind
 /// `stateLock`.
 ///
-/// Why two aios: in nng 1.5.2 an aio once used for `nng_sleep_aio` keeps
-/// its "expiry is OK" flag, so a later I/O operation on it that times out
-/// is cancelled with result 0, and the HTTP code takes the cut-short
-/// exchange for a success. Sleeps (wake-ups, backoff) therefore get their
-/// own aio, and connect and the exchange never share it.
+/// Time: no nng timer runs per request. Backoffs and batch waits are slots
+/// of the engine's `TimerThread` (nng 1.5.2's sleeps spin its expiry
+/// thread: see there), and the attempt's deadline (`cancel_timeout`) is
+/// enforced by the engine's watchdog, which cancels a connect or an
+/// exchange step that outlives it, as aio timeouts would, without one
+/// expiry-list entry per step.
 final class Connection: QueueWaiter, @unchecked Sendable {
     let lane: Int
     /// This connection's own nng client (see Endpoint for why not shared);
@@ -30,8 +31,11 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     /// Connect and the exchange only. Set once, right after init (its
     /// callback needs the connection); freed with the connection.
     private var aio: NngAio!
-    /// `nng_sleep_aio` only: wake-ups and backoff. Like `aio`.
-    private var sleepAio: NngAio!
+    /// Wake-ups only (completed directly: see `wake`). Like `aio`: its own,
+    /// so a wake-up never lands on an I/O operation.
+    private var wakeAio: NngAio!
+    /// This connection's slot of the engine's timers: backoffs and batch waits.
+    private var timerSlot = 0
     /// The events being delivered (one unless batching), their body and
     /// the request's id; empty between requests.
     private var current: [QueuedEvent] = []
@@ -74,6 +78,8 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     private var machine: DeliveryStateMachine
     /// The watchdog cancelled the connect in progress.
     private var connectCancelled = false
+    /// The watchdog cancelled an exchange step: its attempt's time is up.
+    private var exchangeTimedOut = false
 
     /// What can fail before the connection exists happens first (see
     /// Engine.init); the aios, which call back with the connection, after.
@@ -94,13 +100,16 @@ final class Connection: QueueWaiter, @unchecked Sendable {
             aio = try NngAio(callback: { argument in
                 Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().operationCompleted()
             }, argument: Unmanaged.passUnretained(self).toOpaque())
-            sleepAio = try NngAio(callback: { argument in
-                Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().sleepCompleted()
+            wakeAio = try NngAio(callback: { argument in
+                Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().resume()
             }, argument: Unmanaged.passUnretained(self).toOpaque())
         } catch {
             nng_http_client_free(client)
             throw error
         }
+        timerSlot = context.timers.addSlot({ argument in
+            Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().resume()
+        }, argument: Unmanaged.passUnretained(self).toOpaque())
     }
 
     private init(lane: Int, context: DeliveryContext, setup: DeliverySetup, signer: consuming Signer?, client: OpaquePointer,
@@ -121,13 +130,13 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     // MARK: Entry points from outside nng's callbacks
 
     /// The queue handed this parked connection an event: pick it up on an
-    /// nng thread, not on the broker's thread that called `submit`. The sleep
+    /// nng thread, not on the broker's thread that called `submit`. The wake
     /// aio is completed directly (begin + finish: one task dispatch) rather
     /// than with nng_sleep_aio(0), which goes through nng's timer thread at
     /// millisecond resolution and added about a millisecond per wake.
     func wake() {
-        if nng_aio_begin(sleepAio.raw) {
-            nng_aio_finish(sleepAio.raw, 0)
+        if nng_aio_begin(wakeAio.raw) {
+            nng_aio_finish(wakeAio.raw, 0)
         }
     }
 
@@ -143,13 +152,13 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         case .work(let events):
             begin(events)
         case .gather(let afterNs):
-            // Idle, not parked: the sleep's end takes what is there.
+            // Idle, not parked: the timer's end takes what is there.
             gathering = true
-            nng_sleep_aio(Int32(clamping: (afterNs + 999_999) / 1_000_000), sleepAio.raw)
-            // Shutdown may have begun between the take and the sleep, after
+            context.timers.arm(timerSlot, afterNs: afterNs)
+            // Shutdown may have begun between the take and the arming, after
             // `shutdownBegan` looked: the drain never waits for a batch.
-            // (The aio's lock orders the two: one of them sees the other.)
-            if context.queue.closed { nng_aio_cancel(sleepAio.raw) }
+            // (The timers' lock orders the two: one of them sees the other.)
+            if context.queue.closed { context.timers.fireNow(timerSlot) }
         case .nothing:
             break
         }
@@ -157,30 +166,41 @@ final class Connection: QueueWaiter, @unchecked Sendable {
 
     /// Shutdown began (the queue is closed): a batch waiting for company
     /// (`batch.max_delay`) is sent now rather than when its delay ends.
-    /// Only an idle connection's sleep is a batch's wait (a backoff's is not
-    /// cut short); a parked one has no sleep, so the cancel does nothing.
+    /// Only an idle connection's timer is a batch's wait (a backoff's is not
+    /// cut short); a parked one has none armed, so this does nothing.
     func shutdownBegan() {
         stateLock.withLock {
-            if machine.state == .idle { nng_aio_cancel(sleepAio.raw) }
+            if machine.state == .idle { context.timers.fireNow(timerSlot) }
         }
     }
 
-    /// Called by the engine's watchdog: a connect past its deadline is
-    /// cancelled here rather than by an aio timeout, which nng 1.5.2 can
-    /// mishandle (nanomsg/nng#2119) so that freeing the client hangs.
-    func checkConnectDeadline(nowNs: UInt64) {
+    /// Called by the engine's watchdog: an attempt past its deadline
+    /// (`cancel_timeout`) is cancelled here rather than by aio timeouts. A
+    /// connect once (nng 1.5.2 can mishandle a connect's timeout,
+    /// nanomsg/nng#2119, so that freeing the client hangs; the client is
+    /// replaced); an exchange step at every tick past the deadline, since
+    /// the step it cancels may have ended on its own and the next begun.
+    func checkDeadline(nowNs: UInt64) {
         stateLock.withLock {
-            if machine.state == .connecting, !connectCancelled, nowNs >= machine.attemptDeadlineNs {
+            guard nowNs >= machine.attemptDeadlineNs else { return }
+            switch machine.state {
+            case .connecting where !connectCancelled:
                 connectCancelled = true
                 nng_aio_cancel(aio.raw)
+            case .exchanging:
+                exchangeTimedOut = true
+                nng_aio_cancel(aio.raw)
+            default:
+                break
             }
         }
     }
 
-    /// Shutdown, after the queue stopped: cancels whatever is outstanding,
-    /// waits for the callback, counts an unfinished event as dropped, frees.
+    /// Shutdown, after the queue and the engine's timers stopped: cancels
+    /// whatever is outstanding, waits for the callback, counts an
+    /// unfinished event as dropped, frees.
     func stop() {
-        sleepAio.stop()
+        wakeAio.stop()
         aio.stop()
         if let action = stateLock.withLock({ machine.stop() }) { perform(action) }
         closeConnection()
@@ -192,8 +212,10 @@ final class Connection: QueueWaiter, @unchecked Sendable {
 
     private func operationCompleted() {
         cthread_apply_delivery_nice()  // once per nng thread (see thread_priority.c)
-        let result = nng_aio_result(aio.raw)
-        let (state, cancelledByWatchdog) = stateLock.withLock { (machine.state, connectCancelled) }
+        var result = nng_aio_result(aio.raw)
+        let (state, cancelledByWatchdog, timedOut) = stateLock.withLock { (machine.state, connectCancelled, exchangeTimedOut) }
+        // A step the watchdog cancelled ran out of the attempt's time.
+        if timedOut, result == Int32(NNG_ECANCELED.rawValue) { result = Int32(NNG_ETIMEDOUT.rawValue) }
         if context.queue.isStopping {
             if state == .connecting, result == 0 { adopt(OpaquePointer(nng_aio_get_output(aio.raw, 0))) }
             return
@@ -216,8 +238,9 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         }
     }
 
-    /// A wake-up (when idle) or the end of a backoff.
-    private func sleepCompleted() {
+    /// A wake-up or the end of a batch's wait (when idle), or the end of a
+    /// backoff: on nng's thread for a wake-up, on the timer thread otherwise.
+    private func resume() {
         cthread_apply_delivery_nice()
         if context.queue.isStopping { return }
         let state = stateLock.withLock { machine.state }
@@ -273,7 +296,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
             context.monitor.attemptFailed(reason: describe(failure))
             context.queue.countRetry(lane: lane)
             context.log.limited(.warning, key: logKey(failure), "\(url): \(describe(failure)); retrying")
-            nng_sleep_aio(Int32(clamping: delay), sleepAio.raw)
+            context.timers.arm(timerSlot, afterNs: UInt64(max(0, delay)) * 1_000_000)
         case .delivered:
             context.monitor.attemptAnswered(waiting: context.queue.snapshot().waiting)
             finish(.delivered)
@@ -294,7 +317,6 @@ final class Connection: QueueWaiter, @unchecked Sendable {
 
     private func connect() {
         stateLock.withLock { connectCancelled = false }
-        nng_aio_set_timeout(aio.raw, -1)  // the watchdog enforces the deadline
         nng_http_client_connect(client, aio.raw)
     }
 
@@ -305,6 +327,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     private func send() {
         exchange = .writing
         interimResponses = 0
+        stateLock.withLock { exchangeTimedOut = false }
         // Per attempt: webhook-timestamp is the attempt's time.
         let timestamp = Int(Clock.wallMilliseconds() / 1000)
         setup.writer.write(body: requestBody, id: requestID, timestamp: timestamp, signer: signer, into: &requestBytes)
@@ -313,30 +336,18 @@ final class Connection: QueueWaiter, @unchecked Sendable {
             var iov = nng_iov(iov_buf: bytes.baseAddress, iov_len: bytes.count)
             _ = nng_aio_set_iov(aio.raw, 1, &iov)
         }
-        armAttemptTimeout()
         nng_http_conn_write_all(conn, aio.raw)
-    }
-
-    /// Each exchange step's operation uses what is left of the attempt's
-    /// `cancel_timeout`, so a server that drips its answer cannot stretch it.
-    private func armAttemptTimeout() {
-        let deadline = stateLock.withLock { machine.attemptDeadlineNs }
-        let now = Clock.monotonicNanoseconds()
-        let remainingMs = deadline > now ? (deadline - now) / 1_000_000 : 0
-        nng_aio_set_timeout(aio.raw, Int32(clamping: max(1, remainingMs)))
     }
 
     private func readHead() {
         exchange = .readingHead
         nng_http_res_reset(response.raw)
-        armAttemptTimeout()
         nng_http_conn_read_res(conn, response.raw, aio.raw)
     }
 
     private func readBody() {
         var iov = nng_iov(iov_buf: scratch.baseAddress, iov_len: body.nextReadSize(buffer: scratch.count))
         _ = nng_aio_set_iov(aio.raw, 1, &iov)
-        armAttemptTimeout()
         nng_http_conn_read(conn, aio.raw)
     }
 

@@ -2,8 +2,8 @@ import Synchronization
 import WebhookCore
 
 /// What every connection shares: the queue, the current `DeliverySetup`
-/// (endpoint and settings), event ids, the log, and the places connections
-/// hand nng objects to.
+/// (endpoint and settings), event ids, the log, the timers, and the places
+/// connections hand nng objects to.
 final class DeliveryContext: @unchecked Sendable {
     let queue: DeliveryQueue<Connection>
     /// The setup new events are begun with; `setups` keeps every earlier
@@ -24,8 +24,11 @@ final class DeliveryContext: @unchecked Sendable {
     /// Whether the endpoint answers: logged when it goes down and comes back.
     let monitor: EndpointMonitor
     let closer = ConnectionCloser()
+    /// Backoffs, batch waits and the engine's watchdog.
+    let timers: TimerThread
 
-    init(queue: DeliveryQueue<Connection>, setup: DeliverySetup, log: Log, observer: DeliveryObserver?) {
+    init(queue: DeliveryQueue<Connection>, setup: DeliverySetup, timers: TimerThread, log: Log, observer: DeliveryObserver?) {
+        self.timers = timers
         self.idTag = queue.idTag
         self.idTagText = String(queue.idTag, radix: 16)
         self.queue = queue

@@ -134,6 +134,10 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
         var events = EventLog()
         /// Connections with nothing to do, waiting for this lane.
         var idle: [Waiter] = []
+        /// Connections waiting for a batch to fill (`Take.gather`): they
+        /// take what arrives meanwhile, so a new event wakes no one else
+        /// until a whole batch is waiting.
+        var gathering = 0
         /// `batch { }`: each lane's copy, changed under its lock by `apply`.
         var batch = BatchLimits()
         /// This lane's counters; the engine's are their sum (see `snapshot`).
@@ -269,6 +273,7 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
         }
         lane.stats.queued += 1
         lane.stats.queuedBytes += UInt64(bytes)
+        guard lane.gathering == 0 || lane.events.count >= lane.batch.maxEvents else { return .queued(wake: nil) }
         return .queued(wake: lane.idle.popLast())
     }
 
@@ -363,6 +368,7 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
         let now = batchDelayNs.load(ordering: .relaxed) > 0 && !gathered ? Clock.monotonicNanoseconds() : 0
         var ranDry = false
         let take = lane.lock.withLock {
+            if gathered { lane.gathering -= 1 }
             let take = takeLocked(lane, for: waiter, gathered: gathered, nowNs: now)
             ranDry = spill != nil && lane.events.isEmpty && lane.stats.spooled > 0
             return take
@@ -429,7 +435,10 @@ final class DeliveryQueue<Waiter: QueueWaiter>: @unchecked Sendable {
         // (nowNs is 0 when a reload turned max_delay on after the clock was read: no wait this once.)
         if batch.maxDelayNs > 0, nowNs > 0, !gathered, lane.events.count < batch.maxEvents, !closed {
             let age = nowNs > oldest ? nowNs - oldest : 0
-            if age < batch.maxDelayNs { return .gather(afterNs: batch.maxDelayNs - age) }
+            if age < batch.maxDelayNs {
+                lane.gathering += 1
+                return .gather(afterNs: batch.maxDelayNs - age)
+            }
         }
         var taken: [QueuedEvent] = []
         taken.reserveCapacity(min(batch.maxEvents, lane.events.count))
