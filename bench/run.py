@@ -286,11 +286,13 @@ def main():
         subprocess.run(["pkill", "-f", "nginx -p %s" % work])
         shutil.rmtree(work, ignore_errors=True)
 
-    table = report(results, smoke)
-    print(table)
+    # Written before the table, so a report that fails loses no run.
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"smoke": smoke, "results": results}, f, indent=2)
+    table = report(results, smoke)
+    print(table)
+    if args.json:
         print("results written to", args.json)
     if smoke:
         print("bench smoke: %d passed, 0 failed" % len(results))
@@ -518,7 +520,7 @@ def report(r, smoke):
             w / 1000, r["wrk"]["voluntary_per_request"] + r["wrk"]["involuntary_per_request"]), "", "", None)
         for key, what, goal in (("none", "paced %d ev/s, ordering none", 2.0), ("per_client", "paced %d ev/s, per_client", 2.0),
                                 ("batched", "paced %d ev/s, none, batches <= 100, max_delay 5ms", 0.25),
-                                ("batched_per_client", "the same, per_client (32 lanes: batches of ~1)", None),
+                                ("batched_per_client", "paced %d ev/s, per_client, the same batches (32 lanes)", None),
                                 ("saturated", "saturated, %d events, ordering none", 1.0)):
             b = r["B15" + key]
             switches = b["voluntary_per_event"] + b["involuntary_per_event"]
