@@ -139,6 +139,7 @@ def main():
     driver = os.path.join(args.build, "bench", "driver")
     ceiling = os.path.join(args.build, "bench", "nng_ceiling")
     floor = os.path.join(args.build, "bench", "nng_floor")
+    epoll_floor = os.path.join(args.build, "bench", "epoll_floor")
     base62 = os.path.join(ROOT, ".build", "release", "base62-bench")
     sign_bench = os.path.join(ROOT, ".build", "release", "sign-bench")
     plugin = os.path.join(args.build, "mosquitto", "libmosquitto_swiftwebhook.so")
@@ -208,6 +209,7 @@ def main():
             nginx.stop(); nginx.start()
             results["B15" + key] = run_json([driver, "cpu", url] + args_)
         results["B15floor"] = run_json([floor, "127.0.0.1", str(port), rate, seconds, str(body_bytes)])
+        results["B15epoll"] = run_json([epoll_floor, "127.0.0.1", str(port), rate, seconds, str(body_bytes)])
         dead = "http://127.0.0.1:%d/hook" % free_port()
         results["B6"] = run_json([driver, "memory", dead, str(n["b6"]), str(n["b6_max"])])
         nginx.stop()
@@ -536,6 +538,11 @@ def report(r, smoke):
             "%.1f us, %.2f + %.2f switches" % (f["cpu_ns_per_request"] / 1000, f["voluntary_per_request"],
                                                f["involuntary_per_request"]),
             "", "%.2fx" % (f["cpu_ns_per_request"] / w), "", None)
+        e = r["B15epoll"]
+        row("", "  without nng: own epoll loop, 1 wake-up per event, paced",
+            "%.1f us, %.2f + %.2f switches" % (e["cpu_ns_per_request"] / 1000, e["voluntary_per_request"],
+                                               e["involuntary_per_request"]),
+            "", "%.2fx" % (e["cpu_ns_per_request"] / w), "", None)
     b6 = r["B6"]
     row("B6", "endpoint down, %d events, max_events %d" % (b6["events"], b6["max_events"]),
         "RSS +%.1f MiB, %d dropped" % (b6["rss_growth_mib"], b6["dropped"]), "", "", "<= 80 MB",

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -34,5 +35,9 @@ static inline int cplatform_open(const char *path, int flags, mode_t mode) { ret
 
 /* fcntl(2) with an int argument (F_GETFL, F_SETFL, F_GETFD, F_SETFD). */
 static inline int cplatform_fcntl(int fd, int command, int argument) { return fcntl(fd, command, argument); }
+
+/* Names the calling thread (15 bytes at most are kept), as top, perf and
+ * /proc/PID/task/TID/comm show it: prctl(2), variadic. */
+static inline void cplatform_name_thread(const char *name) { prctl(PR_SET_NAME, (unsigned long) name, 0, 0, 0); }
 
 #endif

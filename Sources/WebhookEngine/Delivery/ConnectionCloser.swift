@@ -26,7 +26,7 @@ final class ConnectionCloser: @unchecked Sendable {
         lock.withLock {
             // No thread to be had: the connection is leaked rather than risk
             // the hang (the process frees it when it exits).
-            guard let thread = OSThread({
+            guard let thread = OSThread(name: "swh:close", {
                 nng_http_conn_close(job.conn)
                 job.closer.finished(job)
             }) else { return }

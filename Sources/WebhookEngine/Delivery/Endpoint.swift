@@ -134,7 +134,7 @@ private final class FreeTask: @unchecked Sendable {
     }
 
     func run(limitMs: Int) -> Bool {
-        guard let thread = OSThread({ [self] in
+        guard let thread = OSThread(name: "swh:free", { [self] in
             for client in clients { nng_http_client_free(client) }
             handles = []
             lock.withLock {

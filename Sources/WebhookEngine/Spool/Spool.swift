@@ -143,7 +143,7 @@ final class Spool<Queue: SpoolQueue>: @unchecked Sendable {
     }
 
     func start() throws(EngineError) {
-        thread = OSThread { [self] in run() }
+        thread = OSThread(name: "swh:spool") { [self] in run() }
         if thread == nil { throw EngineError("cannot start the spool thread") }
     }
 

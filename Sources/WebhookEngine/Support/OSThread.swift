@@ -7,17 +7,27 @@ import CPlatform
 /// place the engine creates a thread.
 final class OSThread {
     private final class Body {
+        let name: StaticString
         let run: () -> Void
-        init(_ run: @escaping () -> Void) { self.run = run }
+        init(name: StaticString, _ run: @escaping () -> Void) {
+            self.name = name
+            self.run = run
+        }
     }
 
     private var thread = pthread_t()
 
-    /// Starts `body` on a new thread; nil if the system has no thread to give.
-    init?(_ body: @escaping () -> Void) {
-        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+    /// Starts `body` on a new thread named `name` (as `top -H` and perf
+    /// show it: a host sees whose thread it is); nil if the system has no
+    /// thread to give.
+    init?(name: StaticString, _ body: @escaping () -> Void) {
+        let context = Unmanaged.passRetained(Body(name: name, body)).toOpaque()
         let rv = pthread_create(&thread, nil, { context in
-            Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
+            let body = Unmanaged<Body>.fromOpaque(context!).takeRetainedValue()
+            body.name.withUTF8Buffer { name in
+                name.withMemoryRebound(to: CChar.self) { cplatform_name_thread($0.baseAddress) }
+            }
+            body.run()
             return nil
         }, context)
         if rv != 0 {

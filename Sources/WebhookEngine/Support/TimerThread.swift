@@ -31,7 +31,7 @@ final class TimerThread: @unchecked Sendable {
     /// Starts the thread (convenience: see Engine.init on throwing inits).
     convenience init() throws(EngineError) {
         self.init(unstarted: ())
-        let started = OSThread { [self] in run() }
+        let started = OSThread(name: "swh:timer") { [self] in run() }
         guard let started else { throw EngineError("cannot start the timer thread") }
         thread = started
     }
