@@ -15,7 +15,11 @@
  * where the I/O completed), and a response that arrives later than the
  * read was posted comes through its poller thread first.
  *
- *     nng_floor HOST PORT RATE SECONDS BODY_BYTES
+ * With "http", the same exchange through nng's HTTP layer as the library
+ * uses it (nng_http_conn_write_all, then nng_http_conn_read_res from the
+ * write's callback): the HTTP layer's own hand-offs on top of the stream's.
+ *
+ *     nng_floor HOST PORT RATE SECONDS BODY_BYTES [http]
  */
 #define _GNU_SOURCE
 #include <stdatomic.h>
@@ -28,6 +32,7 @@
 #include <unistd.h>
 
 #include <nng/nng.h>
+#include <nng/supplemental/http/http.h>
 
 static nng_stream *stream;
 static nng_aio *send_aio, *recv_aio;
@@ -37,6 +42,9 @@ static char response[4096];
 static size_t response_len;
 static atomic_int in_flight;  /* 2: the send and the read; 0: answered */
 static atomic_long failed;
+static int http;  /* through nng's HTTP layer */
+static nng_http_conn *conn;
+static nng_http_res *res;
 
 static void
 post_read(void)
@@ -53,6 +61,10 @@ sent(void *arg)
     if (nng_aio_result(send_aio) != 0) {
         atomic_fetch_add(&failed, 1);
     }
+    if (http) {  /* the library's order: the read is posted once the write is done */
+        nng_http_res_reset(res);
+        nng_http_conn_read_res(conn, res, recv_aio);
+    }
     atomic_fetch_sub(&in_flight, 1);
 }
 
@@ -63,6 +75,10 @@ received(void *arg)
     (void) arg;
     if (nng_aio_result(recv_aio) != 0) {
         atomic_fetch_add(&failed, 1);
+        atomic_fetch_sub(&in_flight, 1);
+        return;
+    }
+    if (http) {
         atomic_fetch_sub(&in_flight, 1);
         return;
     }
@@ -92,7 +108,7 @@ int
 main(int argc, char **argv)
 {
     if (argc < 6) {
-        fprintf(stderr, "usage: nng_floor HOST PORT RATE SECONDS BODY_BYTES\n");
+        fprintf(stderr, "usage: nng_floor HOST PORT RATE SECONDS BODY_BYTES [http]\n");
         return 2;
     }
     long rate = atol(argv[3]), n = (long) (rate * atof(argv[4]));
@@ -118,6 +134,24 @@ main(int argc, char **argv)
         return 1;
     }
     stream = nng_aio_get_output(dial, 0);
+    http = argc > 6 && strcmp(argv[6], "http") == 0;
+    if (http) {
+        char url_text[256];
+        nng_url *url;
+        nng_http_client *client;
+        snprintf(url_text, sizeof url_text, "http://%s:%s/hook", argv[1], argv[2]);
+        if (nng_url_parse(&url, url_text) != 0 || nng_http_client_alloc(&client, url) != 0
+            || nng_http_res_alloc(&res) != 0) {
+            return 1;
+        }
+        nng_http_client_connect(client, dial);
+        nng_aio_wait(dial);
+        if (nng_aio_result(dial) != 0) {
+            fprintf(stderr, "connect: %s\n", nng_strerror(nng_aio_result(dial)));
+            return 1;
+        }
+        conn = nng_aio_get_output(dial, 0);
+    }
     usleep(200000);
 
     usage p0 = usage_of(RUSAGE_SELF), t0 = usage_of(RUSAGE_THREAD);
@@ -138,16 +172,20 @@ main(int argc, char **argv)
         atomic_store(&in_flight, 2);
         nng_iov iov = {request, request_len};
         nng_aio_set_iov(send_aio, 1, &iov);
-        nng_stream_send(stream, send_aio);
-        post_read();
+        if (http) {
+            nng_http_conn_write_all(conn, send_aio);
+        } else {
+            nng_stream_send(stream, send_aio);
+            post_read();
+        }
     }
     while (atomic_load(&in_flight) != 0) {
         usleep(10);
     }
     usage p1 = usage_of(RUSAGE_SELF), t1 = usage_of(RUSAGE_THREAD);
-    printf("{\"rate\": %ld, \"requests\": %ld, \"failed\": %ld, \"cpu_ns_per_request\": %.0f, "
+    printf("{\"layer\": \"%s\", \"rate\": %ld, \"requests\": %ld, \"failed\": %ld, \"cpu_ns_per_request\": %.0f, "
            "\"voluntary_per_request\": %.3f, \"involuntary_per_request\": %.3f}\n",
-        rate, n, atomic_load(&failed), (double) ((p1.cpu_ns - p0.cpu_ns) - (t1.cpu_ns - t0.cpu_ns)) / (double) n,
+        http ? "http" : "stream", rate, n, atomic_load(&failed), (double) ((p1.cpu_ns - p0.cpu_ns) - (t1.cpu_ns - t0.cpu_ns)) / (double) n,
         (double) ((p1.voluntary - p0.voluntary) - (t1.voluntary - t0.voluntary)) / (double) n,
         (double) ((p1.involuntary - p0.involuntary) - (t1.involuntary - t0.involuntary)) / (double) n);
     nng_stream_close(stream);
