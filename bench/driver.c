@@ -18,7 +18,6 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <sys/resource.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,8 @@
 #include <unistd.h>
 
 #include <swiftwebhook.h>
+
+#include "usage.h"
 
 static uint64_t
 now_ns(void)
@@ -505,23 +506,6 @@ soak(const char *url, long rate, double seconds, double every)
     return balanced && lost == 0 && s.failed == 0 && s.dropped_queue_full == 0 ? 0 : 1;
 }
 
-/* The process's CPU and context switches, or the calling thread's. */
-typedef struct usage {
-    uint64_t cpu_ns;
-    uint64_t voluntary;
-    uint64_t involuntary;
-} usage;
-
-static usage
-usage_of(int who)
-{
-    struct rusage ru;
-    getrusage(who, &ru);
-    return (usage) {
-        (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull
-            + (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull,
-        (uint64_t) ru.ru_nvcsw, (uint64_t) ru.ru_nivcsw};
-}
 
 /* B15: what delivery costs the host's process per event: the process's CPU
  * and context switches from the first emit to the last 2xx, less those of
@@ -547,12 +531,7 @@ cpu_per_event(const char *url, long rate, double seconds, const char *extra)
     uint64_t gap_ns = rate > 0 ? 1000000000ull / (uint64_t) rate : 0;
     for (long i = 0; i < n; i++) {
         if (gap_ns > 0) {
-            due.tv_nsec += (long) gap_ns;
-            while (due.tv_nsec >= 1000000000L) {
-                due.tv_nsec -= 1000000000L;
-                due.tv_sec++;
-            }
-            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
+            pace_next(&due, (long) gap_ns);
         }
         swiftwebhook_event ev = publish_event((unsigned) i);
         while (webhook_emit(wh, &ev) != SWIFTWEBHOOK_OK) {

@@ -25,10 +25,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "usage.h"
 
 static int sock, wake_fd, epoll_fd;
 static char request[4096];
@@ -78,19 +79,6 @@ deliver(void *arg)
     return NULL;
 }
 
-typedef struct usage {
-    uint64_t cpu_ns, voluntary, involuntary;
-} usage;
-
-static usage
-usage_of(int who)
-{
-    struct rusage ru;
-    getrusage(who, &ru);
-    return (usage) {(uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull
-                        + (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull,
-        (uint64_t) ru.ru_nvcsw, (uint64_t) ru.ru_nivcsw};
-}
 
 int
 main(int argc, char **argv)
@@ -130,12 +118,7 @@ main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &due);
     long gap = 1000000000L / rate;
     for (long i = 0; i < n; i++) {
-        due.tv_nsec += gap;
-        while (due.tv_nsec >= 1000000000L) {
-            due.tv_nsec -= 1000000000L;
-            due.tv_sec++;
-        }
-        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
+        pace_next(&due, gap);
         uint64_t one_event = 1;
         if (write(wake_fd, &one_event, sizeof one_event) != sizeof one_event) {
             return 1;

@@ -27,12 +27,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
+
+#include "usage.h"
 
 static nng_stream *stream;
 static nng_aio *send_aio, *recv_aio;
@@ -90,19 +91,6 @@ received(void *arg)
     atomic_fetch_sub(&in_flight, 1);
 }
 
-typedef struct usage {
-    uint64_t cpu_ns, voluntary, involuntary;
-} usage;
-
-static usage
-usage_of(int who)
-{
-    struct rusage ru;
-    getrusage(who, &ru);
-    return (usage) {(uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull
-                        + (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull,
-        (uint64_t) ru.ru_nvcsw, (uint64_t) ru.ru_nivcsw};
-}
 
 int
 main(int argc, char **argv)
@@ -159,12 +147,7 @@ main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &due);
     long gap = 1000000000L / rate;
     for (long i = 0; i < n; i++) {
-        due.tv_nsec += gap;
-        while (due.tv_nsec >= 1000000000L) {
-            due.tv_nsec -= 1000000000L;
-            due.tv_sec++;
-        }
-        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
+        pace_next(&due, gap);
         while (atomic_load(&in_flight) != 0) {  /* rare at these rates: the last answer is late */
             usleep(10);
         }
