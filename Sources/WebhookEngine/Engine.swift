@@ -29,7 +29,7 @@ public final class Engine: @unchecked Sendable {
     /// Nil unless `spool { ... }` is configured.
     private let spool: Spool<DeliveryQueue<Connection>>?
     /// The watchdog's slot of the context's timers: attempt deadlines,
-    /// the wall clock's offset, retired clients.
+    /// the wall clock's offset, retired dialers.
     private var watchdogSlot = 0
     private let watchdogPeriodNs: UInt64
     private let wallClock = WallClock()
@@ -286,9 +286,9 @@ public final class Engine: @unchecked Sendable {
         context.timers.stop()  // no backoff, batch wait or watchdog runs from here on
         for connection in connections { connection.stop() }
         if !context.closer.waitForAll(limitMs: 2000) {
-            log.log(.warning, "nng_http_conn_close did not return within 2000 ms; abandoning the connection")
+            log.log(.warning, "nng_stream_free did not return within 2000 ms; abandoning the connection")
         }
-        Endpoint.close(context.endpoints, clients: connections.map { $0.client } + context.graveyard.all(), limitMs: 2000, log: log)
+        Endpoint.close(context.endpoints, dialers: connections.map { $0.dialer } + context.graveyard.all(), limitMs: 2000, log: log)
     }
 
     private func watchdogFired() {
@@ -296,7 +296,7 @@ public final class Engine: @unchecked Sendable {
         let now = Clock.monotonicNanoseconds()
         wallClock.refresh()
         for connection in connections { connection.checkDeadline(nowNs: now) }
-        for client in context.graveyard.expired(nowNs: now) { nng_http_client_free(client) }
+        for dialer in context.graveyard.expired(nowNs: now) { nng_stream_dialer_free(dialer) }
         context.timers.arm(watchdogSlot, afterNs: watchdogPeriodNs)
     }
 

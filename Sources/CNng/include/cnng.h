@@ -12,7 +12,6 @@
 
 #include <stddef.h>
 #include <nng/nng.h>
-#include <nng/supplemental/http/http.h>
 #include <nng/supplemental/tls/tls.h>
 
 /* The shared object loaded: Debian's libnng1 package, whose SONAME this is. */

@@ -9,6 +9,12 @@ import CPlatform
 /// deadlines) live in `DeliveryStateMachine`; this class
 /// only runs nng for it: each action starts one asynchronous operation, and
 /// that operation's callback (on nng's threads) reports back to the machine.
+///
+/// HTTP is spoken over an nng byte stream (TCP or TLS), not through nng's
+/// HTTP layer: each of that layer's operations completes twice, on two of
+/// nng's threads, and it was most of a paced event's CPU (docs/engine.md).
+/// The request is written whole by `RequestWriter`, the head parsed by
+/// `ResponseHead`, the body framed by `ResponseBody`.
 /// Only one operation is outstanding at a time, so the fields below need no
 /// lock, except the machine, which the watchdog reads: it sits behind
 /// `stateLock`.
@@ -21,11 +27,11 @@ import CPlatform
 /// expiry-list entry per step.
 final class Connection: QueueWaiter, @unchecked Sendable {
     let lane: Int
-    /// This connection's own nng client (see Endpoint for why not shared);
-    /// replaced after a cancelled connect.
-    private(set) var client: OpaquePointer
+    /// This connection's own stream dialer (see Endpoint for why not
+    /// shared); replaced after a cancelled connect.
+    private(set) var dialer: OpaquePointer
     private let context: DeliveryContext
-    /// The config this connection delivers with (`client` is its
+    /// The config this connection delivers with (`dialer` is its
     /// endpoint's); moved to the context's current one between events.
     private var setup: DeliverySetup
     /// Connect and the exchange only. Set once, right after init (its
@@ -44,31 +50,41 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     /// The bytes of the attempt being written (rebuilt per attempt: the
     /// timestamp and signature change); kept for its capacity.
     private var requestBytes: [UInt8] = []
+    /// How much of `requestBytes` the stream has taken (a send may take part).
+    private var written = 0
     private var signer: Signer?
     /// Retry jitter (not a secret: seeded once, no system call per response).
     private var random = SplitMix64(state: UInt64.random(in: 0...UInt64.max))
     /// Waiting for a batch to fill (`batch.max_delay`), not parked.
     private var gathering = false
-    private let response: NngHTTPResponse
-    /// Where response bodies are read into and dropped (never kept whole).
-    /// Allocated at the first body that needs reading: a pool has 32
-    /// connections, most idle, and many endpoints answer 204.
-    private var scratchBuffer: UnsafeMutableRawBufferPointer?
-    private var scratch: UnsafeMutableRawBufferPointer {
-        if let scratchBuffer { return scratchBuffer }
-        let fresh = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 << 10, alignment: 1)
-        scratchBuffer = fresh
+    /// Where responses are read into: a head whole (so its size is the
+    /// limit on a head), a body piece by piece, dropped (never kept whole).
+    /// Allocated at the connection's first exchange: a pool has 32
+    /// connections, and those that never send cost nothing.
+    private var bufferStorage: UnsafeMutableRawBufferPointer?
+    private var buffer: UnsafeMutableRawBufferPointer {
+        if let bufferStorage { return bufferStorage }
+        let fresh = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.bufferBytes, alignment: 1)
+        bufferStorage = fresh
         return fresh
     }
+    /// The largest response head read: 16 KiB, twice nng's HTTP layer's
+    /// read buffer and the size most servers cap their own heads at.
+    static let bufferBytes = 16 << 10
+    /// The bytes of the head read so far, at the start of `buffer`.
+    private var buffered = 0
     /// The step of the HTTP exchange in progress.
     private enum Exchange { case writing, readingHead, readingBody }
     private var exchange = Exchange.writing
+    /// The answer's head, while its body is read.
+    private var head = ResponseHead(status: 0)
     private var body = ResponseBody(status: 204, contentLength: nil, transferEncoding: nil, limit: 0)
     private var interimResponses = 0
     /// More 1xx responses than any server sends before its answer.
     private static let maxInterimResponses = 8
 
-    /// The open HTTP connection, nil until connected (opened lazily).
+    /// The open stream, nil until connected (opened lazily). Set and
+    /// cleared under `stateLock`, which the watchdog holds to close it.
     private var conn: OpaquePointer?
     /// Requests answered on `conn`: a failure on a reused connection may
     /// just mean the server closed it while idle.
@@ -87,15 +103,8 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         let setup = context.setup
         var signer: Signer?
         if let signing = setup.settings.signing { signer = try Signer(keys: signing.keys) }
-        let client = try setup.endpoint.makeClient()
-        let response: NngHTTPResponse
-        do {
-            response = try NngHTTPResponse()
-        } catch {
-            nng_http_client_free(client)
-            throw error
-        }
-        self.init(lane: lane, context: context, setup: setup, signer: signer.take(), client: client, response: response)
+        let dialer = try setup.endpoint.makeDialer()
+        self.init(lane: lane, context: context, setup: setup, signer: signer.take(), dialer: dialer)
         do {
             aio = try NngAio(callback: { argument in
                 Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().operationCompleted()
@@ -104,7 +113,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
                 Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().resume()
             }, argument: Unmanaged.passUnretained(self).toOpaque())
         } catch {
-            nng_http_client_free(client)
+            nng_stream_dialer_free(dialer)
             throw error
         }
         timerSlot = context.timers.addSlot({ argument in
@@ -112,19 +121,17 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         }, argument: Unmanaged.passUnretained(self).toOpaque())
     }
 
-    private init(lane: Int, context: DeliveryContext, setup: DeliverySetup, signer: consuming Signer?, client: OpaquePointer,
-                 response: NngHTTPResponse) {
+    private init(lane: Int, context: DeliveryContext, setup: DeliverySetup, signer: consuming Signer?, dialer: OpaquePointer) {
         self.lane = lane
         self.context = context
         self.setup = setup
         machine = DeliveryStateMachine(retry: setup.settings.retry, attemptTimeoutMs: setup.settings.cancelTimeoutMs)
         self.signer = signer
-        self.client = client
-        self.response = response
+        self.dialer = dialer
     }
 
     deinit {
-        scratchBuffer?.deallocate()
+        bufferStorage?.deallocate()
     }
 
     // MARK: Entry points from outside nng's callbacks
@@ -176,9 +183,8 @@ final class Connection: QueueWaiter, @unchecked Sendable {
 
     /// Called by the engine's watchdog: an attempt past its deadline
     /// (`cancel_timeout`) is cancelled here rather than by aio timeouts. A
-    /// connect once (nng 1.5.2 can mishandle a connect's timeout,
-    /// nanomsg/nng#2119, so that freeing the client hangs; the client is
-    /// replaced); an exchange step at every tick past the deadline, since
+    /// connect once (its dialer is then replaced: see Endpoint); an
+    /// exchange by closing its stream, since
     /// the step it cancels may have ended on its own and the next begun.
     func checkDeadline(nowNs: UInt64) {
         stateLock.withLock {
@@ -188,8 +194,13 @@ final class Connection: QueueWaiter, @unchecked Sendable {
                 connectCancelled = true
                 nng_aio_cancel(aio.raw)
             case .exchanging:
+                // Not a cancel: nng 1.5.2's TLS stream cannot cancel a send
+                // that waits for the handshake (it aborts its idle TCP send
+                // instead, and the send never completes). A timed-out
+                // exchange closes the connection anyway; closing fails
+                // whatever step is pending, and any step begun after it.
                 exchangeTimedOut = true
-                nng_aio_cancel(aio.raw)
+                if let conn { nng_stream_close(conn) }
             default:
                 break
             }
@@ -201,11 +212,14 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     /// unfinished event as dropped, frees.
     func stop() {
         wakeAio.stop()
+        // Closed first: stopping the aio alone would wait for ever on a TLS
+        // send stuck in its handshake (see `checkDeadline`).
+        stateLock.withLock { if let conn { nng_stream_close(conn) } }
         aio.stop()
         if let action = stateLock.withLock({ machine.stop() }) { perform(action) }
         closeConnection()
-        // The aios and the response go with the connection (a late wake-up
-        // finds a stopped aio, which refuses it).
+        // The aios go with the connection (a late wake-up finds a stopped
+        // aio, which refuses it).
     }
 
     // MARK: Callbacks: what nng reports goes to the machine
@@ -214,8 +228,8 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         cthread_apply_delivery_nice()  // once per nng thread (see thread_priority.c)
         var result = nng_aio_result(aio.raw)
         let (state, cancelledByWatchdog, timedOut) = stateLock.withLock { (machine.state, connectCancelled, exchangeTimedOut) }
-        // A step the watchdog cancelled ran out of the attempt's time.
-        if timedOut, result == Int32(NNG_ECANCELED.rawValue) { result = Int32(NNG_ETIMEDOUT.rawValue) }
+        // A step the watchdog ended (by closing the stream) ran out of the attempt's time.
+        if timedOut, result != 0 { result = Int32(NNG_ETIMEDOUT.rawValue) }
         if context.queue.isStopping {
             if state == .connecting, result == 0 { adopt(OpaquePointer(nng_aio_get_output(aio.raw, 0))) }
             return
@@ -226,9 +240,9 @@ final class Connection: QueueWaiter, @unchecked Sendable {
             perform(stateLock.withLock { machine.connected() })
         case .connecting:
             if cancelledByWatchdog {
-                // The cancelled dial lives on inside nng: never dial on
-                // this client again (see Endpoint).
-                replaceClient()
+                // The cancelled dial may live on inside nng: never dial on
+                // this dialer again (see Endpoint).
+                replaceDialer()
             }
             fail(cancelledByWatchdog ? .connectTimedOut : .connect(result))
         case .exchanging:
@@ -317,85 +331,123 @@ final class Connection: QueueWaiter, @unchecked Sendable {
 
     private func connect() {
         stateLock.withLock { connectCancelled = false }
-        nng_http_client_connect(client, aio.raw)
+        nng_stream_dialer_dial(dialer, aio.raw)
     }
 
-    /// One HTTP exchange, step by step: write the request, read the head
-    /// (past any 1xx), read and discard the body so the connection can be
-    /// reused. Not `nng_http_conn_transact`, which keeps the whole body in
-    /// memory and takes a `100 Continue` for the answer.
+    /// One HTTP exchange, step by step: write the request (in as many sends
+    /// as the stream needs), read the head (past any 1xx), read and discard
+    /// the body so the connection can be reused.
     private func send() {
         exchange = .writing
+        written = 0
         interimResponses = 0
         stateLock.withLock { exchangeTimedOut = false }
         // Per attempt: webhook-timestamp is the attempt's time.
         let timestamp = Int(Clock.wallMilliseconds() / 1000)
         setup.writer.write(body: requestBody, id: requestID, timestamp: timestamp, signer: signer, into: &requestBytes)
-        // `requestBytes` is not touched until the write completes.
-        requestBytes.withUnsafeMutableBytes { bytes in
-            var iov = nng_iov(iov_buf: bytes.baseAddress, iov_len: bytes.count)
-            _ = nng_aio_set_iov(aio.raw, 1, &iov)
-        }
-        nng_http_conn_write_all(conn, aio.raw)
+        writeRest()
     }
 
+    private func writeRest() {
+        // `requestBytes` is not touched until the send completes.
+        requestBytes.withUnsafeMutableBytes { bytes in
+            var iov = nng_iov(iov_buf: bytes.baseAddress! + written, iov_len: bytes.count - written)
+            _ = nng_aio_set_iov(aio.raw, 1, &iov)
+        }
+        nng_stream_send(conn, aio.raw)
+    }
+
+    /// Reads more of the head, after the `buffered` bytes already read.
     private func readHead() {
         exchange = .readingHead
-        nng_http_res_reset(response.raw)
-        nng_http_conn_read_res(conn, response.raw, aio.raw)
+        var iov = nng_iov(iov_buf: buffer.baseAddress! + buffered, iov_len: buffer.count - buffered)
+        _ = nng_aio_set_iov(aio.raw, 1, &iov)
+        nng_stream_recv(conn, aio.raw)
     }
 
     private func readBody() {
-        var iov = nng_iov(iov_buf: scratch.baseAddress, iov_len: body.nextReadSize(buffer: scratch.count))
+        exchange = .readingBody
+        var iov = nng_iov(iov_buf: buffer.baseAddress, iov_len: body.nextReadSize(buffer: buffer.count))
         _ = nng_aio_set_iov(aio.raw, 1, &iov)
-        nng_http_conn_read(conn, aio.raw)
+        nng_stream_recv(conn, aio.raw)
     }
 
     private func exchangeStepCompleted(_ result: Int32) {
+        // A stream that reports no error and no bytes has ended: never loop on it.
+        let count = result == 0 ? nng_aio_count(aio.raw) : 0
         switch exchange {
         case .writing:
             if result != 0 { return fail(.transport(result)) }
+            written += count
+            if count == 0 { return fail(.transport(Int32(NNG_ECLOSED.rawValue))) }
+            if written < requestBytes.count { return writeRest() }
+            buffered = 0
             readHead()
         case .readingHead:
             if result != 0 { return fail(.transport(result)) }
-            let status = Int(nng_http_res_get_status(response.raw))
-            if (100..<200).contains(status) {
-                // 100 Continue, 102, 103: not the answer; it follows.
-                interimResponses += 1
-                guard interimResponses <= Self.maxInterimResponses else {
-                    closeConnection()
-                    return fail(.interimOnly(interimResponses))
-                }
-                return readHead()
-            }
-            body = ResponseBody(status: status, contentLength: header("Content-Length"),
-                                transferEncoding: header("Transfer-Encoding"), limit: setup.settings.maxResponseBodyBytes)
-            switch body.initialProgress {
-            case .complete: answered(status, reusable: true)
-            case .abandon: answered(status, reusable: false)
-            case .needMore:
-                exchange = .readingBody
-                readBody()
-            }
+            if count == 0 { return fail(.transport(Int32(NNG_ECLOSED.rawValue))) }
+            let searchFrom = buffered - 3
+            buffered += count
+            headRead(searchFrom: searchFrom)
         case .readingBody:
             // The status is known: a body that fails or times out only costs the connection.
-            let status = Int(nng_http_res_get_status(response.raw))
-            guard result == 0 else { return answered(status, reusable: false) }
-            let count = min(nng_aio_count(aio.raw), scratch.count)
-            switch body.consume(UnsafeRawBufferPointer(rebasing: scratch[0..<count])) {
-            case .needMore: readBody()
-            case .complete: answered(status, reusable: true)
-            case .abandon: answered(status, reusable: false)
-            }
+            guard result == 0, count > 0 else { return answered(reusable: false) }
+            bodyRead(body.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<min(count, buffer.count)])))
         }
     }
 
-    /// The endpoint answered with `status`; `reusable` says whether its body
+    /// More of a head arrived: wait for its end, parse it, go on with
+    /// whatever came after it (a body's start, or the head after a 1xx).
+    private func headRead(searchFrom: Int) {
+        let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<buffered])
+        guard let length = ResponseHead.end(in: bytes, from: searchFrom) else {
+            // A head larger than the buffer is not an answer the engine reads.
+            if buffered == buffer.count { return fail(.transport(Int32(NNG_EMSGSIZE.rawValue))) }
+            return readHead()
+        }
+        guard let parsed = ResponseHead(parsing: UnsafeRawBufferPointer(rebasing: bytes[0..<length])) else {
+            return fail(.transport(Int32(NNG_EPROTO.rawValue)))
+        }
+        let rest = buffered - length
+        if (100..<200).contains(parsed.status) {
+            // 100 Continue, 102, 103: not the answer; it follows.
+            interimResponses += 1
+            guard interimResponses <= Self.maxInterimResponses else {
+                closeConnection()
+                return fail(.interimOnly(interimResponses))
+            }
+            buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + length, byteCount: rest)
+            buffered = rest
+            return rest > 0 ? headRead(searchFrom: 0) : readHead()
+        }
+        head = parsed
+        body = ResponseBody(status: parsed.status, contentLength: parsed.contentLength,
+                            transferEncoding: parsed.transferEncoding, limit: setup.settings.maxResponseBodyBytes)
+        switch body.initialProgress {
+        case .complete: answered(reusable: rest == 0)  // bytes after a bodiless answer: not ours
+        case .abandon: answered(reusable: false)
+        case .needMore:
+            if rest == 0 { return readBody() }
+            exchange = .readingBody
+            bodyRead(body.consume(UnsafeRawBufferPointer(rebasing: buffer[length..<buffered])))
+        }
+    }
+
+    private func bodyRead(_ progress: ResponseBody.Progress) {
+        switch progress {
+        case .needMore: readBody()
+        case .complete: answered(reusable: true)
+        case .abandon: answered(reusable: false)
+        }
+    }
+
+    /// The endpoint answered (`head`); `reusable` says whether its body
     /// left the connection fit for the next request.
-    private func answered(_ status: Int, reusable: Bool) {
+    private func answered(reusable: Bool) {
         requestsOnConnection += 1
-        let retryAfter = status == 429 || status == 503 ? retryAfterSeconds() : nil
-        if !reusable || !headersKeepConnection() { closeConnection() }
+        let status = head.status
+        let retryAfter = status == 429 || status == 503 ? head.retryAfterSeconds : nil
+        if !reusable || !head.keepsConnection { closeConnection() }
         let jitter = random.next()
         perform(stateLock.withLock {
             machine.answered(status: status, retryAfterSeconds: retryAfter, nowNs: Clock.monotonicNanoseconds(), jitter: jitter)
@@ -447,30 +499,26 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         }
     }
 
-    private func header(_ name: String) -> String? {
-        nng_http_res_get_header(response.raw, name).map { String(cString: $0) }
-    }
-
     private func adopt(_ newConnection: OpaquePointer?) {
-        conn = newConnection
+        stateLock.withLock { conn = newConnection }
         requestsOnConnection = 0
         context.queue.connectionOpened(lane: lane)
     }
 
     /// A reload installed a new setup: between events (nothing in flight on
     /// this connection), close the connection to the old endpoint, retire
-    /// its client, and take the new endpoint, signer and retry rules. If the
-    /// new client cannot be made, this connection stays on the old setup
+    /// its dialer, and take the new endpoint, signer and retry rules. If the
+    /// new dialer cannot be made, this connection stays on the old setup
     /// and tries again at its next event.
     private func moveToCurrentSetup() {
         let next = context.setup
         var signer: Signer?
         do throws(EngineError) {
             if let signing = next.settings.signing { signer = try Signer(keys: signing.keys) }
-            let fresh = try next.endpoint.makeClient()
+            let fresh = try next.endpoint.makeDialer()
             closeConnection()
-            context.graveyard.retire(client)
-            client = fresh
+            context.graveyard.retire(dialer)
+            dialer = fresh
         } catch {
             context.log.limited(.error, key: "reload", "reload: a connection stays on the earlier config for now: \(error)")
             return
@@ -481,60 +529,20 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         setup = next
     }
 
-    private func replaceClient() {
+    private func replaceDialer() {
         do {
-            let fresh = try setup.endpoint.makeClient()
-            context.graveyard.retire(client)
-            client = fresh
+            let fresh = try setup.endpoint.makeDialer()
+            context.graveyard.retire(dialer)
+            dialer = fresh
         } catch {
-            context.log.limited(.error, key: "client", "\(error)")
+            context.log.limited(.error, key: "dialer", "\(error)")
         }
     }
 
     private func closeConnection() {
         guard let open = conn else { return }
+        stateLock.withLock { conn = nil }
         context.closer.close(open)  // never inline: see ConnectionCloser
-        conn = nil
         context.queue.connectionClosed(lane: lane)
-    }
-
-    /// `Retry-After: <seconds>`, when the answer has one (the machine
-    /// decides whether it applies).
-    private func retryAfterSeconds() -> Int? {
-        guard let header = nng_http_res_get_header(response.raw, "Retry-After"),
-              let seconds = Int(String(cString: header).trimmingSpaces()), seconds >= 0
-        else { return nil }
-        return seconds
-    }
-
-    /// Whether the server lets the connection carry the next request: not
-    /// after `Connection: close`, nor from HTTP/1.0 without keep-alive.
-    /// Compared as C strings: this runs for every response.
-    private func headersKeepConnection() -> Bool {
-        let connection = nng_http_res_get_header(response.raw, "Connection")
-        if let connection, containsIgnoringCase(connection, "close") { return false }
-        if let version = nng_http_res_get_version(response.raw), strcmp(version, "HTTP/1.0") == 0,
-           !(connection.map { containsIgnoringCase($0, "keep-alive") } ?? false) {
-            return false
-        }
-        return true
-    }
-}
-
-/// Whether a C string contains `needle` (ASCII, any case). Header values
-/// are short; this avoids building Swift Strings for every response.
-private func containsIgnoringCase(_ haystack: UnsafePointer<CChar>, _ needle: StaticString) -> Bool {
-    let length = strlen(haystack)
-    let count = needle.utf8CodeUnitCount
-    guard count > 0, length >= count else { return false }
-    return haystack.withMemoryRebound(to: UInt8.self, capacity: length) { text in
-        let pattern = needle.utf8Start
-        outer: for start in 0...(length - count) {
-            for k in 0..<count where text[start + k] | 0x20 != pattern[k] | 0x20 {
-                continue outer
-            }
-            return true
-        }
-        return false
     }
 }

@@ -2,17 +2,18 @@ import CNng
 import WebhookCore
 import CPlatform
 
-/// Closes HTTP connections on short-lived threads of their own, never on
-/// the nng callback that found them broken.
+/// Closes connections (nng streams) on short-lived threads of their own,
+/// never on the nng callback that found them broken.
 ///
-/// Why: `nng_http_conn_close` (nng 1.5.2) waits for the connection's
-/// pending I/O to finish. Called from the callback of that same I/O (a TLS
-/// connection whose handshake never came, timed out) it waits for itself:
-/// the nng task thread was lost for good, no event was retried, and
-/// `webhook_fini` never returned. Off the callback, the wait ends as soon as
-/// the callback does. Closes are rare (errors, `Connection: close`), so a
-/// thread each costs little. The threads are joined, not detached, so that
-/// once shutdown has waited for them none is left running.
+/// Why: closing can wait for the connection's pending I/O to finish
+/// (`nng_http_conn_close` did, in nng 1.5.2). Called from the callback of
+/// that same I/O (a TLS connection whose handshake never came, timed out)
+/// it waited for itself: the nng task thread was lost for good, no event
+/// was retried, and `webhook_fini` never returned. Off the callback, the
+/// wait ends as soon as the callback does. Closes are rare (errors,
+/// `Connection: close`), so a thread each costs little. The threads are
+/// joined, not detached, so that once shutdown has waited for them none is
+/// left running.
 final class ConnectionCloser: @unchecked Sendable {
     private let lock = Lock()
     private var jobs: [Job] = []
@@ -27,7 +28,7 @@ final class ConnectionCloser: @unchecked Sendable {
             // No thread to be had: the connection is leaked rather than risk
             // the hang (the process frees it when it exits).
             guard let thread = OSThread(name: "swh:close", {
-                nng_http_conn_close(job.conn)
+                nng_stream_free(job.conn)  // closes, then frees
                 job.closer.finished(job)
             }) else { return }
             job.thread = thread
@@ -72,7 +73,7 @@ final class ConnectionCloser: @unchecked Sendable {
         let conn: OpaquePointer
         let closer: ConnectionCloser
         var thread: OSThread?
-        /// Set under the closer's lock when nng_http_conn_close returned.
+        /// Set under the closer's lock when nng_stream_free returned.
         var done = false
 
         init(conn: OpaquePointer, closer: ConnectionCloser) {

@@ -7,7 +7,7 @@ import WebhookCore
 final class DeliveryContext: @unchecked Sendable {
     let queue: DeliveryQueue<Connection>
     /// The setup new events are begun with; `setups` keeps every earlier
-    /// one until shutdown (their clients point into their endpoints).
+    /// one until shutdown (their dialers were made from their endpoints).
     private let setupLock = Lock()
     private var setups: [DeliverySetup]
     /// `setup.generation`, read by each connection before each event
@@ -58,7 +58,7 @@ final class DeliveryContext: @unchecked Sendable {
         monitor.retarget(url: "\(setup.settings.url)")
     }
 
-    /// Every setup's endpoint, at shutdown (their clients are freed first).
+    /// Every setup's endpoint, at shutdown (their dialers are freed first).
     var endpoints: [Endpoint] {
         setupLock.withLock { setups.map { $0.endpoint } }
     }

@@ -3,15 +3,18 @@ import WebhookCore
 import CPlatform
 
 /// The HTTP endpoint as nng sees it: the parsed URL, the TLS
-/// configuration, and the `nng_http_client`s the connections dial through.
+/// configuration, and the stream dialers (`tcp://` or `tls+tcp://` to the
+/// URL's host and port) the connections dial through. The connections
+/// speak HTTP over the streams themselves (see `ResponseHead`).
 ///
-/// Every connection gets a client of its own, and a client whose connect was
-/// cancelled is never dialled again: in nng 1.5.2 cancelling a connect does
-/// not end the client's internal dial (to a black-holed address it stays
-/// pending until the OS gives up), and the next dial on that client reuses
-/// the busy aio and makes nng assert (`http_client.c:73: stream != NULL`,
-/// found by the event fuzzer). Retired clients wait in `Graveyard` until
-/// their dial must have ended, then are freed.
+/// Every connection gets a dialer of its own, and a dialer whose connect
+/// was cancelled is never dialled again: in nng 1.5.2 cancelling a connect
+/// does not end the dialer's own resolve-and-connect at once (to a
+/// black-holed address it stays pending until the OS gives up), and nng's
+/// HTTP client, which dialled through the same dialers, reused its busy aio
+/// and asserted (`http_client.c:73: stream != NULL`, found by the event
+/// fuzzer). Retired dialers wait in `Graveyard` until their dial must have
+/// ended, then are freed.
 final class Endpoint: @unchecked Sendable {
     private let handles: EndpointHandles
     private let label: String
@@ -33,8 +36,8 @@ final class Endpoint: @unchecked Sendable {
             handles.tls = config
             try Self.configure(config, tlsSettings)
         }
-        // Fail at start, not at the first event, if nng refuses the client.
-        nng_http_client_free(try Self.makeClient(handles, label: label))
+        // Fail at start, not at the first event, if nng refuses the dialer.
+        nng_stream_dialer_free(try Self.makeDialer(handles, label: label))
         self.init(handles: handles, label: label)
     }
 
@@ -43,37 +46,42 @@ final class Endpoint: @unchecked Sendable {
         self.label = label
     }
 
-    /// A client for one connection, with the TLS configuration if any.
-    func makeClient() throws(EngineError) -> OpaquePointer {
-        try Self.makeClient(handles, label: label)
+    /// A dialer for one connection, with the TLS configuration if any.
+    func makeDialer() throws(EngineError) -> OpaquePointer {
+        try Self.makeDialer(handles, label: label)
     }
 
-    private static func makeClient(_ handles: EndpointHandles, label: String) throws(EngineError) -> OpaquePointer {
-        var client: OpaquePointer?
-        let rv = nng_http_client_alloc(&client, handles.url)
-        guard rv == 0, let client else {
-            throw EngineError(nng: rv, "\(label): cannot create the HTTP client")
+    /// What nng's HTTP client does inside: the URL with its scheme swapped
+    /// for the stream's (nng_url_parse filled in the default port).
+    private static func makeDialer(_ handles: EndpointHandles, label: String) throws(EngineError) -> OpaquePointer {
+        var streamURL = handles.url.pointee
+        let scheme: StaticString = handles.tls == nil ? "tcp" : "tls+tcp"
+        streamURL.u_scheme = UnsafeMutablePointer(mutating: UnsafeRawPointer(scheme.utf8Start).assumingMemoryBound(to: CChar.self))
+        var dialer: OpaquePointer?
+        let rv = nng_stream_dialer_alloc_url(&dialer, &streamURL)
+        guard rv == 0, let dialer else {
+            throw EngineError(nng: rv, "\(label): cannot create the connection's dialer")
         }
         if let tls = handles.tls {
-            let setRV = nng_http_client_set_tls(client, tls)
+            let setRV = nng_stream_dialer_set_ptr(dialer, NNG_OPT_TLS_CONFIG, UnsafeMutableRawPointer(tls))
             if setRV != 0 {
-                nng_http_client_free(client)
+                nng_stream_dialer_free(dialer)
                 throw EngineError(nng: setRV, "cannot enable TLS")
             }
         }
-        return client
+        return dialer
     }
 
-    /// Frees the connections' clients, then (when the last reference to
+    /// Frees the connections' dialers, then (when the last reference to
     /// them goes) the endpoints' TLS configurations and URLs (several after
-    /// reloads: a client points into its own). nng 1.5.2 can block for
-    /// good in `nng_http_client_free` when a connect was cancelled at a bad
-    /// moment (nanomsg/nng#2119), so this runs on a helper thread and is
-    /// abandoned (leaked, with a warning) if it has not returned in `limitMs`.
-    static func close(_ endpoints: [Endpoint], clients: [OpaquePointer], limitMs: Int, log: Log) {
-        let finished = FreeTask(clients: clients, handles: endpoints.map { $0.handles })
+    /// reloads). Freeing a dialer waits for its dial to end, which after a
+    /// cancelled connect to a black-holed address can take as long as the
+    /// OS keeps trying, so this runs on a helper thread and is abandoned
+    /// (leaked, with a warning) if it has not returned in `limitMs`.
+    static func close(_ endpoints: [Endpoint], dialers: [OpaquePointer], limitMs: Int, log: Log) {
+        let finished = FreeTask(dialers: dialers, handles: endpoints.map { $0.handles })
         if !finished.run(limitMs: limitMs) {
-            log.log(.warning, "nng_http_client_free did not return within \(limitMs) ms (nng 1.5.2 bug); abandoning the clients")
+            log.log(.warning, "nng_stream_dialer_free did not return within \(limitMs) ms; abandoning the dialers")
         }
     }
 
@@ -103,9 +111,10 @@ final class Endpoint: @unchecked Sendable {
     }
 }
 
-/// The URL and TLS configuration every client of the endpoint points to:
-/// the one place they are freed, when the last owner lets go (the endpoint
-/// when `init` fails, else the `FreeTask` after the clients).
+/// The URL and TLS configuration every dialer of the endpoint was made
+/// from (a TLS dialer holds the configuration): the one place they are
+/// freed, when the last owner lets go (the endpoint when `init` fails, else
+/// the `FreeTask` after the dialers).
 private final class EndpointHandles: @unchecked Sendable {
     let url: UnsafeMutablePointer<nng_url>
     var tls: OpaquePointer?
@@ -122,20 +131,20 @@ private final class EndpointHandles: @unchecked Sendable {
 
 /// Runs the nng frees on their own thread so a hang there cannot hang the broker.
 private final class FreeTask: @unchecked Sendable {
-    let clients: [OpaquePointer]
-    /// Released after the clients are freed: they point into them.
+    let dialers: [OpaquePointer]
+    /// Released after the dialers are freed: they hold the TLS configurations.
     var handles: [EndpointHandles]
     let lock = Lock()
     var done = false
 
-    init(clients: [OpaquePointer], handles: [EndpointHandles]) {
-        self.clients = clients
+    init(dialers: [OpaquePointer], handles: [EndpointHandles]) {
+        self.dialers = dialers
         self.handles = handles
     }
 
     func run(limitMs: Int) -> Bool {
         guard let thread = OSThread(name: "swh:free", { [self] in
-            for client in clients { nng_http_client_free(client) }
+            for dialer in dialers { nng_stream_dialer_free(dialer) }
             handles = []
             lock.withLock {
                 done = true

@@ -1,34 +1,34 @@
 import WebhookCore
 
-/// Clients retired after a cancelled connect. Their dial is still pending
-/// inside nng, so freeing them now could block (nanomsg/nng#2119); after
+/// Dialers retired after a cancelled connect. Their dial may still be
+/// pending inside nng, so freeing them now could block; after
 /// `quarantineNs` the OS has long given up on the connect (Linux retries a
 /// SYN for about two minutes) and the free returns at once.
 final class Graveyard: @unchecked Sendable {
     static let quarantineNs: UInt64 = 300 * 1_000_000_000
 
     private let lock = Lock()
-    private var retired: [(client: OpaquePointer, atNs: UInt64)] = []
+    private var retired: [(dialer: OpaquePointer, atNs: UInt64)] = []
 
-    func retire(_ client: OpaquePointer) {
+    func retire(_ dialer: OpaquePointer) {
         let now = Clock.monotonicNanoseconds()
-        lock.withLock { retired.append((client, now)) }
+        lock.withLock { retired.append((dialer, now)) }
     }
 
-    /// Clients old enough to free, removed from the graveyard.
+    /// Dialers old enough to free, removed from the graveyard.
     func expired(nowNs: UInt64) -> [OpaquePointer] {
         lock.withLock {
-            let old = retired.filter { nowNs &- $0.atNs >= Self.quarantineNs }.map { $0.client }
+            let old = retired.filter { nowNs &- $0.atNs >= Self.quarantineNs }.map { $0.dialer }
             retired.removeAll { nowNs &- $0.atNs >= Self.quarantineNs }
             return old
         }
     }
 
-    /// Every retired client, at shutdown.
+    /// Every retired dialer, at shutdown.
     func all() -> [OpaquePointer] {
         lock.withLock {
             defer { retired.removeAll() }
-            return retired.map { $0.client }
+            return retired.map { $0.dialer }
         }
     }
 }

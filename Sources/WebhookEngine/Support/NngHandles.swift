@@ -1,14 +1,14 @@
 import CNng
 
 // The nng objects the engine owns outright, as types that free them: an aio
-// and an HTTP response live exactly as long as their owner (a connection,
-// the engine's watchdog), and nng's free is safe on any thread.
+// lives exactly as long as its owner (a connection), and nng's free is safe
+// on any thread.
 //
-// HTTP clients and connections are not among them, on purpose: freeing
-// either can block in nng 1.5.2 (a dial that never ends, a close that
-// waits for its own callback), so their frees are explicit moves to
-// bounded helper threads (`ConnectionCloser`, `Endpoint.close`,
-// `Graveyard`), never a deinit on whichever thread let go last.
+// Dialers and streams are not among them, on purpose: freeing either can
+// block in nng 1.5.2 (a dial that has not ended, a close that waits for its
+// own callback), so their frees are explicit moves to bounded helper
+// threads (`ConnectionCloser`, `Endpoint.close`, `Graveyard`), never a
+// deinit on whichever thread let go last.
 
 /// An nng aio with its callback. Freed (which also stops it) when its owner
 /// lets go; `stop` first, where the owner must know no callback runs any more.
@@ -36,26 +36,5 @@ final class NngAio: @unchecked Sendable {
 
     deinit {
         nng_aio_free(raw)
-    }
-}
-
-/// An HTTP response object, reset and reused for every response a
-/// connection reads.
-final class NngHTTPResponse: @unchecked Sendable {
-    let raw: OpaquePointer
-
-    convenience init() throws(EngineError) {
-        var response: OpaquePointer?
-        let rv = nng_http_res_alloc(&response)
-        guard rv == 0, let response else { throw EngineError(nng: rv, "cannot allocate an HTTP response") }
-        self.init(raw: response)
-    }
-
-    private init(raw: OpaquePointer) {
-        self.raw = raw
-    }
-
-    deinit {
-        nng_http_res_free(raw)
     }
 }
