@@ -205,7 +205,8 @@ def main():
         for key, args_ in (("none", [rate, seconds, none]), ("per_client", [rate, seconds, "ordering = per_client"]),
                            ("batched", [rate, seconds, none + batch5]),
                            ("batched_per_client", [rate, seconds, "ordering = per_client\n" + batch5]),
-                           ("saturated", ["0", str(n["b15_saturated"]), none])):
+                           ("saturated", ["0", str(n["b15_saturated"]), none]),
+                           ("saturated_pipelined", ["0", str(n["b15_saturated"]), none + "pipeline = 8\n"])):
             nginx.stop(); nginx.start()
             results["B15" + key] = run_json([driver, "cpu", url] + args_)
         results["B15floor"] = run_json([floor, "127.0.0.1", str(port), rate, seconds, str(body_bytes)])
@@ -524,16 +525,20 @@ def report(r, smoke):
         for key, what, goal in (("none", "paced %d ev/s, ordering none", 2.0), ("per_client", "paced %d ev/s, per_client", 2.0),
                                 ("batched", "paced %d ev/s, none, batches <= 100, max_delay 5ms", 0.25),
                                 ("batched_per_client", "paced %d ev/s, per_client, the same batches (32 lanes)", None),
-                                ("saturated", "saturated, %d events, ordering none", 1.0)):
+                                ("saturated", "saturated, %d events, ordering none", 1.0),
+                                ("saturated_pipelined", "saturated, %d events, none, pipeline = 8", 1.0)):
             b = r["B15" + key]
             switches = b["voluntary_per_event"] + b["involuntary_per_event"]
-            label = what % (b["rate"] if key != "saturated" else b["events"])
+            label = what % (b["rate"] if not key.startswith("saturated") else b["events"])
             paced_one = key in ("none", "per_client")
             row("", label, "%.1f us, %.2f + %.2f switches" % (b["cpu_ns_per_event"] / 1000, b["voluntary_per_event"],
                                                           b["involuntary_per_event"]),
                 "", "%.2fx" % (b["cpu_ns_per_event"] / w),
                 "<= %.2fx%s" % (goal, ", <= 1 switch" if paced_one else "") if goal else "",
                 None if goal is None else b["cpu_ns_per_event"] <= goal * w and (switches <= 1 or not paced_one))
+        p, wr = r["B15saturated_pipelined"]["events_per_s"], r["wrk"]["requests_per_s"]
+        row("", "  pipeline = 8, delivered events/s against wrk's requests/s", "%.0f ev/s" % p, "wrk: %.0f req/s" % wr,
+            "%.2fx" % (p / wr), ">= 0.90x", p >= 0.9 * wr)
         for key, what in (("B15floor_http", "  nng 1.5.2's floor, its HTTP layer (as the library): paced %d req/s"),
                           ("B15floor", "  nng 1.5.2's floor, raw stream: paced %d req/s")):
             f = r[key]

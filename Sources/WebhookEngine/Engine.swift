@@ -88,7 +88,7 @@ public final class Engine: @unchecked Sendable {
         let laneCount = settings.ordering == .perClient ? settings.poolSize : 1
         let spill = settings.spool.map { SpillLimits(durability: $0.durability, laneCount: laneCount, keepsDeadLetters: $0.deadLetters > 0) }
         let signal = settings.spool.map { _ in SpoolSignal() }
-        let queue = DeliveryQueue<Connection>(laneCount: laneCount, limits: settings.queue, batch: BatchLimits(settings.batch),
+        let queue = DeliveryQueue<Connection>(laneCount: laneCount, limits: settings.queue, batch: BatchLimits(settings.batch, pipeline: settings.pipeline),
                                               spill: spill, spoolSignal: signal, idTag: UInt64.random(in: 0...UInt64.max))
         var spool: Spool<DeliveryQueue<Connection>>?
         if let spoolSettings = settings.spool, let signal {
@@ -192,7 +192,7 @@ public final class Engine: @unchecked Sendable {
             let setup = try DeliverySetup(settings: next, generation: context.setup.generation + 1)
             let changes = Self.changes(from: current, to: next)
             rules.replace(with: next.rules)
-            queue.apply(limits: next.queue, batch: BatchLimits(next.batch))
+            queue.apply(limits: next.queue, batch: BatchLimits(next.batch, pipeline: next.pipeline))
             context.install(setup)
             current = next
             // What `webhookctl dead replay` marked goes out again.
@@ -231,6 +231,7 @@ public final class Engine: @unchecked Sendable {
         if old.retry != new.retry { changed.append("retry") }
         if old.queue != new.queue { changed.append("queue") }
         if old.batch != new.batch { changed.append("batch") }
+        if old.pipeline != new.pipeline { changed.append("pipeline") }
         if old.encoding != new.encoding || old.eventIDs != new.eventIDs || old.maxResponseBodyBytes != new.maxResponseBodyBytes
             || old.drainTimeoutMs != new.drainTimeoutMs {
             changed.append("other settings")

@@ -8,7 +8,7 @@ With --print, every webhook request is also pretty-printed to stdout.
 
 Prints "PORT <n>" once listening. Control endpoints (never recorded):
     GET  /_control/requests   recorded requests as JSON
-    GET  /_control/stats      {"connections": n, "open": n, "requests": n}
+    GET  /_control/stats      {"connections": n, "open": n, "requests": n, "pipelined": n}
     POST /_control/behaviour  JSON: {"default": {...}, "script": [{...}, ...]}
     POST /_control/clear      forget recorded requests and counters
 A behaviour is {"status": 200, "delay_ms": 0, "close": false, "reset": false,
@@ -19,12 +19,12 @@ that many bytes (Content-Length), "endless" with a chunked body that never ends;
 before "default". "chaos" picks per request: 500 (10%), a 50 ms delay (10%),
 a reset (5%), Connection: close (5%), otherwise 200.
 """
-import argparse, base64, json, os, random, signal, socket, ssl, struct, sys, threading, time
+import argparse, base64, json, os, random, select, signal, socket, ssl, struct, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
 requests = []
-stats = {"connections": 0, "open": 0, "requests": 0}
+stats = {"connections": 0, "open": 0, "requests": 0, "pipelined": 0}
 behaviour = {"default": {}, "script": []}
 rng = random.Random(1234)
 pretty = False
@@ -60,6 +60,19 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    def next_request_waiting(self):
+        """Whether the next request had arrived before this one was answered:
+        the sender pipelines (no sender that waits for answers ever does)."""
+        if select.select([self.connection], [], [], 0)[0]:
+            return True
+        self.connection.setblocking(False)
+        try:
+            return len(self.rfile.peek(1)) > 0
+        except OSError:
+            return False
+        finally:
+            self.connection.setblocking(True)
 
     def reply(self, status, body=b"", headers=()):
         try:
@@ -97,7 +110,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_control/clear":
             with lock:
                 requests.clear()
-                stats.update({"connections": 0, "requests": 0})
+                stats.update({"connections": 0, "requests": 0, "pipelined": 0})
             return self.reply(204)
 
         b = next_behaviour()
@@ -114,8 +127,10 @@ class Handler(BaseHTTPRequestHandler):
         status = b.get("status", 200)
         if b.get("fail_rate") and rng.random() < b["fail_rate"]:
             status = 500
+        ahead = self.next_request_waiting()
         with lock:
             stats["requests"] += 1
+            stats["pipelined"] += 1 if ahead else 0
             requests.append({
                 "method": self.command, "path": self.path,
                 "headers": [[k.lower(), v] for k, v in self.headers.items()],

@@ -81,6 +81,13 @@ public final class HookServer: @unchecked Sendable {
         return (object["connections"]! - controlConnections, object["open"]! - 1, object["requests"]!)
     }
 
+    /// Requests that arrived before the one ahead of them was answered: a
+    /// sender that pipelines makes them, one that waits for answers never.
+    public func pipelinedRequests() throws -> Int {
+        let object = try JSONSerialization.jsonObject(with: try control("GET", "/_control/stats")) as! [String: Int]
+        return object["pipelined"]!
+    }
+
     /// One request on its own connection (plain HTTP control only).
     private func control(_ method: String, _ path: String, body: Data = Data()) throws -> Data {
         precondition(!tls, "control a TLS server through a plain twin")

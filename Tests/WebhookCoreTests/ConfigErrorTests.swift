@@ -59,6 +59,9 @@ import Testing
         ("webhook { url = \"https://h/\", tls { cacertfile = \"/nonexistent/ca.pem\" } }", "nanomq.conf:1:50: webhook.tls.cacertfile: cannot read /nonexistent/ca.pem: No such file or directory"),
         ("webhook { url = \"https://h/\", ssl { certfile = \"/etc/hostname\", verify_peer = false } }", "nanomq.conf:1:48: webhook.ssl.certfile: certfile and keyfile go together: give both for a client certificate, or neither"),
         ("webhook { url = \"https://h/\", tls { verify_peer = false }, ssl { verify_peer = false } }", "nanomq.conf:1:64: webhook.ssl: both 'tls' and 'ssl' are set; they are the same block, keep one"),
+        ("webhook { url = \"http://h/\", pipeline = 4 }", "nanomq.conf:1:41: webhook.pipeline: pipelining needs ordering = none (a refused request may be retried after a later one was taken, out of a client's order)"),
+        ("webhook { url = \"http://h/\", ordering = none, pipeline = 4, batch { max_events = 10 } }", "nanomq.conf:1:58: webhook.pipeline: pipelining and batches do not mix: choose one (a batch already sends many events in one request)"),
+        ("webhook { url = \"http://h/\", ordering = none, pipeline = 0 }", "nanomq.conf:1:58: webhook.pipeline: expected a whole number from 1 to 64, got \"0\""),
         ("webhook = 5", "nanomq.conf:1:11: webhook: expected an object { ... }"),
         ("mqtt { }", "nanomq.conf:1:1: no webhook section: expected 'webhook { ... }' or 'web.hook.*' keys"),
         // Legacy format.

@@ -67,6 +67,7 @@ public struct SettingsResolver {
         settings.signing = try signing(object["signing"])
         settings.batch = try batch(object["batch"])
         settings.spool = try spool(object["spool"])
+        settings.pipeline = try pipeline(object, settings)
         try checkStandardWebhooksHeaders(object["headers"], settings)
         settings.warnings = warnings
         return settings
@@ -297,6 +298,25 @@ public struct SettingsResolver {
         batch.maxBytes = try size(object, .batchMaxBytes).map { Int($0) } ?? batch.maxBytes
         batch.maxDelayMs = try duration(object, .batchMaxDelay) ?? batch.maxDelayMs
         return batch
+    }
+
+    /// Pipelining sends a lane's events before the first is answered, so an
+    /// endpoint that refuses one (a 503) may already have taken the next:
+    /// one client's events would then arrive out of order, which
+    /// `per_client` promises never happens. Batches already put many events
+    /// in one request.
+    private func pipeline(_ object: ConfigObject, _ settings: WebhookSettings) throws(ConfigError) -> Int {
+        guard let depth = try integer(object, .pipeline), depth > 1 else { return 1 }
+        let location = object[Setting.pipeline.name]?.location
+        if settings.ordering != .none {
+            throw ConfigError("pipelining needs ordering = none (a refused request may be retried after a later one was taken, out of a client's order)",
+                              at: location, key: "\(prefix).pipeline")
+        }
+        if settings.batch.isOn {
+            throw ConfigError("pipelining and batches do not mix: choose one (a batch already sends many events in one request)",
+                              at: location, key: "\(prefix).pipeline")
+        }
+        return depth
     }
 
     private func spool(_ node: ConfigNode?) throws(ConfigError) -> SpoolSettings? {

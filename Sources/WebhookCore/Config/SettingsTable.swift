@@ -40,6 +40,8 @@ extension Setting {
     public static let maxResponseBody: Setting = Setting("max_response_body", .size(0...(64 << 20), default: 64 << 10),
         "how much of a response body is read to keep the connection") { Units.sizeText(Int64($0.maxResponseBodyBytes)) }
     public static let deliveryNice: Setting = Setting("delivery_nice", .integer(0...19, default: 10), "nice value of the delivery threads") { "\($0.deliveryNice)" }
+    public static let pipeline: Setting = Setting("pipeline", .integer(1...64, default: 1), default: "1 (off)",
+        "HTTP/1.1 pipelining: up to this many queued events written on a connection before their answers are read, each its own request. Needs `ordering = none` and no batches") { $0.pipeline == 1 ? "1 (off)" : "\($0.pipeline) requests in flight per connection" }
     public static let eventIDs: Setting = Setting("event_ids", .flag(default: true), "a `webhook-id` header per event") { $0.eventIDs ? "true (webhook-id header)" : "false" }
 
     public static let signingSecret: Setting = Setting("signing.secret", .text, type: "`\"whsec_<base64>\"` or an array", default: "off",
@@ -83,7 +85,7 @@ extension Setting {
     public static let all: [Setting] = [
         enable, url, headers, bodyEncoding, poolSize, cancelTimeout, events,
         retryMaxAttempts, retryMaxElapsed, retryInitialBackoff, retryMaxBackoff, retryMaxRetryAfter,
-        queueMaxEvents, queueMaxBytes, queueOverflow, ordering, drainTimeout, maxResponseBody, deliveryNice, eventIDs,
+        queueMaxEvents, queueMaxBytes, queueOverflow, ordering, pipeline, drainTimeout, maxResponseBody, deliveryNice, eventIDs,
         signingSecret, batchMaxEvents, batchMaxBytes, batchMaxDelay,
         tlsEnable, tlsCACertFile, tlsCertFile, tlsKeyFile, tlsKeyPassword, tlsServerName, tlsVerifyPeer,
         spoolEnable, spoolDir, spoolMaxBytes, spoolDurability, spoolSyncInterval, spoolDeadLetters, spoolDeadLetterMaxAge,

@@ -35,6 +35,9 @@ public struct WebhookSettings: Sendable {
     public var signing: SigningSettings?
     /// Several events per request; off (one event per request) by default.
     public var batch: BatchSettings = BatchSettings()
+    /// Requests written on a connection before their answers are read
+    /// (HTTP/1.1 pipelining); 1 = one at a time.
+    public var pipeline: Int = Setting.pipeline.integerDefault
     /// The disk spool under the memory queue; nil (the default) = memory only.
     public var spool: SpoolSettings?
     /// Things worth a log line that do not stop init (unknown keys and the like).

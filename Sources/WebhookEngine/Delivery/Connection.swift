@@ -45,8 +45,12 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     /// The events being delivered (one unless batching), their body and
     /// the request's id; empty between requests.
     private var current: [QueuedEvent] = []
-    private var requestBody: [UInt8] = []
-    private var requestID: String?
+    /// The requests for `current`, built once for all attempts: one (an
+    /// event, or a batch's array), or with `pipeline` one per event, written
+    /// together and answered in order.
+    private var requests: [(body: [UInt8], id: String?)] = []
+    /// The answers read so far in this attempt, in the requests' order.
+    private var answers: [(status: Int, retryAfter: Int?)] = []
     /// The bytes of the attempt being written (rebuilt per attempt: the
     /// timestamp and signature change); kept for its capacity.
     private var requestBytes: [UInt8] = []
@@ -268,24 +272,26 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         }
     }
 
-    /// Builds the body once for all attempts: one event's object, or with
-    /// `batch` a JSON array of the events' objects, each with its id.
+    /// Builds the bodies once for all attempts: one event's object, with
+    /// `batch` a JSON array of the events' objects, each with its id, or
+    /// with `pipeline` (several events taken, no batch) one per event.
     private func begin(_ events: [QueuedEvent]) {
         if !context.isCurrent(setup) { moveToCurrentSetup() }
         current = events
         if setup.settings.batch.isOn {
             let ids = events.map { context.id($0.id) }
-            requestBody = setup.builder.batchBody(for: zip(events, ids).map { ($0.event, $1) })
-            requestID = setup.sendsIDs ? "\(ids[0])+\(events.count)" : nil
+            requests = [(setup.builder.batchBody(for: zip(events, ids).map { ($0.event, $1) }),
+                         setup.sendsIDs ? "\(ids[0])+\(events.count)" : nil)]
         } else {
-            requestBody = setup.builder.body(for: events[0].event)
             // No id is made when none is sent (NanoMQ's plain requests).
-            requestID = setup.sendsIDs ? context.id(events[0].id) : nil
+            requests = events.map { (setup.builder.body(for: $0.event), setup.sendsIDs ? context.id($0.id) : nil) }
         }
         perform(stateLock.withLock { machine.begin(nowNs: Clock.monotonicNanoseconds(), connectionOpen: conn != nil) })
     }
 
     private func fail(_ failure: DeliveryStateMachine.Failure) {
+        // Pipelined: what was answered stands; the rest is retried.
+        if requests.count > 1 { return concludePipeline(failure: failure) }
         let reused = requestsOnConnection > 0
         if case .transport = failure { closeConnection() }
         let jitter = random.next()
@@ -341,10 +347,14 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         exchange = .writing
         written = 0
         interimResponses = 0
+        answers.removeAll(keepingCapacity: true)
         stateLock.withLock { exchangeTimedOut = false }
         // Per attempt: webhook-timestamp is the attempt's time.
         let timestamp = Int(Clock.wallMilliseconds() / 1000)
-        setup.writer.write(body: requestBody, id: requestID, timestamp: timestamp, signer: signer, into: &requestBytes)
+        requestBytes.removeAll(keepingCapacity: true)
+        for request in requests {
+            setup.writer.append(body: request.body, id: request.id, timestamp: timestamp, signer: signer, to: &requestBytes)
+        }
         writeRest()
     }
 
@@ -392,7 +402,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         case .readingBody:
             // The status is known: a body that fails or times out only costs the connection.
             guard result == 0, count > 0 else { return answered(reusable: false) }
-            bodyRead(body.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<min(count, buffer.count)])))
+            bodyRead(0..<min(count, buffer.count))
         }
     }
 
@@ -424,56 +434,139 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         body = ResponseBody(status: parsed.status, contentLength: parsed.contentLength,
                             transferEncoding: parsed.transferEncoding, limit: setup.settings.maxResponseBodyBytes)
         switch body.initialProgress {
-        case .complete: answered(reusable: rest == 0)  // bytes after a bodiless answer: not ours
+        case .complete: answered(reusable: true, after: length..<buffered)
         case .abandon: answered(reusable: false)
         case .needMore:
             if rest == 0 { return readBody() }
             exchange = .readingBody
-            bodyRead(body.consume(UnsafeRawBufferPointer(rebasing: buffer[length..<buffered])))
+            bodyRead(length..<buffered)
         }
     }
 
-    private func bodyRead(_ progress: ResponseBody.Progress) {
+    /// Body bytes arrived at `bytes` in the buffer.
+    private func bodyRead(_ bytes: Range<Int>) {
+        let (progress, used) = body.take(UnsafeRawBufferPointer(rebasing: buffer[bytes]))
         switch progress {
         case .needMore: readBody()
-        case .complete: answered(reusable: true)
+        case .complete: answered(reusable: true, after: (bytes.lowerBound + used)..<bytes.upperBound)
         case .abandon: answered(reusable: false)
         }
     }
 
     /// The endpoint answered (`head`); `reusable` says whether its body
-    /// left the connection fit for the next request.
-    private func answered(reusable: Bool) {
+    /// left the connection fit for the next request, `after` where the
+    /// bytes read past the answer are in the buffer: the next answer's
+    /// when pipelining, otherwise not an answer to anything sent.
+    private func answered(reusable: Bool, after rest: Range<Int> = 0..<0) {
         requestsOnConnection += 1
         let status = head.status
         let retryAfter = status == 429 || status == 503 ? head.retryAfterSeconds : nil
-        if !reusable || !head.keepsConnection { closeConnection() }
+        answers.append((status, retryAfter))
+        let open = reusable && head.keepsConnection
+        if answers.count < requests.count {
+            // Pipelined, and more answers due: read on, from what is already here.
+            guard open else { return concludePipeline(failure: .transport(Int32(NNG_ECLOSED.rawValue)), closedAfterAnswer: true) }
+            buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + rest.lowerBound, byteCount: rest.count)
+            buffered = rest.count
+            interimResponses = 0
+            return rest.isEmpty ? readHead() : headRead(searchFrom: 0)
+        }
+        if !open || !rest.isEmpty { closeConnection() }
+        if requests.count > 1 { return concludePipeline(failure: nil) }
         let jitter = random.next()
         perform(stateLock.withLock {
             machine.answered(status: status, retryAfterSeconds: retryAfter, nowNs: Clock.monotonicNanoseconds(), jitter: jitter)
         })
     }
 
+    /// The end of a pipelined attempt: every answer read (`failure` nil), or
+    /// the connection failed after `answers.count` of them. Each answered
+    /// event is settled by its own status; what was refused for a while
+    /// (a 5xx, a 429) or never answered goes to the machine as one attempt
+    /// that failed, and only those events are sent again. A server that
+    /// closed the connection after an answer (`Connection: close`) gets
+    /// the rest at once on a new one, as an idle close would.
+    private func concludePipeline(failure: DeliveryStateMachine.Failure?, closedAfterAnswer: Bool = false) {
+        let answers = self.answers
+        self.answers.removeAll(keepingCapacity: true)
+        // No answer on a connection that carried earlier ones: maybe closed while idle.
+        let reused = closedAfterAnswer || (answers.isEmpty && requestsOnConnection > 0)
+        if failure != nil { closeConnection() }
+        var delivered: [QueuedEvent] = []
+        var rejected: [(event: QueuedEvent, status: Int)] = []
+        var again: [Int] = []
+        var retryAnswer: (status: Int, retryAfter: Int?)?
+        for (i, event) in current.enumerated() {
+            guard i < answers.count else { again.append(i); continue }
+            switch DeliveryStateMachine.verdict(answers[i].status) {
+            case .delivered: delivered.append(event)
+            case .rejected: rejected.append((event, answers[i].status))
+            case .retry:
+                again.append(i)
+                retryAnswer = retryAnswer ?? answers[i]
+            }
+        }
+        if !answers.isEmpty { context.monitor.attemptAnswered(waiting: context.queue.snapshot().waiting) }
+        let attempts = stateLock.withLock { machine.attempt }
+        if again.isEmpty {
+            // Nothing left to send: the machine is done with this request.
+            let jitter = random.next()
+            _ = stateLock.withLock { machine.answered(status: 200, retryAfterSeconds: nil, nowNs: Clock.monotonicNanoseconds(), jitter: jitter) }
+            current = []
+        }
+        for (n, (event, status)) in rejected.enumerated() {
+            context.log.limited(.warning, key: "rejected-\(status)",
+                                "\(setup.settings.url): HTTP \(status) for \(event.event.kind.configName); not retried, event failed")
+            let last = again.isEmpty && delivered.isEmpty && n == rejected.count - 1
+            settle([event], .failed, status: status, attempts: attempts, takeNext: last,
+                   why: DeadLetterReason(reason: "HTTP \(status)", status: status, attempts: attempts))
+        }
+        if !delivered.isEmpty { settle(delivered, .delivered, status: 200, attempts: attempts, takeNext: again.isEmpty) }
+        guard !again.isEmpty else { return }
+        current = again.map { current[$0] }
+        requests = again.map { requests[$0] }
+        if let failure {
+            let jitter = random.next()
+            return perform(stateLock.withLock {
+                machine.failed(failure, onReusedConnection: reused, nowNs: Clock.monotonicNanoseconds(), jitter: jitter)
+            })
+        }
+        let answer = retryAnswer!
+        let jitter = random.next()
+        perform(stateLock.withLock {
+            machine.answered(status: answer.status, retryAfterSeconds: answer.retryAfter, nowNs: Clock.monotonicNanoseconds(), jitter: jitter)
+        })
+    }
+
+    /// The request's events are done, as the machine decided.
     private func finish(_ outcome: DeliveryOutcome, takeNext: Bool = true, why: DeadLetterReason? = nil) {
         guard !current.isEmpty else { return }
         let done = current
         current = []
+        let (status, failure, attempts) = stateLock.withLock { (machine.lastStatus, machine.lastFailure, machine.attempt) }
+        let error: String? = switch failure { case .status, nil: nil; case let failure?: describe(failure) }
+        settle(done, outcome, status: status, error: error, attempts: attempts, takeNext: takeNext, why: why)
+    }
+
+    /// Counts `events` as `outcome`, reports them to the observer (tests,
+    /// the CLI) and, with `takeNext`, takes the lane's next events.
+    private func settle(_ events: [QueuedEvent], _ outcome: DeliveryOutcome, status: Int?, error: String? = nil, attempts: Int,
+                        takeNext: Bool, why: DeadLetterReason? = nil) {
         if let observer = context.observer {
-            let (status, failure, attempts) = stateLock.withLock { (machine.lastStatus, machine.lastFailure, machine.attempt) }
             let reported: DeliveryReport.Outcome = outcome == .delivered ? .delivered : outcome == .failed ? .failed : .droppedAtShutdown
-            let error: String? = switch failure { case .status, nil: nil; case let failure?: describe(failure) }
             let now = Clock.monotonicNanoseconds()
-            for event in done {
+            for event in events {
                 observer(DeliveryReport(kind: event.event.kind, outcome: reported, httpStatus: status, error: error,
                                         attempts: attempts, latencyNs: now &- event.acceptedAtNs))
             }
         }
-        handle(context.queue.complete(done, outcome, lane: lane, for: self, takeNext: takeNext, why: why))
+        handle(context.queue.complete(events, outcome, lane: lane, for: self, takeNext: takeNext, why: why))
     }
 
     private func describeCurrent() -> String {
         guard let first = current.first else { return "an event" }
-        return current.count == 1 ? first.event.kind.configName : "a batch of \(current.count) events"
+        if current.count == 1 { return first.event.kind.configName }
+        return requests.count == 1 ? "a batch of \(current.count) events" : "\(current.count) pipelined events"
     }
 
     // MARK: Helpers

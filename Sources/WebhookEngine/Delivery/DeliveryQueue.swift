@@ -23,7 +23,8 @@ struct EventID: Equatable {
     var sequence: UInt64
 }
 
-/// How many events a connection takes at once (`batch { ... }`).
+/// How many events a connection takes at once: a batch's (`batch { ... }`),
+/// or with `pipeline` the requests it writes before reading their answers.
 struct BatchLimits {
     var maxEvents = 1
     /// Queued (record) bytes; the first event is taken whatever its size.
@@ -33,10 +34,16 @@ struct BatchLimits {
 
     init() {}
 
-    init(_ settings: BatchSettings) {
+    init(_ settings: BatchSettings, pipeline: Int = 1) {
         maxEvents = settings.maxEvents
         maxBytes = settings.maxBytes
         maxDelayNs = UInt64(settings.maxDelayMs) * 1_000_000
+        // Pipelined requests never wait for company: each goes as it is.
+        if !settings.isOn, pipeline > 1 {
+            maxEvents = pipeline
+            maxBytes = Int.max
+            maxDelayNs = 0
+        }
     }
 }
 

@@ -133,16 +133,29 @@ struct DeliveryStateMachine {
         assert(state == .exchanging, "answered while \(state)")
         lastStatus = status
         lastFailure = nil
-        switch status {
-        case 200..<300:
+        switch Self.verdict(status) {
+        case .delivered:
             state = .idle
             return .delivered
-        case 408, 429, 500..<600:
+        case .retry:
             let honoured = status == 429 || status == 503 ? retryAfterSeconds.map { retry.retryAfterDelayMs(seconds: $0) } : nil
             return retryOrGiveUp(.status(status), delayMs: honoured, nowNs: nowNs, jitter: jitter)
-        default:
+        case .rejected:
             state = .idle
             return .rejected(status: status)
+        }
+    }
+
+    /// What an answer's status means for its event: a 2xx delivers it; a
+    /// timeout, a throttle or a server error is retried; anything else (a
+    /// 3xx, a 4xx) is the endpoint refusing it for good.
+    enum Verdict { case delivered, retry, rejected }
+
+    static func verdict(_ status: Int) -> Verdict {
+        switch status {
+        case 200..<300: .delivered
+        case 408, 429, 500..<600: .retry
+        default: .rejected
         }
     }
 

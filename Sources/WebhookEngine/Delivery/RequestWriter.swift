@@ -36,7 +36,12 @@ struct RequestWriter {
     /// nil when ids are off; `signer` signs with `timestamp` (Unix seconds).
     func write(body: [UInt8], id: String?, timestamp: Int, signer: borrowing Signer?, into out: inout [UInt8]) {
         out.removeAll(keepingCapacity: true)
-        out.reserveCapacity(fixedHead.count + 200 + body.count)
+        append(body: body, id: id, timestamp: timestamp, signer: signer, to: &out)
+    }
+
+    /// One request after those already in `out` (pipelining).
+    func append(body: [UInt8], id: String?, timestamp: Int, signer: borrowing Signer?, to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + fixedHead.count + 200 + body.count)
         out += fixedHead
         header("Content-Length", String(body.count), &out)
         if let id {

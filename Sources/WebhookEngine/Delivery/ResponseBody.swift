@@ -75,25 +75,35 @@ struct ResponseBody {
         return buffer
     }
 
-    /// Takes the next bytes read from the connection.
+    /// Takes the next bytes read from the connection, all of which must be
+    /// the body's: bytes past its end are not an answer to anything sent.
     mutating func consume(_ bytes: UnsafeRawBufferPointer) -> Progress {
+        let (progress, used) = take(bytes)
+        return progress == .complete && used < bytes.count ? .abandon : progress
+    }
+
+    /// Takes the next bytes read from a connection that pipelines, where
+    /// the bytes after the body's end are the next answer's: returns how
+    /// many of `bytes` were the body's.
+    mutating func take(_ bytes: UnsafeRawBufferPointer) -> (Progress, used: Int) {
         switch framing {
         case .none, .untilClose:
-            return .abandon
+            return (.abandon, 0)
         case .length(let n):
-            read += bytes.count
-            return read >= n ? (read == n ? .complete : .abandon) : .needMore
+            let used = min(bytes.count, n - read)
+            read += used
+            return (read == n ? .complete : .needMore, used)
         case .chunked:
             for (i, byte) in bytes.enumerated() {
                 switch chunk.take(byte) {
                 case .more: continue
                 case .data: read += 1
-                case .end: return i == bytes.count - 1 ? .complete : .abandon  // bytes past the end: not ours
-                case .malformed: return .abandon
+                case .end: return (.complete, i + 1)
+                case .malformed: return (.abandon, i)
                 }
-                if read > limit { return .abandon }
+                if read > limit { return (.abandon, i + 1) }
             }
-            return .needMore
+            return (.needMore, bytes.count)
         }
     }
 }
