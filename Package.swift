@@ -15,6 +15,7 @@
 //   CSwiftWebhookABI  include/swiftwebhook.h for Swift, and its facts (version string, stats layout)
 //   CMbedCrypto   mbedtls' headers, for HMAC-SHA256 (signed webhooks); its calls go through CNng
 //   CSpool        the spool's C side: SQLite calls bound to Debian's libsqlite3.so.0, the directory lock
+//   CZlib         gzip request bodies: zlib calls bound to Debian's libz.so.1
 //
 import PackageDescription
 
@@ -61,12 +62,15 @@ let package = Package(
         .target(name: "WebhookCore", dependencies: ["CPlatform"], path: "Sources/WebhookCore"),
         // mbedtls' headers for HMAC-SHA256 (signed webhooks); the calls are CNng's.
         .systemLibrary(name: "CMbedCrypto", path: "Sources/CMbedCrypto"),
-        .target(name: "WebhookEngine", dependencies: ["WebhookCore", "CNng", "CMbedCrypto", "CSpool", "CThreadPriority"], path: "Sources/WebhookEngine",
+        .target(name: "WebhookEngine", dependencies: ["WebhookCore", "CNng", "CMbedCrypto", "CSpool", "CZlib", "CThreadPriority"], path: "Sources/WebhookEngine",
                 swiftSettings: releaseWithoutExclusivityChecks),
         // The public header as Swift sees it, and the facts of it (version string, stats layout).
         .target(name: "CSwiftWebhookABI", path: "Sources/CSwiftWebhookABI", cSettings: dwarf4),
         // The optional disk spool's C side: SQLite (Debian's libsqlite3), the directory lock.
         .target(name: "CSpool", dependencies: ["CBinding"], path: "Sources/CSpool", exclude: ["sqlite_functions.h"],
+                cSettings: dwarf4 + [.headerSearchPath(".")]),
+        // gzip request bodies (`compression = gzip`): zlib (Debian's libz.so.1).
+        .target(name: "CZlib", dependencies: ["CBinding"], path: "Sources/CZlib", exclude: ["zlib_functions.h"],
                 cSettings: dwarf4 + [.headerSearchPath(".")]),
         .target(name: "CWebhookRegistry", path: "Sources/CWebhookRegistry",
                 cSettings: dwarf4 + [.headerSearchPath("../../include")]),

@@ -53,7 +53,8 @@ pid %s/nginx.pid;
 error_log %s/error.log;
 events { worker_connections 4096; }
 http {
-    access_log %s;
+    log_format bytes '$remote_addr [$time_local] "$request" $status $request_length $http_content_length';
+    access_log %s bytes;
     keepalive_requests 100000000;
     keepalive_timeout 300s;
     client_body_temp_path %s/body;
@@ -89,6 +90,16 @@ http {
                 return sum(1 for _ in f)
         except FileNotFoundError:
             return 0
+
+    def request_bytes(self):
+        """The bytes of every request received: its line and headers ($request_length, which
+        leaves out a body `return 204` discards) and its body (the Content-Length it declared)."""
+        total = 0
+        with open(self.log) as f:
+            for line in f:
+                head, body = line.split()[-2:]
+                total += int(head) + (int(body) if body.isdigit() else 0)
+        return total
 
 
 def run_json(cmd, timeout=600, env=None):
@@ -191,6 +202,12 @@ def main():
         nginx.stop(); nginx.start()
         results["B3batch"] = run_json([driver, "throughput", url, str(n["b3"]), "32", "batch { max_events = 100 }"])
         results["B3batch"]["nginx_requests"] = nginx.requests()
+        results["B3batch"]["request_bytes"] = nginx.request_bytes()
+        # The same batches gzipped (compression = gzip): the bytes on the wire beside them.
+        nginx.stop(); nginx.start()
+        results["B3gzip"] = run_json([driver, "throughput", url, str(n["b3"]), "32", "batch { max_events = 100 }\ncompression = gzip"])
+        results["B3gzip"]["nginx_requests"] = nginx.requests()
+        results["B3gzip"]["request_bytes"] = nginx.request_bytes()
         results["B4"] = {"connections_opened": results["B3"]["connections_opened"], "pool_size": 32,
                          "time_wait": tw_after - tw_before, "time_wait_before": tw_before}
         # What NanoMQ does (a connection per event), measured after B3/B4 so
@@ -511,6 +528,11 @@ def report(r, smoke):
     row("", "the same, batch.max_events = 100 (%d requests)" % r["B3batch"]["nginx_requests"], "%.0f ev/s" % b3b,
         "B3 unbatched: %.0f ev/s" % b3, "%.1fx" % (b3b / b3), ">= 5x", b3b / b3 >= 5)
     row("", "", "", "wrk -t1 -c32: %.0f req/s" % wrk_rps, "%.1fx" % (b3b / wrk_rps), "", None)
+    g, plain = r["B3gzip"], r["B3batch"]
+    row("", "the same batches, compression = gzip: bytes on the wire per event",
+        "%.0f B (%.0f ev/s)" % (g["request_bytes"] / g["events"], g["events_per_s"]),
+        "uncompressed: %.0f B" % (plain["request_bytes"] / plain["events"]),
+        "%.2f" % (g["request_bytes"] / plain["request_bytes"]), "", None)
     b4 = r["B4"]
     row("B4", "connections opened / new TIME-WAIT", "%d / %d" % (b4["connections_opened"], b4["time_wait"]),
         "conn per request: %d TIME-WAIT" % r["per_request"]["time_wait_after"], "", "<= 32 / <= 32",

@@ -162,7 +162,7 @@ public final class Engine: @unchecked Sendable {
     public func metrics() -> EngineMetrics {
         var metrics = EngineMetrics()
         metrics.stats = stats()
-        (metrics.endpointState, metrics.outages) = context.monitor.snapshot()
+        (metrics.endpointState, metrics.outages, metrics.disables) = context.monitor.snapshot()
         let now = Clock.monotonicNanoseconds()
         let stats = metrics.stats
         if stats.lastDeliveredAtNs != 0 { metrics.sinceLastDeliveredNs = now &- min(now, stats.lastDeliveredAtNs) }
@@ -232,6 +232,8 @@ public final class Engine: @unchecked Sendable {
         if old.queue != new.queue { changed.append("queue") }
         if old.batch != new.batch { changed.append("batch") }
         if old.pipeline != new.pipeline { changed.append("pipeline") }
+        if old.compression != new.compression { changed.append("compression") }
+        if old.rateLimit != new.rateLimit { changed.append("rate_limit") }
         if old.encoding != new.encoding || old.eventIDs != new.eventIDs || old.maxResponseBodyBytes != new.maxResponseBodyBytes
             || old.drainTimeoutMs != new.drainTimeoutMs {
             changed.append("other settings")

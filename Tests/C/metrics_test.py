@@ -17,10 +17,9 @@ compared with webhook_get_stats, taken at the same quiet moment:
 import math, os, re, sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Support"))
-from e2e import BrokerProcess, Checks, Receiver  # noqa: E402 (the shared end-to-end helpers)
+from e2e import BrokerProcess, Checks, Receiver, program_under_test  # noqa: E402 (the shared end-to-end helpers)
 
-program = sys.argv[1]
-emulator = os.environ.get("SWH_EMULATOR", "").split()
+program = program_under_test()
 check = Checks()
 KINDS = ["client_connect", "client_connack", "client_connected", "client_disconnected", "client_subscribe",
          "client_unsubscribe", "session_subscribed", "session_unsubscribed", "session_terminated",
@@ -75,7 +74,7 @@ def main():
     port = receiver.port
     # Two 500s (retried) and a 400 (failed, not retried), then 200s.
     receiver.behave(default={"status": 200}, script=[{"status": 500}, {"status": 500}, {"status": 400}])
-    process = BrokerProcess(emulator + [program, str(port)])
+    process = BrokerProcess(program + [str(port)])
     process.command("emit 10 0")   # on_client_connect
     process.command("emit 5 3")    # on_client_disconnected
     process.command("emit 30 9")   # on_message_publish

@@ -15,6 +15,27 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 HOOKSERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hookserver.py")
 
 
+def program_under_test():
+    """The C suite's Python drivers: the program they drive (their first
+    argument) as a command, behind the emulator a cross build runs it with."""
+    return os.environ.get("SWH_EMULATOR", "").split() + [sys.argv[1]]
+
+
+def signature_verifies(secret, body, headers):
+    """Whether the Standard Webhooks reference verifier (the standardwebhooks
+    package) accepts `body` as signed by `secret`. The verifier checks the
+    signature first, then parses the body as JSON, which a gzip body is not:
+    past the check, it verified."""
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+    try:
+        Webhook(secret).verify(body, headers)
+        return True
+    except WebhookVerificationError:
+        return False
+    except ValueError:  # UnicodeDecodeError, JSONDecodeError: after the signature matched
+        return True
+
+
 class Checks:
     """Counts checks for a test script that runs on after a failed one (the
     C suite's Python drivers): a failed check prints what failed."""

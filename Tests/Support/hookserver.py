@@ -8,7 +8,7 @@ With --print, every webhook request is also pretty-printed to stdout.
 
 Prints "PORT <n>" once listening. Control endpoints (never recorded):
     GET  /_control/requests   recorded requests as JSON
-    GET  /_control/stats      {"connections": n, "open": n, "requests": n, "pipelined": n}
+    GET  /_control/stats      {"connections", "open", "requests", "pipelined", "wire_bytes", "body_bytes"}: n
     POST /_control/behaviour  JSON: {"default": {...}, "script": [{...}, ...]}
     POST /_control/clear      forget recorded requests and counters
 A behaviour is {"status": 200, "delay_ms": 0, "close": false, "reset": false,
@@ -19,12 +19,12 @@ that many bytes (Content-Length), "endless" with a chunked body that never ends;
 before "default". "chaos" picks per request: 500 (10%), a 50 ms delay (10%),
 a reset (5%), Connection: close (5%), otherwise 200.
 """
-import argparse, base64, json, os, random, select, signal, socket, ssl, struct, sys, threading, time
+import argparse, base64, gzip, json, os, random, select, signal, socket, ssl, struct, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
 requests = []
-stats = {"connections": 0, "open": 0, "requests": 0, "pipelined": 0}
+stats = {"connections": 0, "open": 0, "requests": 0, "pipelined": 0, "wire_bytes": 0, "body_bytes": 0}
 behaviour = {"default": {}, "script": []}
 rng = random.Random(1234)
 pretty = False
@@ -110,9 +110,17 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_control/clear":
             with lock:
                 requests.clear()
-                stats.update({"connections": 0, "requests": 0, "pipelined": 0})
+                stats.update({"connections": 0, "requests": 0, "pipelined": 0, "wire_bytes": 0, "body_bytes": 0})
             return self.reply(204)
 
+        # A gzip body is recorded decompressed ("body"), as sent ("wire"):
+        # signatures cover the bytes sent. One that does not decompress is refused.
+        wire = body
+        if self.headers.get("Content-Encoding", "").lower() == "gzip":
+            try:
+                body = gzip.decompress(wire)
+            except (OSError, EOFError):
+                return self.reply(400, b"not gzip")
         b = next_behaviour()
         if b.get("chaos"):
             roll = rng.random()
@@ -131,7 +139,10 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             stats["requests"] += 1
             stats["pipelined"] += 1 if ahead else 0
+            stats["wire_bytes"] += len(wire)
+            stats["body_bytes"] += len(body)
             requests.append({
+                "wire": base64.b64encode(wire).decode(),
                 "method": self.command, "path": self.path,
                 "headers": [[k.lower(), v] for k, v in self.headers.items()],
                 "body": base64.b64encode(body).decode(), "status": status,

@@ -62,6 +62,11 @@ import Testing
         ("webhook { url = \"http://h/\", pipeline = 4 }", "nanomq.conf:1:41: webhook.pipeline: pipelining needs ordering = none (a refused request may be retried after a later one was taken, out of a client's order)"),
         ("webhook { url = \"http://h/\", ordering = none, pipeline = 4, batch { max_events = 10 } }", "nanomq.conf:1:58: webhook.pipeline: pipelining and batches do not mix: choose one (a batch already sends many events in one request)"),
         ("webhook { url = \"http://h/\", ordering = none, pipeline = 0 }", "nanomq.conf:1:58: webhook.pipeline: expected a whole number from 1 to 64, got \"0\""),
+        ("webhook { url = \"http://h/\", compression = brotli }", "nanomq.conf:1:44: webhook.compression: expected none or gzip, got \"brotli\""),
+        ("webhook { url = \"http://h/\", compression = gzip, headers { content-encoding = br } }", "nanomq.conf:1:79: webhook.headers.content-encoding: this header is set by the library while compression is on (remove it: the library says how it encoded the body)"),
+        ("webhook { url = \"http://h/\", rate_limit { events_per_second = 0 } }", "nanomq.conf:1:63: webhook.rate_limit.events_per_second: expected a whole number from 1 to 10000000, got \"0\""),
+        ("webhook { url = \"http://h/\", rate_limit { bytes_per_second = 0 } }", "nanomq.conf:1:62: webhook.rate_limit.bytes_per_second: expected a size up to 1GB such as 1MB, got \"0\""),
+        ("webhook { url = \"http://h/\", batch { max_events = 100 }, rate_limit { events_per_second = 50 } }", "nanomq.conf:1:91: webhook.rate_limit.events_per_second: 100 events go out together (batch.max_events or pipeline) and could never go under this limit: make it at least that"),
         ("webhook = 5", "nanomq.conf:1:11: webhook: expected an object { ... }"),
         ("mqtt { }", "nanomq.conf:1:1: no webhook section: expected 'webhook { ... }' or 'web.hook.*' keys"),
         // Legacy format.

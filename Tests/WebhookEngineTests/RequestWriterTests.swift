@@ -62,4 +62,16 @@ import WebhookCore
         #expect(entries.count == 2 && entries.allSatisfy { $0.hasPrefix("v1,") && $0.count == 3 + 44 })
         #expect(lines.last == "{}")
     }
+
+    @Test func pipelinedRequestsFollowEachOtherAndAGzipBodySaysSo() throws {
+        let writer = RequestWriter(settings: try settings("http://h/"))
+        var out: [UInt8] = []
+        writer.write(body: Array("{}".utf8), id: nil, timestamp: 0, signer: nil, into: &out)
+        writer.append(body: [0x1f, 0x8b], id: nil, timestamp: 0, signer: nil, gzipped: true, to: &out)
+        let text = String(decoding: out, as: UTF8.self)
+        #expect(text.components(separatedBy: "POST / HTTP/1.1\r\n").count == 3, "two requests, one after the other")
+        let second = try #require(text.range(of: "{}POST")).upperBound
+        #expect(text[second...].contains("Content-Length: 2\r\nContent-Encoding: gzip\r\n"))
+        #expect(!text[..<second].contains("Content-Encoding"))
+    }
 }

@@ -247,7 +247,7 @@ publish_sys(const char *name, unsigned long long value)
 static const char *
 endpoint_state(swiftwebhook *wh)
 {
-    static const char *const states[] = {"down", "retrying", "up"};
+    static const char *const states[] = {"down", "retrying", "up", "disabled"};
     const char *found = "unknown";
     size_t needed = 0;
     webhook_get_metrics(wh, NULL, 0, &needed);

@@ -60,6 +60,7 @@ public struct SettingsResolver {
         settings.retry = try retry(object["retry"])
         settings.queue = try queue(object["queue"])
         settings.ordering = try choice(object, .ordering, Ordering.self) ?? settings.ordering
+        settings.compression = try choice(object, .compression, Compression.self) ?? settings.compression
         settings.drainTimeoutMs = try duration(object, .drainTimeout) ?? settings.drainTimeoutMs
         settings.deliveryNice = try integer(object, .deliveryNice) ?? settings.deliveryNice
         settings.maxResponseBodyBytes = try size(object, .maxResponseBody).map { Int($0) } ?? settings.maxResponseBodyBytes
@@ -68,6 +69,7 @@ public struct SettingsResolver {
         settings.batch = try batch(object["batch"])
         settings.spool = try spool(object["spool"])
         settings.pipeline = try pipeline(object, settings)
+        settings.rateLimit = try rateLimit(object["rate_limit"], batch: settings.batch, pipeline: settings.pipeline)
         try checkStandardWebhooksHeaders(object["headers"], settings)
         settings.warnings = warnings
         return settings
@@ -88,6 +90,8 @@ public struct SettingsResolver {
                 why = "while signing is on (remove it: the signature covers the library's id)"
             case "webhook-id" where settings.eventIDs:
                 why = "while event_ids is on (remove it, or set event_ids = false to send your own)"
+            case "content-encoding" where settings.compression != .none:
+                why = "while compression is on (remove it: the library says how it encoded the body)"
             default:
                 continue
             }
@@ -317,6 +321,21 @@ public struct SettingsResolver {
                               at: location, key: "\(prefix).pipeline")
         }
         return depth
+    }
+
+    /// A batch larger than the limit could never go: refused here rather
+    /// than sent over the limit or held for ever.
+    private func rateLimit(_ node: ConfigNode?, batch: BatchSettings, pipeline: Int) throws(ConfigError) -> RateLimitSettings {
+        var limit = RateLimitSettings()
+        guard let object = try object(node, key: "rate_limit") else { return limit }
+        limit.eventsPerSecond = try integer(object, .rateLimitEvents) ?? 0
+        limit.bytesPerSecond = try size(object, .rateLimitBytes).map { Int($0) } ?? 0
+        let together = max(batch.maxEvents, pipeline)
+        if limit.eventsPerSecond > 0, together > limit.eventsPerSecond {
+            throw ConfigError("\(together) events go out together (batch.max_events or pipeline) and could never go under this limit: make it at least that",
+                              at: object[Setting.rateLimitEvents.name]?.location, key: "\(prefix).rate_limit.events_per_second")
+        }
+        return limit
     }
 
     private func spool(_ node: ConfigNode?) throws(ConfigError) -> SpoolSettings? {

@@ -42,6 +42,8 @@ extension Setting {
     public static let deliveryNice: Setting = Setting("delivery_nice", .integer(0...19, default: 10), "nice value of the delivery threads") { "\($0.deliveryNice)" }
     public static let pipeline: Setting = Setting("pipeline", .integer(1...64, default: 1), default: "1 (off)",
         "HTTP/1.1 pipelining: up to this many queued events written on a connection before their answers are read, each its own request. Needs `ordering = none` and no batches") { $0.pipeline == 1 ? "1 (off)" : "\($0.pipeline) requests in flight per connection" }
+    public static let compression: Setting = Setting("compression", .choice(["none", "gzip"], default: "none"),
+        "`gzip`: request bodies compressed (`Content-Encoding: gzip`, zlib from Debian's zlib1g); a signature covers the bytes sent") { $0.compression.rawValue }
     public static let eventIDs: Setting = Setting("event_ids", .flag(default: true), "a `webhook-id` header per event") { $0.eventIDs ? "true (webhook-id header)" : "false" }
 
     public static let signingSecret: Setting = Setting("signing.secret", .text, type: "`\"whsec_<base64>\"` or an array", default: "off",
@@ -52,6 +54,12 @@ extension Setting {
     public static let batchMaxBytes: Setting = Setting("batch.max_bytes", .size(1...(64 << 20), default: 1 << 20), "a batch's queued bytes") { Units.sizeText(Int64($0.batch.maxBytes)) }
     public static let batchMaxDelay: Setting = Setting("batch.max_delay", .duration(0...60_000, default: 0),
         "how long a partial batch waits for company; never once shutdown began") { Units.durationText($0.batch.maxDelayMs) }
+
+    // 0 (the value when the key is absent) is no limit; the kind's default is what an error suggests.
+    public static let rateLimitEvents: Setting = Setting("rate_limit.events_per_second", .integer(1...10_000_000, default: 0),
+        default: "none (no limit)", "at most this many events sent in any second (retries and every event of a batch counted); events wait for it, within the queue's bounds, never dropped for it") { $0.rateLimit.eventsPerSecond == 0 ? "none" : "\($0.rateLimit.eventsPerSecond)" }
+    public static let rateLimitBytes: Setting = Setting("rate_limit.bytes_per_second", .size(1...(1 << 30), default: 1 << 20),
+        default: "none (no limit)", "at most this many request-body bytes sent in any second (as sent: after gzip)") { $0.rateLimit.bytesPerSecond == 0 ? "none" : Units.sizeText(Int64($0.rateLimit.bytesPerSecond)) }
 
     public static let tlsEnable: Setting = Setting("tls.enable", .flag(default: nil), default: "from the URL's scheme",
         "must agree with the scheme; `ssl` is the same block") { $0.tls == nil ? "false" : "true" }
@@ -85,8 +93,8 @@ extension Setting {
     public static let all: [Setting] = [
         enable, url, headers, bodyEncoding, poolSize, cancelTimeout, events,
         retryMaxAttempts, retryMaxElapsed, retryInitialBackoff, retryMaxBackoff, retryMaxRetryAfter,
-        queueMaxEvents, queueMaxBytes, queueOverflow, ordering, pipeline, drainTimeout, maxResponseBody, deliveryNice, eventIDs,
-        signingSecret, batchMaxEvents, batchMaxBytes, batchMaxDelay,
+        queueMaxEvents, queueMaxBytes, queueOverflow, ordering, pipeline, compression, drainTimeout, maxResponseBody, deliveryNice, eventIDs,
+        signingSecret, batchMaxEvents, batchMaxBytes, batchMaxDelay, rateLimitEvents, rateLimitBytes,
         tlsEnable, tlsCACertFile, tlsCertFile, tlsKeyFile, tlsKeyPassword, tlsServerName, tlsVerifyPeer,
         spoolEnable, spoolDir, spoolMaxBytes, spoolDurability, spoolSyncInterval, spoolDeadLetters, spoolDeadLetterMaxAge,
     ]

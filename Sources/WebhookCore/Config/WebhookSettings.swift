@@ -38,6 +38,8 @@ public struct WebhookSettings: Sendable {
     /// Requests written on a connection before their answers are read
     /// (HTTP/1.1 pipelining); 1 = one at a time.
     public var pipeline: Int = Setting.pipeline.integerDefault
+    public var compression: Compression = Compression(rawValue: Setting.compression.choiceDefault)!
+    public var rateLimit = RateLimitSettings()
     /// The disk spool under the memory queue; nil (the default) = memory only.
     public var spool: SpoolSettings?
     /// Things worth a log line that do not stop init (unknown keys and the like).
@@ -139,6 +141,16 @@ public struct BatchSettings: Equatable, Sendable {
     public var isOn: Bool { maxEvents > 1 }
 }
 
+/// `rate_limit { events_per_second, bytes_per_second }`: 0 = no limit.
+public struct RateLimitSettings: Equatable, Sendable {
+    public var eventsPerSecond = 0
+    public var bytesPerSecond = 0
+
+    public init() {}
+
+    public var isOn: Bool { eventsPerSecond > 0 || bytesPerSecond > 0 }
+}
+
 public struct HTTPHeader: Equatable, Sendable {
     public var name: String
     public var value: String
@@ -217,6 +229,13 @@ public enum Ordering: String, CaseIterable, Sendable {
     case perClient = "per_client"
     /// Any free connection takes the next event.
     case none
+}
+
+/// How request bodies are encoded on the wire.
+public enum Compression: String, CaseIterable, Sendable {
+    case none
+    /// `Content-Encoding: gzip`.
+    case gzip
 }
 
 /// Which keys and header names hold secrets.

@@ -48,7 +48,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     /// The requests for `current`, built once for all attempts: one (an
     /// event, or a batch's array), or with `pipeline` one per event, written
     /// together and answered in order.
-    private var requests: [(body: [UInt8], id: String?)] = []
+    private var requests: [(body: [UInt8], id: String?, gzipped: Bool)] = []
     /// The answers read so far in this attempt, in the requests' order.
     private var answers: [(status: Int, retryAfter: Int?)] = []
     /// The bytes of the attempt being written (rebuilt per attempt: the
@@ -61,6 +61,9 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     private var random = SplitMix64(state: UInt64.random(in: 0...UInt64.max))
     /// Waiting for a batch to fill (`batch.max_delay`), not parked.
     private var gathering = false
+    /// Holding `current` until `rate_limit` lets its first attempt go (idle
+    /// in the machine, the timer armed).
+    private var heldByRateLimit = false
     /// Where responses are read into: a head whole (so its size is the
     /// limit on a head), a body piece by piece, dropped (never kept whole).
     /// Allocated at the connection's first exchange: a pool has 32
@@ -220,7 +223,12 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         // send stuck in its handshake (see `checkDeadline`).
         stateLock.withLock { if let conn { nng_stream_close(conn) } }
         aio.stop()
-        if let action = stateLock.withLock({ machine.stop() }) { perform(action) }
+        if let action = stateLock.withLock({ machine.stop() }) {
+            perform(action)
+        } else if heldByRateLimit {
+            heldByRateLimit = false
+            finish(.droppedAtShutdown, takeNext: false)  // idle in the machine, but the events are in hand
+        }
         closeConnection()
         // The aios go with the connection (a late wake-up finds a stopped
         // aio, which refuses it).
@@ -263,9 +271,14 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         if context.queue.isStopping { return }
         let state = stateLock.withLock { machine.state }
         switch state {
+        case .idle where heldByRateLimit:
+            heldByRateLimit = false
+            startFirstAttempt()
         case .idle:
             takeWork()
         case .backingOff:
+            // A retry asks the rate limit too; waiting for it spends no attempt.
+            if let waitNs = rateLimitWait() { return context.timers.arm(timerSlot, afterNs: waitNs) }
             perform(stateLock.withLock { machine.backoffSlept(nowNs: Clock.monotonicNanoseconds(), connectionOpen: conn != nil) })
         case .connecting, .exchanging:
             assertionFailure("a sleep completed while \(state)")
@@ -276,17 +289,53 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     /// `batch` a JSON array of the events' objects, each with its id, or
     /// with `pipeline` (several events taken, no batch) one per event.
     private func begin(_ events: [QueuedEvent]) {
+        var events = events
+        // Disabled by a 410 Gone: what comes fails at once, without a
+        // request, until a reload (a loop, not a recursion: the queue may
+        // hold many events).
+        while context.monitor.isDisabled {
+            let next = settled(events, .failed, status: 410, error: Self.disabledReason, attempts: 0,
+                               why: DeadLetterReason(reason: Self.disabledReason, status: 410, attempts: 0))
+            guard case .work(let more) = next else { return handle(next) }
+            events = more
+        }
         if !context.isCurrent(setup) { moveToCurrentSetup() }
         current = events
         if setup.settings.batch.isOn {
             let ids = events.map { context.id($0.id) }
-            requests = [(setup.builder.batchBody(for: zip(events, ids).map { ($0.event, $1) }),
-                         setup.sendsIDs ? "\(ids[0])+\(events.count)" : nil)]
+            requests = [encoded(setup.builder.batchBody(for: zip(events, ids).map { ($0.event, $1) }),
+                                id: setup.sendsIDs ? "\(ids[0])+\(events.count)" : nil)]
         } else {
             // No id is made when none is sent (NanoMQ's plain requests).
-            requests = events.map { (setup.builder.body(for: $0.event), setup.sendsIDs ? context.id($0.id) : nil) }
+            requests = events.map { encoded(setup.builder.body(for: $0.event), id: setup.sendsIDs ? context.id($0.id) : nil) }
+        }
+        startFirstAttempt()
+    }
+
+    /// The first attempt, once `rate_limit` lets it go.
+    private func startFirstAttempt() {
+        if let waitNs = rateLimitWait() {
+            heldByRateLimit = true
+            return context.timers.arm(timerSlot, afterNs: waitNs)
         }
         perform(stateLock.withLock { machine.begin(nowNs: Clock.monotonicNanoseconds(), connectionOpen: conn != nil) })
+    }
+
+    /// nil when `rate_limit` lets the request for `current` go now (and counts it).
+    private func rateLimitWait() -> UInt64? {
+        context.rateGate.acquire(events: current.count, bytes: requests.reduce(0) { $0 + $1.body.count })
+    }
+
+    /// A request's body as it goes on the wire: gzip with `compression =
+    /// gzip` (sent as it is, and logged, in the unlikely case zlib cannot
+    /// allocate: the request says which it is).
+    private func encoded(_ body: [UInt8], id: String?) -> (body: [UInt8], id: String?, gzipped: Bool) {
+        guard setup.settings.compression == .gzip else { return (body, id, false) }
+        guard let gzipped = Gzip.compress(body) else {
+            context.log.limited(.warning, key: "gzip", "zlib could not compress a body (out of memory); sent uncompressed")
+            return (body, id, false)
+        }
+        return (gzipped, id, true)
     }
 
     private func fail(_ failure: DeliveryStateMachine.Failure) {
@@ -322,6 +371,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
             finish(.delivered)
         case .rejected(let status):
             context.monitor.attemptAnswered(waiting: context.queue.snapshot().waiting)
+            if status == 410 { context.monitor.gone() }
             context.log.limited(.warning, key: "rejected-\(status)",
                                 "\(url): HTTP \(status) for \(describeCurrent()); not retried, \(current.count == 1 ? "event" : "events") failed")
             finish(.failed, why: DeadLetterReason(reason: "HTTP \(status)", status: status, attempts: stateLock.withLock { machine.attempt }))
@@ -353,7 +403,8 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         let timestamp = Int(Clock.wallMilliseconds() / 1000)
         requestBytes.removeAll(keepingCapacity: true)
         for request in requests {
-            setup.writer.append(body: request.body, id: request.id, timestamp: timestamp, signer: signer, to: &requestBytes)
+            setup.writer.append(body: request.body, id: request.id, timestamp: timestamp, signer: signer, gzipped: request.gzipped,
+                                to: &requestBytes)
         }
         writeRest()
     }
@@ -515,6 +566,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
             current = []
         }
         for (n, (event, status)) in rejected.enumerated() {
+            if status == 410 { context.monitor.gone() }
             context.log.limited(.warning, key: "rejected-\(status)",
                                 "\(setup.settings.url): HTTP \(status) for \(event.event.kind.configName); not retried, event failed")
             let last = again.isEmpty && delivered.isEmpty && n == rejected.count - 1
@@ -548,10 +600,18 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         settle(done, outcome, status: status, error: error, attempts: attempts, takeNext: takeNext, why: why)
     }
 
+    static let disabledReason = "not sent: the endpoint answered 410 Gone and is disabled until a reload"
+
     /// Counts `events` as `outcome`, reports them to the observer (tests,
     /// the CLI) and, with `takeNext`, takes the lane's next events.
     private func settle(_ events: [QueuedEvent], _ outcome: DeliveryOutcome, status: Int?, error: String? = nil, attempts: Int,
                         takeNext: Bool, why: DeadLetterReason? = nil) {
+        handle(settled(events, outcome, status: status, error: error, attempts: attempts, takeNext: takeNext, why: why))
+    }
+
+    /// `settle` without acting on what the queue hands over next.
+    private func settled(_ events: [QueuedEvent], _ outcome: DeliveryOutcome, status: Int?, error: String?, attempts: Int,
+                         takeNext: Bool = true, why: DeadLetterReason?) -> Take {
         if let observer = context.observer {
             let reported: DeliveryReport.Outcome = outcome == .delivered ? .delivered : outcome == .failed ? .failed : .droppedAtShutdown
             let now = Clock.monotonicNanoseconds()
@@ -560,7 +620,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
                                         attempts: attempts, latencyNs: now &- event.acceptedAtNs))
             }
         }
-        handle(context.queue.complete(events, outcome, lane: lane, for: self, takeNext: takeNext, why: why))
+        return context.queue.complete(events, outcome, lane: lane, for: self, takeNext: takeNext, why: why)
     }
 
     private func describeCurrent() -> String {

@@ -26,6 +26,8 @@ final class DeliveryContext: @unchecked Sendable {
     let closer = ConnectionCloser()
     /// Backoffs, batch waits and the engine's watchdog.
     let timers: TimerThread
+    /// `rate_limit`: every attempt asks it first.
+    let rateGate: RateGate
 
     init(queue: DeliveryQueue<Connection>, setup: DeliverySetup, timers: TimerThread, log: Log, observer: DeliveryObserver?) {
         self.timers = timers
@@ -37,6 +39,7 @@ final class DeliveryContext: @unchecked Sendable {
         self.log = log
         self.observer = observer
         self.monitor = EndpointMonitor(url: "\(setup.settings.url)", log: log)
+        self.rateGate = RateGate(setup.settings.rateLimit)
     }
 
     /// The setup new events are begun with.
@@ -56,6 +59,7 @@ final class DeliveryContext: @unchecked Sendable {
             generation.store(setup.generation, ordering: .relaxed)
         }
         monitor.retarget(url: "\(setup.settings.url)")
+        rateGate.apply(setup.settings.rateLimit)
     }
 
     /// Every setup's endpoint, at shutdown (their dialers are freed first).

@@ -20,6 +20,7 @@ final class DeliverySetup: @unchecked Sendable {
     /// the setup exists (Embedded Swift never frees an object whose
     /// designated initializer throws half-way: see Engine.init).
     convenience init(settings: WebhookSettings, generation: UInt64) throws(EngineError) {
+        if settings.compression == .gzip { try Gzip.load() }
         self.init(settings: settings, endpoint: try Endpoint(settings: settings), generation: generation)
     }
 

@@ -5,10 +5,13 @@
 /// - retrying: the last attempts failed (no connection, no response, a 5xx,
 ///   408, 429), fewer than `downAfter` of them in a row;
 /// - down: `downAfter` or more failed in a row. It is up again at the next
-///   answer.
+///   answer;
+/// - disabled: it answered `410 Gone`, which Standard Webhooks defines as
+///   "stop sending": no request goes to it until a reload or a restart,
+///   whatever else happens.
 struct EndpointHealth: Equatable {
     enum State: Equatable {
-        case up, retrying, down
+        case up, retrying, down, disabled
     }
 
     /// Failed attempts in a row that make the endpoint down: one failure is
@@ -30,6 +33,7 @@ struct EndpointHealth: Equatable {
     }
 
     mutating func attemptFailed(reason: String, nowNs: UInt64) -> Change? {
+        if state == .disabled { return nil }
         if failuresInARow == 0 {
             failingSinceNs = nowNs
             firstFailure = reason
@@ -44,10 +48,17 @@ struct EndpointHealth: Equatable {
     }
 
     mutating func attemptAnswered(nowNs: UInt64) -> Change? {
+        if state == .disabled { return nil }
         defer {
             state = .up
             failuresInARow = 0
         }
         return state == .down ? .cameBack(downForNs: nowNs &- failingSinceNs) : nil
+    }
+
+    /// It answered `410 Gone`; true the first time (the one log line).
+    mutating func gone() -> Bool {
+        defer { state = .disabled }
+        return state != .disabled
     }
 }

@@ -16,6 +16,11 @@ final class EndpointMonitor: @unchecked Sendable {
     private let allWell = Atomic<Bool>(true)
     /// Times it went down since start (a counter in the metrics).
     private let outages = Atomic<UInt64>(0)
+    /// `health.state == .disabled` (410 Gone), readable without the lock:
+    /// every request looks.
+    private let disabled = Atomic<Bool>(false)
+    /// Times a 410 disabled it since start (a counter in the metrics).
+    private let disables = Atomic<UInt64>(0)
 
     init(url: String, log: Log) {
         self.url = url
@@ -52,21 +57,44 @@ final class EndpointMonitor: @unchecked Sendable {
         }
     }
 
-    /// A reload moved to another URL: its health starts afresh (up); the
-    /// outage count goes on.
+    /// The endpoint answered `410 Gone`: disabled until a reload or a
+    /// restart, logged once.
+    func gone() {
+        let (first, url) = lock.withLock { () -> (Bool, String) in
+            let first = health.gone()
+            disabled.store(true, ordering: .relaxed)
+            allWell.store(false, ordering: .relaxed)
+            return (first, self.url)
+        }
+        guard first else { return }
+        disables.add(1, ordering: .relaxed)
+        log.log(.error, "\(url): answered 410 Gone: disabled, no request goes to it until a reload or a restart; "
+            + "its events fail (kept as dead letters when the spool keeps them)")
+    }
+
+    /// Whether a 410 disabled it: connections fail their events without a request.
+    var isDisabled: Bool { disabled.load(ordering: .relaxed) }
+
+    /// A reload: a disabled endpoint is enabled again (the operator has
+    /// seen to it); one moved to another URL starts afresh (up). The
+    /// counts go on.
     func retarget(url: String) {
-        lock.withLock {
-            if url != self.url {
+        let reenabled = lock.withLock { () -> Bool in
+            let wasDisabled = health.state == .disabled
+            if url != self.url || wasDisabled {
                 self.url = url
                 health = EndpointHealth()
                 allWell.store(true, ordering: .relaxed)
+                disabled.store(false, ordering: .relaxed)
             }
+            return wasDisabled
         }
+        if reenabled { log.log(.info, "\(url): enabled again by a reload") }
     }
 
-    /// The state now, and how many times it went down.
-    func snapshot() -> (state: EndpointHealth.State, outages: UInt64) {
-        (lock.withLock { health.state }, outages.load(ordering: .relaxed))
+    /// The state now, how many times it went down, how many times a 410 disabled it.
+    func snapshot() -> (state: EndpointHealth.State, outages: UInt64, disables: UInt64) {
+        (lock.withLock { health.state }, outages.load(ordering: .relaxed), disables.load(ordering: .relaxed))
     }
 
     /// "12.3 s", "4 min 5 s": a duration for a log line (no floating-point

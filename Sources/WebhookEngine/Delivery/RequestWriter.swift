@@ -22,6 +22,7 @@ struct RequestWriter {
         for header in settings.headers {
             head += Array("\(header.name): \(header.value)\r\n".utf8)
         }
+
         fixedHead = head
     }
 
@@ -39,11 +40,16 @@ struct RequestWriter {
         append(body: body, id: id, timestamp: timestamp, signer: signer, to: &out)
     }
 
-    /// One request after those already in `out` (pipelining).
-    func append(body: [UInt8], id: String?, timestamp: Int, signer: borrowing Signer?, to out: inout [UInt8]) {
+    /// One request after those already in `out` (pipelining). `gzipped`:
+    /// the body is gzip (`compression = gzip`), and says so; the signature
+    /// covers the bytes sent, as Standard Webhooks verifiers check them.
+    func append(body: [UInt8], id: String?, timestamp: Int, signer: borrowing Signer?, gzipped: Bool = false, to out: inout [UInt8]) {
         out.reserveCapacity(out.count + fixedHead.count + 200 + body.count)
         out += fixedHead
         header("Content-Length", String(body.count), &out)
+        if gzipped {
+            header("Content-Encoding", "gzip", &out)
+        }
         if let id {
             header("webhook-id", id, &out)
         }

@@ -1,3 +1,5 @@
+import WebhookCore
+
 /// A response's head (its status line and the headers the engine acts on),
 /// parsed from bytes as a plain value: the connection reads, this says
 /// where the head ends and what it holds. No I/O, so every way an endpoint

@@ -6,6 +6,8 @@ public struct EngineMetrics: Sendable {
     var endpointState = EndpointHealth.State.up
     /// Times the endpoint went down since start.
     var outages: UInt64 = 0
+    /// Times a `410 Gone` disabled the endpoint.
+    var disables: UInt64 = 0
     /// Since the last 2xx; nil: none yet.
     var sinceLastDeliveredNs: UInt64?
     /// How long the oldest event in memory has waited; nil: none waits.

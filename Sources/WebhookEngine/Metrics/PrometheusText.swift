@@ -35,6 +35,7 @@ public enum PrometheusText {
         text.counter("spool_written_events_total", "Events committed to the spool (with durability = crash, these survive kill -9).", stats.spoolWritten)
         text.counter("dead_letters_dropped_total", "Dead letters dropped past spool.dead_letters or spool.dead_letter_max_age, or not written.", stats.deadLettersDropped)
         text.counter("endpoint_outages_total", "Times the endpoint went down (\(EndpointHealth.downAfter) failed attempts in a row).", metrics.outages)
+        text.counter("endpoint_disabled_total", "Times the endpoint answered 410 Gone and was disabled until a reload.", metrics.disables)
 
         text.gauge("queued_events", "Events waiting in memory now.", stats.queued)
         text.gauge("queued_bytes", "Memory the queued events hold now.", stats.queuedBytes)
@@ -45,8 +46,8 @@ public enum PrometheusText {
         text.gauge("connections_open", "HTTP connections open now.", stats.connectionsOpen)
         text.gauge("dead_letters", "Failed events kept in the spool with their reason now (webhookctl dead).", stats.deadLetters)
 
-        text.family("endpoint_state", "gauge", "The endpoint: up (answering), retrying (its last attempts failed), down (\(EndpointHealth.downAfter) or more in a row); 1 for the current state.")
-        for (state, name) in [(EndpointHealth.State.up, "up"), (.retrying, "retrying"), (.down, "down")] {
+        text.family("endpoint_state", "gauge", "The endpoint: up (answering), retrying (its last attempts failed), down (\(EndpointHealth.downAfter) or more in a row), disabled (it answered 410 Gone; until a reload); 1 for the current state.")
+        for (state, name) in [(EndpointHealth.State.up, "up"), (.retrying, "retrying"), (.down, "down"), (.disabled, "disabled")] {
             text.sample("endpoint_state", labels: "state=\"\(name)\"", metrics.endpointState == state ? "1" : "0")
         }
         text.family("last_delivery_age_seconds", "gauge", "Seconds since the last 2xx; NaN before the first.")
