@@ -163,6 +163,7 @@ public final class Engine: @unchecked Sendable {
         var metrics = EngineMetrics()
         metrics.stats = stats()
         (metrics.endpointState, metrics.outages, metrics.disables) = context.monitor.snapshot()
+        (metrics.circuitState, metrics.circuitOpened) = context.circuit.snapshot()
         let now = Clock.monotonicNanoseconds()
         let stats = metrics.stats
         if stats.lastDeliveredAtNs != 0 { metrics.sinceLastDeliveredNs = now &- min(now, stats.lastDeliveredAtNs) }
@@ -234,6 +235,7 @@ public final class Engine: @unchecked Sendable {
         if old.pipeline != new.pipeline { changed.append("pipeline") }
         if old.compression != new.compression { changed.append("compression") }
         if old.rateLimit != new.rateLimit { changed.append("rate_limit") }
+        if old.circuitBreakerFailures != new.circuitBreakerFailures { changed.append("circuit_breaker") }
         if old.encoding != new.encoding || old.eventIDs != new.eventIDs || old.maxResponseBodyBytes != new.maxResponseBodyBytes
             || old.drainTimeoutMs != new.drainTimeoutMs {
             changed.append("other settings")

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
 requests = []
-stats = {"connections": 0, "open": 0, "requests": 0, "pipelined": 0, "wire_bytes": 0, "body_bytes": 0}
+stats = {"connections": 0, "open": 0, "requests": 0, "pipelined": 0, "wire_bytes": 0, "body_bytes": 0, "active": 0}
 behaviour = {"default": {}, "script": []}
 rng = random.Random(1234)
 pretty = False
@@ -112,7 +112,17 @@ class Handler(BaseHTTPRequestHandler):
                 requests.clear()
                 stats.update({"connections": 0, "requests": 0, "pipelined": 0, "wire_bytes": 0, "body_bytes": 0})
             return self.reply(204)
+        # "active": the webhook requests being answered when this one came,
+        # itself included (a sender with one request at a time sees 1).
+        with lock:
+            stats["active"] += 1
+        try:
+            self.hook(body)
+        finally:
+            with lock:
+                stats["active"] -= 1
 
+    def hook(self, body):
         # A gzip body is recorded decompressed ("body"), as sent ("wire"):
         # signatures cover the bytes sent. One that does not decompress is refused.
         wire = body
@@ -146,7 +156,7 @@ class Handler(BaseHTTPRequestHandler):
                 "method": self.command, "path": self.path,
                 "headers": [[k.lower(), v] for k, v in self.headers.items()],
                 "body": base64.b64encode(body).decode(), "status": status,
-                "time": time.time(),
+                "time": time.time(), "active": stats["active"],
             })
         if pretty:
             try:

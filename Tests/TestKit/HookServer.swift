@@ -17,6 +17,8 @@ public final class HookServer: @unchecked Sendable {
         public var body: Data
         public var status: Int
         public var time: Double
+        /// Webhook requests being answered when this one came, itself included.
+        public var active: Int
 
         public var json: [String: Any]? { try? JSONSerialization.jsonObject(with: body) as? [String: Any] }
         public func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
@@ -70,7 +72,7 @@ public final class HookServer: @unchecked Sendable {
             Request(method: item["method"] as! String, path: item["path"] as! String,
                     headers: (item["headers"] as! [[String]]).map { ($0[0], $0[1]) },
                     body: Data(base64Encoded: item["body"] as! String)!, status: item["status"] as! Int,
-                    time: item["time"] as! Double)
+                    time: item["time"] as! Double, active: item["active"] as? Int ?? 1)
         }
     }
 

@@ -69,6 +69,9 @@ public struct SettingsResolver {
         settings.batch = try batch(object["batch"])
         settings.spool = try spool(object["spool"])
         settings.pipeline = try pipeline(object, settings)
+        if let breaker = try self.object(object["circuit_breaker"], key: "circuit_breaker") {
+            settings.circuitBreakerFailures = try integer(breaker, .circuitBreakerFailures) ?? settings.circuitBreakerFailures
+        }
         settings.rateLimit = try rateLimit(object["rate_limit"], batch: settings.batch, pipeline: settings.pipeline)
         try checkStandardWebhooksHeaders(object["headers"], settings)
         settings.warnings = warnings

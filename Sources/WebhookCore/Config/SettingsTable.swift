@@ -55,6 +55,9 @@ extension Setting {
     public static let batchMaxDelay: Setting = Setting("batch.max_delay", .duration(0...60_000, default: 0),
         "how long a partial batch waits for company; never once shutdown began") { Units.durationText($0.batch.maxDelayMs) }
 
+    public static let circuitBreakerFailures: Setting = Setting("circuit_breaker.failures", .integer(0...1_000_000, default: 5),
+        "failed attempts in a row (any connection's) that open the circuit: then one probe request at a time, at the retry backoff's growing intervals, until one is answered; no attempt is spent waiting. 0 = off") { $0.circuitBreakerFailures == 0 ? "0 (off)" : "\($0.circuitBreakerFailures)" }
+
     // 0 (the value when the key is absent) is no limit; the kind's default is what an error suggests.
     public static let rateLimitEvents: Setting = Setting("rate_limit.events_per_second", .integer(1...10_000_000, default: 0),
         default: "none (no limit)", "at most this many events sent in any second (retries and every event of a batch counted); events wait for it, within the queue's bounds, never dropped for it") { $0.rateLimit.eventsPerSecond == 0 ? "none" : "\($0.rateLimit.eventsPerSecond)" }
@@ -94,7 +97,7 @@ extension Setting {
         enable, url, headers, bodyEncoding, poolSize, cancelTimeout, events,
         retryMaxAttempts, retryMaxElapsed, retryInitialBackoff, retryMaxBackoff, retryMaxRetryAfter,
         queueMaxEvents, queueMaxBytes, queueOverflow, ordering, pipeline, compression, drainTimeout, maxResponseBody, deliveryNice, eventIDs,
-        signingSecret, batchMaxEvents, batchMaxBytes, batchMaxDelay, rateLimitEvents, rateLimitBytes,
+        signingSecret, batchMaxEvents, batchMaxBytes, batchMaxDelay, circuitBreakerFailures, rateLimitEvents, rateLimitBytes,
         tlsEnable, tlsCACertFile, tlsCertFile, tlsKeyFile, tlsKeyPassword, tlsServerName, tlsVerifyPeer,
         spoolEnable, spoolDir, spoolMaxBytes, spoolDurability, spoolSyncInterval, spoolDeadLetters, spoolDeadLetterMaxAge,
     ]

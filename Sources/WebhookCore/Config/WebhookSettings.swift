@@ -40,6 +40,8 @@ public struct WebhookSettings: Sendable {
     public var pipeline: Int = Setting.pipeline.integerDefault
     public var compression: Compression = Compression(rawValue: Setting.compression.choiceDefault)!
     public var rateLimit = RateLimitSettings()
+    /// Failed attempts in a row that open the circuit; 0 = no breaker.
+    public var circuitBreakerFailures: Int = Setting.circuitBreakerFailures.integerDefault
     /// The disk spool under the memory queue; nil (the default) = memory only.
     public var spool: SpoolSettings?
     /// Things worth a log line that do not stop init (unknown keys and the like).

@@ -61,9 +61,9 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     private var random = SplitMix64(state: UInt64.random(in: 0...UInt64.max))
     /// Waiting for a batch to fill (`batch.max_delay`), not parked.
     private var gathering = false
-    /// Holding `current` until `rate_limit` lets its first attempt go (idle
-    /// in the machine, the timer armed).
-    private var heldByRateLimit = false
+    /// Holding `current` until the circuit breaker and `rate_limit` let its
+    /// first attempt go (idle in the machine, the timer armed).
+    private var heldForAttempt = false
     /// Where responses are read into: a head whole (so its size is the
     /// limit on a head), a body piece by piece, dropped (never kept whole).
     /// Allocated at the connection's first exchange: a pool has 32
@@ -225,8 +225,8 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         aio.stop()
         if let action = stateLock.withLock({ machine.stop() }) {
             perform(action)
-        } else if heldByRateLimit {
-            heldByRateLimit = false
+        } else if heldForAttempt {
+            heldForAttempt = false
             finish(.droppedAtShutdown, takeNext: false)  // idle in the machine, but the events are in hand
         }
         closeConnection()
@@ -271,14 +271,14 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         if context.queue.isStopping { return }
         let state = stateLock.withLock { machine.state }
         switch state {
-        case .idle where heldByRateLimit:
-            heldByRateLimit = false
+        case .idle where heldForAttempt:
+            heldForAttempt = false
             startFirstAttempt()
         case .idle:
             takeWork()
         case .backingOff:
-            // A retry asks the rate limit too; waiting for it spends no attempt.
-            if let waitNs = rateLimitWait() { return context.timers.arm(timerSlot, afterNs: waitNs) }
+            // A retry asks the breaker and the rate limit too; waiting spends no attempt.
+            if let waitNs = attemptWait() { return context.timers.arm(timerSlot, afterNs: waitNs) }
             perform(stateLock.withLock { machine.backoffSlept(nowNs: Clock.monotonicNanoseconds(), connectionOpen: conn != nil) })
         case .connecting, .exchanging:
             assertionFailure("a sleep completed while \(state)")
@@ -312,18 +312,20 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         startFirstAttempt()
     }
 
-    /// The first attempt, once `rate_limit` lets it go.
+    /// The first attempt, once the breaker and `rate_limit` let it go.
     private func startFirstAttempt() {
-        if let waitNs = rateLimitWait() {
-            heldByRateLimit = true
+        if let waitNs = attemptWait() {
+            heldForAttempt = true
             return context.timers.arm(timerSlot, afterNs: waitNs)
         }
         perform(stateLock.withLock { machine.begin(nowNs: Clock.monotonicNanoseconds(), connectionOpen: conn != nil) })
     }
 
-    /// nil when `rate_limit` lets the request for `current` go now (and counts it).
-    private func rateLimitWait() -> UInt64? {
-        context.rateGate.acquire(events: current.count, bytes: requests.reduce(0) { $0 + $1.body.count })
+    /// nil when an attempt for `current` may go now: the circuit is closed
+    /// (or this is its probe) and `rate_limit` has room (which counts it).
+    private func attemptWait() -> UInt64? {
+        context.circuit.check(slot: timerSlot)
+            ?? context.rateGate.acquire(events: current.count, bytes: requests.reduce(0) { $0 + $1.body.count })
     }
 
     /// A request's body as it goes on the wire: gzip with `compression =
@@ -362,27 +364,39 @@ final class Connection: QueueWaiter, @unchecked Sendable {
             context.queue.countRetry(lane: lane)
             connect()
         case .retry(let delay, let failure):
-            context.monitor.attemptFailed(reason: describe(failure))
+            attemptFailed(describe(failure))
             context.queue.countRetry(lane: lane)
             context.log.limited(.warning, key: logKey(failure), "\(url): \(describe(failure)); retrying")
             context.timers.arm(timerSlot, afterNs: UInt64(max(0, delay)) * 1_000_000)
         case .delivered:
-            context.monitor.attemptAnswered(waiting: context.queue.snapshot().waiting)
+            attemptAnswered()
             finish(.delivered)
         case .rejected(let status):
-            context.monitor.attemptAnswered(waiting: context.queue.snapshot().waiting)
+            attemptAnswered()
             if status == 410 { context.monitor.gone() }
             context.log.limited(.warning, key: "rejected-\(status)",
                                 "\(url): HTTP \(status) for \(describeCurrent()); not retried, \(current.count == 1 ? "event" : "events") failed")
             finish(.failed, why: DeadLetterReason(reason: "HTTP \(status)", status: status, attempts: stateLock.withLock { machine.attempt }))
         case .gaveUp(let failure, let attempts, let elapsedMs):
-            context.monitor.attemptFailed(reason: describe(failure))
+            attemptFailed(describe(failure))
             context.log.limited(.warning, key: "give-up", "\(url): \(describe(failure)); giving up after \(attempts) attempt\(attempts == 1 ? "" : "s") in \(elapsedMs / 1000) s, \(current.count == 1 ? "event" : "\(current.count) events") failed")
             let status = stateLock.withLock { machine.lastStatus } ?? 0
             finish(.failed, why: DeadLetterReason(reason: describe(failure), status: status, attempts: attempts))
         case .droppedAtShutdown:
             finish(.droppedAtShutdown, takeNext: false)
         }
+    }
+
+    /// An attempt ended without an answer, or with one that is retried: the
+    /// endpoint's health and its circuit hear of it.
+    private func attemptFailed(_ reason: @autoclosure () -> String) {
+        context.monitor.attemptFailed(reason: reason())
+        context.circuit.attemptFailed()
+    }
+
+    private func attemptAnswered() {
+        context.monitor.attemptAnswered(waiting: context.queue.snapshot().waiting)
+        context.circuit.attemptAnswered()
     }
 
     private func connect() {
@@ -557,7 +571,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
                 retryAnswer = retryAnswer ?? answers[i]
             }
         }
-        if !answers.isEmpty { context.monitor.attemptAnswered(waiting: context.queue.snapshot().waiting) }
+        if !answers.isEmpty { attemptAnswered() }
         let attempts = stateLock.withLock { machine.attempt }
         if again.isEmpty {
             // Nothing left to send: the machine is done with this request.

@@ -28,6 +28,8 @@ final class DeliveryContext: @unchecked Sendable {
     let timers: TimerThread
     /// `rate_limit`: every attempt asks it first.
     let rateGate: RateGate
+    /// The circuit breaker: every attempt asks it first and reports its end.
+    let circuit: CircuitGate
 
     init(queue: DeliveryQueue<Connection>, setup: DeliverySetup, timers: TimerThread, log: Log, observer: DeliveryObserver?) {
         self.timers = timers
@@ -40,6 +42,7 @@ final class DeliveryContext: @unchecked Sendable {
         self.observer = observer
         self.monitor = EndpointMonitor(url: "\(setup.settings.url)", log: log)
         self.rateGate = RateGate(setup.settings.rateLimit)
+        self.circuit = CircuitGate(setup.settings, timers: timers, log: log)
     }
 
     /// The setup new events are begun with.
@@ -60,6 +63,7 @@ final class DeliveryContext: @unchecked Sendable {
         }
         monitor.retarget(url: "\(setup.settings.url)")
         rateGate.apply(setup.settings.rateLimit)
+        circuit.apply(setup.settings)
     }
 
     /// Every setup's endpoint, at shutdown (their dialers are freed first).

@@ -8,6 +8,9 @@ public struct EngineMetrics: Sendable {
     var outages: UInt64 = 0
     /// Times a `410 Gone` disabled the endpoint.
     var disables: UInt64 = 0
+    var circuitState = CircuitBreaker.State.closed
+    /// Times the circuit opened.
+    var circuitOpened: UInt64 = 0
     /// Since the last 2xx; nil: none yet.
     var sinceLastDeliveredNs: UInt64?
     /// How long the oldest event in memory has waited; nil: none waits.

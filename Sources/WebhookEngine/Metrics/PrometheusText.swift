@@ -36,6 +36,7 @@ public enum PrometheusText {
         text.counter("dead_letters_dropped_total", "Dead letters dropped past spool.dead_letters or spool.dead_letter_max_age, or not written.", stats.deadLettersDropped)
         text.counter("endpoint_outages_total", "Times the endpoint went down (\(EndpointHealth.downAfter) failed attempts in a row).", metrics.outages)
         text.counter("endpoint_disabled_total", "Times the endpoint answered 410 Gone and was disabled until a reload.", metrics.disables)
+        text.counter("circuit_opened_total", "Times the circuit breaker opened (circuit_breaker.failures failed attempts in a row).", metrics.circuitOpened)
 
         text.gauge("queued_events", "Events waiting in memory now.", stats.queued)
         text.gauge("queued_bytes", "Memory the queued events hold now.", stats.queuedBytes)
@@ -49,6 +50,10 @@ public enum PrometheusText {
         text.family("endpoint_state", "gauge", "The endpoint: up (answering), retrying (its last attempts failed), down (\(EndpointHealth.downAfter) or more in a row), disabled (it answered 410 Gone; until a reload); 1 for the current state.")
         for (state, name) in [(EndpointHealth.State.up, "up"), (.retrying, "retrying"), (.down, "down"), (.disabled, "disabled")] {
             text.sample("endpoint_state", labels: "state=\"\(name)\"", metrics.endpointState == state ? "1" : "0")
+        }
+        text.family("circuit_state", "gauge", "The circuit breaker: closed (attempts go), open (none until the probe time), half_open (one probe is out); 1 for the current state.")
+        for (state, name) in [(CircuitBreaker.State.closed, "closed"), (.open, "open"), (.halfOpen, "half_open")] {
+            text.sample("circuit_state", labels: "state=\"\(name)\"", metrics.circuitState == state ? "1" : "0")
         }
         text.family("last_delivery_age_seconds", "gauge", "Seconds since the last 2xx; NaN before the first.")
         text.sample("last_delivery_age_seconds", metrics.sinceLastDeliveredNs.map { seconds(microseconds: $0 / 1000) } ?? "NaN")
