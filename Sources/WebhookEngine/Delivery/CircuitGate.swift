@@ -16,6 +16,9 @@ final class CircuitGate: @unchecked Sendable {
     /// `breaker.state != .closed`, readable without the lock: nearly every
     /// attempt finds it closed.
     private let tripped = Atomic<Bool>(false)
+    /// No failure since the last answer: an answer then changes nothing,
+    /// and nearly every answer costs one relaxed load, not the lock.
+    private let clean = Atomic<Bool>(true)
     private let timers: TimerThread
     private let log: Log
     private var url: String
@@ -50,6 +53,7 @@ final class CircuitGate: @unchecked Sendable {
     func attemptFailed() {
         let now = Clock.monotonicNanoseconds()
         let (opened, url, threshold) = lock.withLock { () -> (Bool, String, Int) in
+            clean.store(false, ordering: .relaxed)
             let opened = breaker.attemptFailed(nowNs: now)
             tripped.store(breaker.state != .closed, ordering: .relaxed)
             return (opened, self.url, breaker.threshold)
@@ -60,11 +64,9 @@ final class CircuitGate: @unchecked Sendable {
     }
 
     func attemptAnswered() {
-        guard tripped.load(ordering: .relaxed) else {
-            lock.withLock { _ = breaker.attemptAnswered() }  // the failures in a row start again
-            return
-        }
+        if clean.load(ordering: .relaxed) { return }
         let (closed, url, woken) = lock.withLock { () -> (Bool, String, [Int]) in
+            clean.store(true, ordering: .relaxed)
             let closed = breaker.attemptAnswered()
             tripped.store(false, ordering: .relaxed)
             defer { waiting.removeAll() }
