@@ -48,8 +48,12 @@ import TestKit
         #expect(w.acquire(events: 1, bytes: 1, nowNs: t0 + 2_000 * Self.ms) != nil)
     }
 
-    /// A recording receiver never counts more than the limit in any second
-    /// (from each request's arrival, the next 1 s), and nothing is dropped.
+    /// A recording receiver never counts more than the limit in any second,
+    /// and nothing is dropped. (Counted over 0.95 s from each arrival: the
+    /// library keeps 1.05 s between what it lets through, so 100 ms of
+    /// scheduling delay between sending and recording, on a loaded test
+    /// machine, cannot fail the test; without the limit all 100 arrive
+    /// within a fraction of a second.)
     @Test(arguments: ["events_per_second = 40", "bytes_per_second = 12KB"])
     func aReceiverNeverSeesMoreThanTheLimitInAnySecond(limit: String) throws {
         let server = try HookServer()
@@ -64,7 +68,7 @@ import TestKit
         #expect(requests.count == events)
         var busiest = (events: 0, bytes: 0)
         for (i, first) in requests.enumerated() {
-            let second = requests[i...].prefix { $0.time < first.time + 1.0 }
+            let second = requests[i...].prefix { $0.time < first.time + 0.95 }
             busiest.events = max(busiest.events, second.count)
             busiest.bytes = max(busiest.bytes, second.reduce(0) { $0 + $1.body.count })
         }
