@@ -57,7 +57,11 @@ private func start(_ out: UnsafeMutablePointer<OpaquePointer?>, _ errbuf: Unsafe
     }
     out.pointee = OpaquePointer(bitPattern: handle)
     if settings.enabled {
-        LogRouting.write(.info, "delivering \(settings.rules.rules.count) rule(s) to \(settings.url) over up to \(settings.poolSize) connection(s)")
+        let endpoints = settings.deliveryEndpoints.map { endpoint in
+            (settings.hasNamedEndpoints ? "\(endpoint.endpointName): " : "") + "\(endpoint.url) over up to \(endpoint.poolSize) connection(s)"
+                + (endpoint.backupURL.map { ", backup \($0)" } ?? "")
+        }
+        LogRouting.write(.info, "delivering \(settings.rules.rules.count) rule(s) to \(endpoints.joined(separator: "; "))")
     } else {
         LogRouting.write(.info, "webhook is disabled (enable = false); every event is filtered")
     }
@@ -101,10 +105,9 @@ public func swiftwebhook_emit(_ handle: OpaquePointer?, _ event: UnsafePointer<s
 private func emit(_ e: UnsafePointer<swiftwebhook_event>, kind: EventKind, to engine: Engine) -> Int32 {
     do throws(EventConversion.Failure) {
         let topic = try EventConversion.bytes(e.pointee.topic)
-        if kind.hasTopic, !engine.matches(kind, topic: EventConversion.matchTopic(kind, topic)) {
-            return SWIFTWEBHOOK_FILTERED.rawValue
-        }
-        switch engine.enqueue(try EventConversion.rawEvent(e, kind: kind, topic: topic)) {
+        let endpoints = engine.route(kind, topic: EventConversion.matchTopic(kind, topic))
+        if endpoints == 0 { return SWIFTWEBHOOK_FILTERED.rawValue }
+        switch engine.enqueue(try EventConversion.rawEvent(e, kind: kind, topic: topic), endpoints: endpoints) {
         case .queued: return SWIFTWEBHOOK_OK.rawValue
         case .filtered: return SWIFTWEBHOOK_FILTERED.rawValue
         case .dropped: return SWIFTWEBHOOK_DROPPED.rawValue

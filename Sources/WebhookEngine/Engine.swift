@@ -23,26 +23,18 @@ public final class Engine: @unchecked Sendable {
     private let reloadLock = Lock()
     private let rules: CurrentRules
     private let log: Log
-    private let queue: DeliveryQueue<Connection>
-    private let context: DeliveryContext
-    private let connections: [Connection]
-    /// Nil unless `spool { ... }` is configured.
-    private let spool: Spool<DeliveryQueue<Connection>>?
-    /// The watchdog's slot of the context's timers: attempt deadlines,
-    /// the wall clock's offset, retired dialers.
+    /// One per endpoint, in the config's order (bit n of a rule's
+    /// `EndpointMask` is `deliveries[n]`).
+    private let deliveries: [EndpointDelivery]
+    /// Backoffs, batch waits and the watchdog, of every endpoint.
+    private let timers: TimerThread
+    /// The watchdog's slot of the timers: attempt deadlines, the wall
+    /// clock's offset, retired dialers.
     private var watchdogSlot = 0
     private let watchdogPeriodNs: UInt64
     private let wallClock = WallClock()
     private let shutdownLock = Lock()
     private var isShutDown = false
-
-    /// What the engine is made of, assembled before the engine exists.
-    private struct Parts {
-        var queue: DeliveryQueue<Connection>
-        var spool: Spool<DeliveryQueue<Connection>>?
-        var context: DeliveryContext
-        var connections: [Connection]
-    }
 
     /// Starts the engine. No connection is opened until the first event.
     /// `observer`, when given, hears the outcome of every event.
@@ -60,119 +52,97 @@ public final class Engine: @unchecked Sendable {
         try NngLibrary.load()
         // A host's own nng threads (shared with the host's nng work) are never reniced.
         cthread_set_delivery_nice(cnng_shared_with_host() == 1 ? 0 : Int32(settings.deliveryNice))
-        let parts = try Self.assemble(settings: settings, log: log, observer: observer)
-        self.init(settings: settings, log: log, parts: parts)
+        let timers = try TimerThread()
+        var deliveries: [EndpointDelivery] = []
+        do {
+            for endpoint in settings.deliveryEndpoints {
+                // Each endpoint's repeated messages are counted apart (one's failures never hide another's).
+                let endpointLog = settings.hasNamedEndpoints ? log.separatelyLimited() : log
+                deliveries.append(try EndpointDelivery(settings: endpoint, timers: timers, log: endpointLog, observer: observer))
+            }
+        } catch {
+            timers.stop()
+            for delivery in deliveries { _ = delivery.stop() }
+            throw error
+        }
+        self.init(settings: settings, log: log, deliveries: deliveries, timers: timers)
         // Unretained: the timers stop (shutdown) before the engine goes.
-        watchdogSlot = context.timers.addSlot({ argument in
+        watchdogSlot = timers.addSlot({ argument in
             Unmanaged<Engine>.fromOpaque(argument!).takeUnretainedValue().watchdogFired()
         }, argument: Unmanaged.passUnretained(self).toOpaque())
-        for connection in connections { connection.takeWork() }
-        context.timers.arm(watchdogSlot, afterNs: watchdogPeriodNs)
+        for delivery in deliveries { delivery.start() }
+        timers.arm(watchdogSlot, afterNs: watchdogPeriodNs)
     }
 
-    private init(settings: WebhookSettings, log: Log, parts: Parts) {
+    private init(settings: WebhookSettings, log: Log, deliveries: [EndpointDelivery], timers: TimerThread) {
         self.current = settings
         self.rules = CurrentRules(settings.rules)
         self.log = log
-        queue = parts.queue
-        spool = parts.spool
-        context = parts.context
-        connections = parts.connections
-        // A tenth of the attempt's time, 10 to 100 ms: how late a deadline may be enforced.
-        watchdogPeriodNs = UInt64(min(100, max(10, settings.cancelTimeoutMs / 10))) * 1_000_000
-    }
-
-    /// The queue, the spool (started), the endpoint and the connections;
-    /// on a failure, what was made is released.
-    private static func assemble(settings: WebhookSettings, log: Log, observer: DeliveryObserver?) throws(EngineError) -> Parts {
-        let laneCount = settings.ordering == .perClient ? settings.poolSize : 1
-        let spill = settings.spool.map { SpillLimits(durability: $0.durability, laneCount: laneCount, keepsDeadLetters: $0.deadLetters > 0) }
-        let signal = settings.spool.map { _ in SpoolSignal() }
-        let queue = DeliveryQueue<Connection>(laneCount: laneCount, limits: settings.queue, batch: BatchLimits(settings.batch, pipeline: settings.pipeline),
-                                              spill: spill, spoolSignal: signal, idTag: UInt64.random(in: 0...UInt64.max))
-        var spool: Spool<DeliveryQueue<Connection>>?
-        if let spoolSettings = settings.spool, let signal {
-            spool = try Spool(settings: spoolSettings, overflow: settings.queue.overflow, queue: queue, signal: signal, log: log)
-        }
-        let setup = try DeliverySetup(settings: settings, generation: 1)
-        if let tls = settings.tls, tls.verifyPeer, EndpointURL.isAddress(tls.serverName), cnng_tls_ip_names_active() == 0 {
-            // Without the check of iPAddress names (tls_ip_names.c), mbedtls 2.28 compares the address with DNS names only.
-            log.log(.warning, "tls: \(settings.url) names an IP address, and this libnng cannot check a certificate's IP addresses "
-                + "(it is the host's, or not nng 1.5's mbedtls engine): every handshake will fail. Set tls.server_name to a DNS name "
-                + "the certificate holds, or verify_peer = false")
-        }
-        let timers = try TimerThread()
-        let context = DeliveryContext(queue: queue, setup: setup, timers: timers, log: log, observer: observer)
-        var connections: [Connection] = []
-        do {
-            for i in 0..<settings.poolSize {
-                connections.append(try Connection(lane: settings.ordering == .perClient ? i : 0, context: context))
-            }
-            try spool?.start()
-        } catch {
-            release(connections, context, log: log)
-            throw error
-        }
-        return Parts(queue: queue, spool: spool, context: context, connections: connections)
+        self.deliveries = deliveries
+        self.timers = timers
+        // A tenth of the shortest attempt time, 10 to 100 ms: how late a deadline may be enforced.
+        let shortest = settings.deliveryEndpoints.map { $0.cancelTimeoutMs }.min() ?? settings.cancelTimeoutMs
+        watchdogPeriodNs = UInt64(min(100, max(10, shortest / 10))) * 1_000_000
     }
 
     /// Filters, copies and queues an event. Never blocks on the network.
     public func submit(_ event: Event) -> SubmitResult {
-        guard rules.withTable({ $0.matches(event) }) else { return queue.closed ? .shuttingDown : .filtered }
-        return enqueue(event)
+        let endpoints = rules.withTable { $0.endpoints(event) }
+        guard endpoints != 0 else { return deliveries[0].queue.closed ? .shuttingDown : .filtered }
+        return enqueue(event, endpoints: endpoints)
     }
 
-    /// Whether a rule wants an event of `kind` with this topic. (A method,
-    /// so the rule table is read in place, not copied, on the broker's thread.)
+    /// Queues an event for `endpoints` (every endpoint by default) without
+    /// asking the rules (`webhookctl send --ignore-rules`).
+    public func enqueue(_ event: Event, endpoints: EndpointMask = ~0) -> SubmitResult {
+        event.withRawEvent { enqueue($0, endpoints: endpoints) }
+    }
+
+    /// The endpoints a rule sends an event of `kind` with this topic to; 0:
+    /// none. (A method, so the rule table is read in place, not copied, on
+    /// the broker's thread.)
     @inline(__always)
-    public func matches(_ kind: EventKind, topic: UnsafeRawBufferPointer) -> Bool {
-        rules.withTable { $0.matches(kind, topic: topic) }
+    public func route(_ kind: EventKind, topic: UnsafeRawBufferPointer) -> EndpointMask {
+        rules.withTable { $0.endpoints(kind, topic: topic) }
     }
 
-    /// Queues an event the caller has already matched against `rules`.
-    public func enqueue(_ event: Event) -> SubmitResult {
-        event.withRawEvent { enqueue($0) }
-    }
-
-    /// Copies and queues an event the caller has already matched against
-    /// `rules`, straight from the caller's memory (the broker's thread).
-    public func enqueue(_ event: borrowing RawEvent) -> SubmitResult {
+    /// Copies and queues an event the caller has already routed (`route`),
+    /// straight from the caller's memory (the broker's thread), once for
+    /// each endpoint in `endpoints`: each counts it, keeps it within its
+    /// own bounds and delivers it on its own.
+    public func enqueue(_ event: borrowing RawEvent, endpoints: EndpointMask) -> SubmitResult {
         let now = Clock.monotonicNanoseconds()
         let timestampMs = event.header.timestampMs != 0 ? event.header.timestampMs : wallClock.milliseconds(monotonicNs: now)
-        let lane = queue.laneCount == 1 ? 0 : Self.lane(for: event.bytes(.clientID), count: queue.laneCount)
-        switch queue.submit(event, timestampMs: timestampMs, lane: lane, nowNs: now) {
-        case .queued(let idle):
-            idle?.wake()
-            return .queued
-        case .dropped:
-            return .dropped
-        case .shuttingDown:
-            return .shuttingDown
+        if deliveries.count == 1 { return deliveries[0].enqueue(event, timestampMs: timestampMs, nowNs: now) }
+        // Queued anywhere is queued; the broker hears of a drop only when no endpoint took it.
+        var result = SubmitResult.shuttingDown
+        var rest = endpoints
+        while rest != 0 {
+            let index = rest.trailingZeroBitCount
+            rest &= rest - 1
+            guard index < deliveries.count else { break }
+            switch deliveries[index].enqueue(event, timestampMs: timestampMs, nowNs: now) {
+            case .queued: result = .queued
+            case .dropped where result != .queued: result = .dropped
+            default: break
+            }
         }
+        return result
     }
 
+    /// The endpoints' counters added up (an event sent to two endpoints
+    /// counts twice: it is two deliveries).
     public func stats() -> EngineStats {
-        var stats = queue.snapshot()
-        spool?.addStats(to: &stats)
-        return stats
+        var total = EngineStats()
+        for delivery in deliveries { total.addEndpoint(delivery.stats()) }
+        return total
     }
 
-    /// The counters with the endpoint's health and the waiting events' ages
+    /// Each endpoint's counters, health and waiting ages, in config order
     /// (`PrometheusText` renders them).
-    public func metrics() -> EngineMetrics {
-        var metrics = EngineMetrics()
-        metrics.stats = stats()
-        (metrics.endpointState, metrics.outages, metrics.disables) = context.monitor.snapshot()
-        (metrics.circuitState, metrics.circuitOpened) = context.circuit.snapshot()
+    public func metrics() -> [EngineMetrics] {
         let now = Clock.monotonicNanoseconds()
-        let stats = metrics.stats
-        if stats.lastDeliveredAtNs != 0 { metrics.sinceLastDeliveredNs = now &- min(now, stats.lastDeliveredAtNs) }
-        if stats.oldestQueuedAtNs != 0 { metrics.oldestQueuedAgeNs = now &- min(now, stats.oldestQueuedAtNs) }
-        if stats.spoolOldestTimestampMs != 0 {
-            let wall = Clock.wallMilliseconds()
-            metrics.spoolOldestAgeMs = wall &- min(wall, stats.spoolOldestTimestampMs)
-        }
-        return metrics
+        return deliveries.map { $0.metrics(nowNs: now) }
     }
 
     /// Puts a new config in force without a restart: rules at once; the
@@ -186,20 +156,39 @@ public final class Engine: @unchecked Sendable {
     /// load): then nothing changes. Returns what changed, for the log.
     public func reload(_ next: WebhookSettings) throws(EngineError) -> String {
         try reloadLock.withLock { () throws(EngineError) -> String in
-            if let reason = Self.needsRestart(from: current, to: next) {
-                throw EngineError("\(reason) takes a restart; the running config stays")
+            let old = current.deliveryEndpoints, new = next.deliveryEndpoints
+            if old.map({ $0.endpointName }) != new.map({ $0.endpointName }) {
+                throw EngineError("endpoints (\(Self.names(old)) -> \(Self.names(new))) take a restart; the running config stays")
             }
-            if queue.closed { throw EngineError("shutting down") }
-            let setup = try DeliverySetup(settings: next, generation: context.setup.generation + 1)
-            let changes = Self.changes(from: current, to: next)
+            for (before, after) in zip(old, new) {
+                if let reason = Self.needsRestart(from: before, to: after) {
+                    let which = next.hasNamedEndpoints ? "endpoints.\(after.endpointName).\(reason)" : reason
+                    throw EngineError("\(which) takes a restart; the running config stays")
+                }
+            }
+            if current.enabled != next.enabled { throw EngineError("enable takes a restart; the running config stays") }
+            if deliveries[0].queue.closed { throw EngineError("shutting down") }
+            // Every endpoint's setup is made before any is installed: all change, or none.
+            var setups: [DeliverySetup] = []
+            for (delivery, settings) in zip(deliveries, new) { setups.append(try delivery.prepare(settings)) }
+            var changes: [String] = []
+            if current.rules.rules != next.rules.rules { changes.append("rules") }
+            for (before, after) in zip(old, new) {
+                let changed = Self.changes(from: before, to: after)
+                guard changed != Self.nothingChanged else { continue }
+                changes.append(next.hasNamedEndpoints ? "\(after.endpointName): \(changed)" : changed)
+            }
             rules.replace(with: next.rules)
-            queue.apply(limits: next.queue, batch: BatchLimits(next.batch, pipeline: next.pipeline))
-            context.install(setup)
+            for (delivery, setup) in zip(deliveries, setups) { delivery.install(setup) }
             current = next
-            // What `webhookctl dead replay` marked goes out again.
-            spool?.requestReplay()
-            return changes
+            return changes.isEmpty ? Self.nothingChanged : changes.joined(separator: next.hasNamedEndpoints ? "; " : ", ")
         }
+    }
+
+    private static let nothingChanged = "nothing changed"
+
+    private static func names(_ endpoints: [WebhookSettings]) -> String {
+        endpoints.map { $0.endpointName }.joined(separator: ", ")
     }
 
     /// What a reload cannot change, said as the key that changed.
@@ -225,9 +214,9 @@ public final class Engine: @unchecked Sendable {
     static func changes(from old: WebhookSettings, to new: WebhookSettings) -> String {
         var changed: [String] = []
         if old.url.description != new.url.description { changed.append("url") }
+        if old.backupURL?.description != new.backupURL?.description || old.backupTLS != new.backupTLS { changed.append("backup_url") }
         if old.headers != new.headers { changed.append("headers") }
         if old.tls != new.tls { changed.append("tls") }
-        if old.rules.rules != new.rules.rules { changed.append("rules") }
         if old.signing != new.signing { changed.append("signing") }
         if old.retry != new.retry { changed.append("retry") }
         if old.queue != new.queue { changed.append("queue") }
@@ -240,7 +229,7 @@ public final class Engine: @unchecked Sendable {
             || old.drainTimeoutMs != new.drainTimeoutMs {
             changed.append("other settings")
         }
-        return changed.isEmpty ? "nothing changed" : changed.joined(separator: ", ")
+        return changed.isEmpty ? nothingChanged : changed.joined(separator: ", ")
     }
 
     /// Stops accepting events, delivers what is queued until
@@ -252,19 +241,23 @@ public final class Engine: @unchecked Sendable {
             return !isShutDown
         }
         guard first else { return }
-        queue.close()
         // Nothing waits once shutdown began: batches gathering company go
         // now, and the spool hands what it holds to the drain.
-        for connection in connections { connection.shutdownBegan() }
-        spool?.drainBegan()
+        for delivery in deliveries { delivery.shutdownBegan() }
         let settings = self.settings
+        // One drain time for all: the endpoints drain side by side.
         let deadline = Clock.monotonicNanoseconds() + UInt64(settings.drainTimeoutMs) * 1_000_000
-        let drained = queue.waitUntilDrained(deadlineNs: deadline)
-        let abandoned = queue.stop()
-        Self.release(connections, context, log: log)
-        // With a spool, what is left (a connection's and the queue's) is
-        // saved for the next start rather than dropped.
-        let saved = spool?.close() ?? 0
+        var drained = true
+        for delivery in deliveries where !delivery.queue.waitUntilDrained(deadlineNs: deadline) { drained = false }
+        timers.stop()  // no backoff, batch wait or watchdog runs from here on
+        var abandoned = 0, saved = 0
+        for delivery in deliveries {
+            // With a spool, what is left (a connection's and the queue's) is
+            // saved for the next start rather than dropped.
+            let left = delivery.stop()
+            abandoned += left.abandoned
+            saved += left.saved
+        }
         let final = stats()
         if !drained {
             log.log(.warning, "shutdown: drain_timeout (\(settings.drainTimeoutMs) ms) passed; \(final.droppedShutdown) event(s) dropped (\(abandoned) still queued)")
@@ -273,9 +266,13 @@ public final class Engine: @unchecked Sendable {
             log.log(.info, "shutdown: \(final.spooled) event(s) kept in the spool (\(spool.directory)) for the next start (\(saved) saved from memory)")
         }
         // The books at the end, for the broker's log (a host cannot ask once the handle is gone).
-        log.log(.info, "stopped: matched \(final.matched), delivered \(final.delivered), failed \(final.failed), "
-            + "dropped \(final.dropped) (queue full \(final.droppedQueueFull), shutdown \(final.droppedShutdown), spool \(final.droppedSpool)), "
-            + "retried \(final.retried), connections opened \(final.connectionsOpened)")
+        for delivery in deliveries {
+            let books = delivery.stats()
+            let who = settings.hasNamedEndpoints ? "stopped \(delivery.name)" : "stopped"
+            log.log(.info, "\(who): matched \(books.matched), delivered \(books.delivered), failed \(books.failed), "
+                + "dropped \(books.dropped) (queue full \(books.droppedQueueFull), shutdown \(books.droppedShutdown), spool \(books.droppedSpool)), "
+                + "retried \(books.retried), connections opened \(books.connectionsOpened)")
+        }
     }
 
     deinit {
@@ -284,25 +281,12 @@ public final class Engine: @unchecked Sendable {
 
     // MARK: Internals
 
-    /// Stops the connections and frees every nng handle the engine made:
-    /// the one way out, for a failed start and for shutdown. Each nng free
-    /// that can hang in nng 1.5.2 is bounded (see ConnectionCloser, Endpoint).
-    private static func release(_ connections: [Connection], _ context: DeliveryContext, log: Log) {
-        context.timers.stop()  // no backoff, batch wait or watchdog runs from here on
-        for connection in connections { connection.stop() }
-        if !context.closer.waitForAll(limitMs: 2000) {
-            log.log(.warning, "nng_stream_free did not return within 2000 ms; abandoning the connection")
-        }
-        Endpoint.close(context.endpoints, dialers: connections.map { $0.dialer } + context.graveyard.all(), limitMs: 2000, log: log)
-    }
-
     private func watchdogFired() {
-        guard !queue.isStopping else { return }
+        guard !deliveries[0].queue.isStopping else { return }
         let now = Clock.monotonicNanoseconds()
         wallClock.refresh()
-        for connection in connections { connection.checkDeadline(nowNs: now) }
-        for dialer in context.graveyard.expired(nowNs: now) { nng_stream_dialer_free(dialer) }
-        context.timers.arm(watchdogSlot, afterNs: watchdogPeriodNs)
+        for delivery in deliveries { delivery.checkDeadlines(nowNs: now) }
+        timers.arm(watchdogSlot, afterNs: watchdogPeriodNs)
     }
 
     /// One client always lands on the same lane (the spool keeps the hash,

@@ -29,13 +29,25 @@ struct CheckCommand: ParsableCommand {
             print("enabled: no (every event is filtered; the rest of the section is not used)")
             return try finish(settings.warnings)
         }
-        print(SettingsReport.describe(settings))
+        let endpoints = settings.deliveryEndpoints
+        if settings.hasNamedEndpoints {
+            print(SettingsReport.describe(settings, keys: SettingsReport.sectionKeys))
+            for (index, endpoint) in endpoints.enumerated() {
+                let reaching = settings.rules.rules.indices.filter { settings.rules.rules[$0].endpoints & (1 << UInt64(index)) != 0 }
+                print("endpoint \(endpoint.endpointName): reached by \(reaching.isEmpty ? "no rule" : "rule\(reaching.count == 1 ? "" : "s") \(reaching.map { "\($0 + 1)" }.joined(separator: ", "))")")
+                if let spool = endpoint.spool { print("  its part of the spool: \(spool.directory)") }
+                print(SettingsReport.describe(endpoint, keys: SettingsReport.endpointKeys).split(separator: "\n").map { "  \($0)" }.joined(separator: "\n"))
+            }
+        } else {
+            print(SettingsReport.describe(settings))
+        }
         print("rules:")
         if settings.rules.rules.isEmpty { print("  (none: nothing will be sent)") }
         let builder = BodyBuilder(encoding: settings.encoding)
         for (index, rule) in settings.rules.rules.enumerated() {
             let topic = rule.topic.map { " topic \($0)" } ?? ""
-            print("  \(index + 1). \(rule.kind.configName)\(topic)")
+            let names = endpoints.indices.filter { rule.endpoints & (1 << UInt64($0)) != 0 }.map { endpoints[$0].endpointName }
+            print("  \(index + 1). \(rule.kind.configName)\(topic)\(settings.hasNamedEndpoints ? " -> \(names.joined(separator: ", "))" : "")")
             let sample = SampleEvent.make(rule.kind, topic: SampleEvent.topic(matching: rule.topic))
             print("     sample body: \(String(decoding: builder.body(for: sample), as: UTF8.self))")
         }
@@ -57,7 +69,11 @@ struct CheckCommand: ParsableCommand {
 /// The resolved settings as text, secrets masked: every key of the
 /// settings table, in its order.
 enum SettingsReport {
-    static func describe(_ s: WebhookSettings) -> String {
-        Setting.all.map { "\($0.key): \($0.show(s))" }.joined(separator: "\n")
+    static func describe(_ s: WebhookSettings, keys: [Setting] = Setting.all) -> String {
+        keys.map { "\($0.key): \($0.show(s))" }.joined(separator: "\n")
     }
+
+    /// With `endpoints { }`: the section's own keys, and each endpoint's.
+    static let sectionKeys = Setting.all.filter { SettingsResolver.sectionOnlyKeys.contains($0.block ?? $0.key) }
+    static let endpointKeys = Setting.all.filter { !SettingsResolver.sectionOnlyKeys.contains($0.block ?? $0.key) }
 }

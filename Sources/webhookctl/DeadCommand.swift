@@ -22,8 +22,19 @@ struct DeadCommand: ParsableCommand {
         @Option(help: "The broker config file whose spool { dir } holds the dead letters.")
         var config: String
 
+        @Option(help: "With endpoints { }: the endpoint whose part of the spool to read.")
+        var endpoint: String?
+
         func open() throws -> DeadLetterFile {
-            let settings = try ConfigFile.settings(config)
+            var settings = try ConfigFile.settings(config)
+            if settings.hasNamedEndpoints {
+                let names = settings.endpoints.map { $0.endpointName }
+                guard let endpoint, let chosen = settings.endpoints.first(where: { $0.endpointName == endpoint }) else {
+                    print("\(config) has several endpoints, each with its own dead letters: name one with --endpoint (\(names.joined(separator: ", ")))")
+                    throw ExitCode(64)
+                }
+                settings = chosen
+            }
             guard let spool = settings.spool else {
                 print("\(config): no spool { } configured: without one, failed events are counted only (failed_events_total)")
                 throw ExitCode(1)

@@ -77,7 +77,7 @@ import TestKit
         let engine = try Engine(settings: settings, log: LogCapture().log)
         for i in 0..<8 { _ = engine.submit(publish("client-\(i)", "\(i)")) }
         #expect(eventually(within: 30) { engine.stats().delivered == 8 }, "\(engine.stats())")
-        let opened = engine.metrics().circuitOpened
+        let opened = engine.metrics()[0].circuitOpened
         engine.shutdown()
         #expect(engine.stats().isBalanced && engine.stats().failed == 0)
         let requests = try server.requests().sorted { $0.time < $1.time }
@@ -89,7 +89,7 @@ import TestKit
         if failures > 0 {
             #expect(overlapping == 0, "probes one at a time: \(afterTheFirstWave.map(\.active))")
             #expect(opened >= 1)
-            #expect(engine.metrics().circuitState == .closed)
+            #expect(engine.metrics()[0].circuitState == .closed)
         } else {
             #expect(overlapping > 0, "without a breaker the eight retry at once: \(afterTheFirstWave.map(\.active))")
             #expect(opened == 0)

@@ -19,9 +19,9 @@ import TestKit
         for i in 1...20 { _ = engine.submit(publish("c\(i)", "\(i)")) }
         #expect(eventually { engine.stats().failed == 21 }, "\(engine.stats())")
         #expect(try server.connectionStats().requests == 1, "nothing is sent after the 410")
-        let metrics = engine.metrics()
+        let metrics = engine.metrics()[0]
         #expect(metrics.endpointState == .disabled && metrics.disables == 1)
-        let text = PrometheusText.render(metrics, version: "test")
+        let text = PrometheusText.render([metrics], version: "test")
         #expect(text.contains("swiftwebhook_endpoint_state{state=\"disabled\"} 1\n"))
         #expect(text.contains("swiftwebhook_endpoint_disabled_total 1\n"))
         #expect(capture.messages.filter { $0.contains("410 Gone: disabled") }.count == 1, "logged once: \(capture.messages)")
@@ -33,7 +33,7 @@ import TestKit
         engine.shutdown()
         let stats = engine.stats()
         #expect(stats.isBalanced && stats.failed == 21 && stats.delivered == 5 && stats.retried == 0, "\(stats)")
-        #expect(engine.metrics().endpointState == .up)
+        #expect(engine.metrics()[0].endpointState == .up)
         #expect(capture.messages.contains { $0.contains("enabled again by a reload") })
     }
 

@@ -86,6 +86,17 @@ import TestKit
         try check(endpoint, "ordering = none\npipeline = 4", outcome: Self.pipelinedCases[endpoint.name]!)
     }
 
+    /// Every answer again from one endpoint of two (issue 23 item 7), first
+    /// as the config's first endpoint and then as its second: its outcome
+    /// holds, and the healthy endpoint beside it gets every event at once.
+    @Test(.serialized, arguments: cases, [0, 1])
+    func hostileEndpointBesideAHealthyOne(_ endpoint: Case, position: Int) throws {
+        let healthy = try HookServer()
+        try check(endpoint, beside: (healthy.url + "/hook", position))
+        let received = try healthy.requests().compactMap { $0.json?["payload"] as? String }
+        #expect(received == ["0", "1", "2"], "\(endpoint.name): the healthy endpoint got \(received)")
+    }
+
     static let pipelinedCases: [String: Outcome] = [
         "no Content-Length, then close": .retriedThenDelivered, "HTTP/1.0": .retriedThenDelivered,
         "chunked": .delivered, "100 Continue, then 200": .delivered, "Retry-After: 3600": .retriedThenDelivered,
@@ -93,33 +104,58 @@ import TestKit
         "RST instead of an answer": .retriedThenFailed, "an answer dripped 1 byte/s": .retriedThenFailed,
     ]
 
-    func check(_ endpoint: Case, _ extra: String = "", outcome: Outcome? = nil) throws {
+    /// `beside`: the URL of a healthy endpoint, and the hostile one's
+    /// position (0 or 1) in a two-endpoint config.
+    func check(_ endpoint: Case, _ extra: String = "", outcome: Outcome? = nil, beside: (url: String, position: Int)? = nil) throws {
         let (url, tls, server) = try endpoint.make()
         defer { withExtendedLifetime(server) {} }
-        let settings = try engineSettings(url, """
+        let limits = """
             \(extra)
             pool_size = 1
             cancel_timeout = 300ms
             drain_timeout = 500ms
             retry { max_elapsed = 1s, initial_backoff = 20ms, max_backoff = 100ms, max_retry_after = 200ms }
-            \(tls.map { "tls { \($0) }" } ?? "")
-            """)
+            """
+        let tlsBlock = tls.map { "tls { \($0) }" } ?? ""
+        let settings: WebhookSettings
+        var hostileIndex = 0
+        if let beside {
+            hostileIndex = beside.position
+            let blocks = ["hostile { url = \"\(url)\"\n\(tlsBlock) }", "healthy { url = \"\(beside.url)\" }"]
+            settings = try ConfigLoader(environment: Environment([:])).settings(text: """
+                webhook {
+                  \(limits)
+                  endpoints {
+                    \(hostileIndex == 0 ? blocks.joined(separator: "\n") : blocks.reversed().joined(separator: "\n"))
+                  }
+                  events = [ { event = on_message_publish } ]
+                }
+                """)
+        } else {
+            settings = try engineSettings(url, limits + "\n" + tlsBlock)
+        }
         let engine = try Engine(settings: settings, log: LogCapture().log)
         let before = residentKiB()
         var peak = before
         let events: UInt64 = 3
         for i in 0..<Int(events) { _ = engine.submit(publish("c", "\(i)")) }
+        let endpoints = UInt64(settings.deliveryEndpoints.count)
         let settled = eventually(within: 30) {
             peak = max(peak, residentKiB())
             let stats = engine.stats()
-            return stats.delivered + stats.failed == events
+            return stats.delivered + stats.failed == events * endpoints
         }
         #expect(settled, "\(endpoint.name): \(engine.stats())")
 
         let done = DispatchSemaphore(value: 0)
         Thread { engine.shutdown(); done.signal() }.start()
         #expect(done.wait(timeout: .now() + 30) == .success, "\(endpoint.name): shutdown hung")
-        let stats = engine.stats()
+        #expect(engine.stats().isBalanced, "\(endpoint.name): \(engine.stats())")
+        if beside != nil {
+            let healthy = engine.metrics()[1 - hostileIndex].stats
+            #expect(healthy.delivered == events && healthy.retried == 0 && healthy.isBalanced, "\(endpoint.name): healthy \(healthy)")
+        }
+        let stats = engine.metrics()[hostileIndex].stats
         #expect(stats.isBalanced, "\(endpoint.name): \(stats)")
         switch outcome ?? endpoint.outcome {
         case .delivered:

@@ -67,7 +67,7 @@ import WebhookCore
         var metrics = EngineMetrics()
         metrics.stats.matched = 3
         metrics.stats.matchedByKind[.messagePublish] = 3
-        let text = PrometheusText.render(metrics, version: "1.0.0")
+        let text = PrometheusText.render([metrics], version: "1.0.0")
         var families = Set<String>()
         for line in text.split(separator: "\n") {
             if line.hasPrefix("# TYPE ") {

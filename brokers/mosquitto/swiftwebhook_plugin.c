@@ -243,30 +243,77 @@ publish_sys(const char *name, unsigned long long value)
     mosquitto_broker_publish_copy(NULL, topic, length, payload, 0, true, NULL);
 }
 
-/* The endpoint's state, from the metrics text (the one place it is told). */
-static const char *
-endpoint_state(swiftwebhook *wh)
+/* How bad an endpoint state is: the broker-wide state is the worst endpoint's. */
+static int
+state_rank(const char *state)
 {
-    static const char *const states[] = {"down", "retrying", "up", "disabled"};
-    const char *found = "unknown";
+    static const char *const order[] = {"up", "retrying", "down", "disabled"};
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(state, order[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* The value of label `name` in a sample's `{...}`, copied into out; false when absent. */
+static bool
+label_value(const char *labels, const char *end, const char *name, char *out, size_t size)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%s=\"", name);
+    const char *at = strstr(labels, key);
+    if (at == NULL || at >= end) {
+        return false;
+    }
+    at += strlen(key);
+    const char *close = memchr(at, '"', (size_t) (end - at));
+    if (close == NULL || (size_t) (close - at) >= size) {
+        return false;
+    }
+    memcpy(out, at, (size_t) (close - at));
+    out[close - at] = '\0';
+    return true;
+}
+
+/*
+ * The endpoints' states, from the metrics text (the one place they are
+ * told): each current one (`... 1`) is published, per endpoint under
+ * endpoint/<name>/state when the config names endpoints, and the worst of
+ * them as endpoint/state.
+ */
+static void
+publish_endpoint_states(swiftwebhook *wh)
+{
+    static const char prefix[] = "swiftwebhook_endpoint_state{";
+    const char *worst = "unknown";
     size_t needed = 0;
     webhook_get_metrics(wh, NULL, 0, &needed);
     size_t size = needed + 1024; /* the numbers may grow in between */
     char *text = malloc(size);
-    if (text == NULL || webhook_get_metrics(wh, text, size, NULL) != SWIFTWEBHOOK_OK) {
-        free(text);
-        return found;
-    }
-    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
-        char line[80];
-        snprintf(line, sizeof line, "swiftwebhook_endpoint_state{state=\"%s\"} 1\n", states[i]);
-        if (strstr(text, line) != NULL) {
-            found = states[i];
-            break;
+    if (text != NULL && webhook_get_metrics(wh, text, size, NULL) == SWIFTWEBHOOK_OK) {
+        for (const char *line = strstr(text, prefix); line != NULL; line = strstr(line + 1, prefix)) {
+            const char *labels = line + sizeof prefix - 1;
+            const char *close = strstr(labels, "} ");
+            if (close == NULL || strncmp(close, "} 1\n", 4) != 0) {
+                continue;
+            }
+            char state[16], endpoint[72];
+            if (!label_value(labels, close, "state", state, sizeof state) || state_rank(state) < 0) {
+                continue;
+            }
+            if (label_value(labels, close, "endpoint", endpoint, sizeof endpoint)) {
+                char topic[128];
+                snprintf(topic, sizeof topic, "$SYS/broker/webhook/endpoint/%s/state", endpoint);
+                mosquitto_broker_publish_copy(NULL, topic, (int) strlen(state), state, 0, true, NULL);
+            }
+            if (state_rank(state) > state_rank(worst)) {
+                worst = state_rank(state) == 0 ? "up" : state_rank(state) == 1 ? "retrying" : state_rank(state) == 2 ? "down" : "disabled";
+            }
         }
     }
     free(text);
-    return found;
+    mosquitto_broker_publish_copy(NULL, "$SYS/broker/webhook/endpoint/state", (int) strlen(worst), worst, 0, true, NULL);
 }
 
 /* The library's counters now; false when it cannot say. */
@@ -305,8 +352,7 @@ publish_counters(plugin *p)
     publish_sys("spool/written", s.spool_written);
     publish_sys("spool/rows", s.spool_rows);
     publish_sys("spool/bytes", s.spool_bytes);
-    const char *state = endpoint_state(p->wh);
-    mosquitto_broker_publish_copy(NULL, "$SYS/broker/webhook/endpoint/state", (int) strlen(state), state, 0, true, NULL);
+    publish_endpoint_states(p->wh);
 }
 
 static int

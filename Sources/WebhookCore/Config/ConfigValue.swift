@@ -31,6 +31,9 @@ public enum ConfigValue: Sendable {
 public struct ConfigObject: Sendable {
     public private(set) var keys: [String] = []
     private var entries: [String: ConfigNode] = [:]
+    /// Keys written again after their first value, with where: HOCON merges
+    /// them, but a name that must be unique (an endpoint's) is an error.
+    public private(set) var repeated: [(key: String, location: SourceLocation)] = []
 
     public init() {}
 
@@ -42,6 +45,7 @@ public struct ConfigObject: Sendable {
     /// anything else replaces what was there (the later value wins).
     public mutating func assign(_ key: String, _ node: ConfigNode) {
         if let existing = entries[key] {
+            repeated.append((key, node.location))
             if case .object(var old) = existing.value, case .object(let new) = node.value {
                 old.merge(new)
                 entries[key] = ConfigNode(.object(old), at: existing.location)

@@ -32,6 +32,7 @@ public struct SettingsResolver {
         // Every default is WebhookSettings' own; only what the config names is set here.
         let enabled = try flag(object, .enable) ?? Setting.enable.flagDefault
         if !enabled { return disabled(object, warnings: warnings) }
+        if let endpoints = object[Setting.endpoints.key] { return try several(object, endpoints, warnings: warnings) }
         guard let urlNode = object["url"] else {
             throw ConfigError("url is required", at: section.location, key: "\(prefix).url")
         }
@@ -56,7 +57,8 @@ public struct SettingsResolver {
         settings.poolSize = try integer(object, .poolSize) ?? settings.poolSize
         settings.cancelTimeoutMs = try duration(object, .cancelTimeout) ?? settings.cancelTimeoutMs
         settings.tls = try tls(object, url: url)
-        settings.rules = try rules(object["events"], warnings: &warnings)
+        try backup(object, into: &settings)
+        settings.rules = try rules(object["events"], endpointNames: nil, warnings: &warnings)
         settings.retry = try retry(object["retry"])
         settings.queue = try queue(object["queue"])
         settings.ordering = try choice(object, .ordering, Ordering.self) ?? settings.ordering
@@ -76,6 +78,119 @@ public struct SettingsResolver {
         try checkStandardWebhooksHeaders(object["headers"], settings)
         settings.warnings = warnings
         return settings
+    }
+
+    /// The keys that are the section's alone: one rule table, one spool
+    /// (each endpoint its own part of it), one shutdown and one priority.
+    public static let sectionOnlyKeys = ["enable", "events", "spool", "delivery_nice", "drain_timeout", Setting.endpoints.key]
+
+    /// `endpoints { local { url = ... } cloud { url = ..., batch { ... } } }`:
+    /// each endpoint is resolved as a section of its own, from the
+    /// section's keys with the endpoint's over them (a block the endpoint
+    /// names replaces the section's whole), so its errors name
+    /// `webhook.endpoints.cloud.<key>` and the line the value is on.
+    private func several(_ section: ConfigObject, _ node: ConfigNode, warnings: [String]) throws(ConfigError) -> WebhookSettings {
+        let key = "\(prefix).\(Setting.endpoints.key)"
+        guard case .object(let named) = node.value, !named.isEmpty else {
+            throw ConfigError("expected an object of named endpoints: endpoints { local { url = \"http://...\" } }", at: node.location, key: key)
+        }
+        if let url = section[Setting.url.key] {
+            throw ConfigError("url and endpoints are both set: give each endpoint its own url (endpoints { name { url = ... } })", at: url.location, key: "\(prefix).url")
+        }
+        if let again = named.repeated.first {
+            throw ConfigError("endpoint \(again.key) is defined twice (names are unique; the first is at \(named[again.key]!.location))",
+                              at: again.location, key: "\(key).\(again.key)")
+        }
+        guard named.keys.count <= WebhookSettings.maxEndpoints else {
+            throw ConfigError("\(named.keys.count) endpoints; at most \(WebhookSettings.maxEndpoints)", at: node.location, key: key)
+        }
+        var warnings = warnings
+        var endpoints: [WebhookSettings] = []
+        for name in named.keys {
+            let entry = named[name]!
+            // The name is a metrics label, a log word and a spool directory.
+            guard name.utf8.count <= 64, name.utf8.allSatisfy({ Self.isNameByte($0) }) else {
+                throw ConfigError("an endpoint's name is 1 to 64 letters, digits, '_' or '-' (got \(Quoting.quoted(name)))", at: entry.location, key: "\(key).\(name)")
+            }
+            guard case .object(let own) = entry.value else {
+                throw ConfigError("expected an object { url = \"...\" }", at: entry.location, key: "\(key).\(name)")
+            }
+            for ownKey in own.keys where Self.sectionOnlyKeys.contains(ownKey) {
+                throw ConfigError("\(ownKey) is the whole section's, not one endpoint's: set it under \(prefix)", at: own[ownKey]!.location, key: "\(key).\(name).\(ownKey)")
+            }
+            var merged = ConfigObject()
+            for inherited in section.keys where own[inherited] == nil && !Self.sectionOnlyKeys.contains(inherited) && UnknownKeys.topLevel.contains(inherited) {
+                merged.assign(inherited, section[inherited]!)
+            }
+            for ownKey in own.keys { merged.assign(ownKey, own[ownKey]!) }
+            var endpoint = try SettingsResolver(sectionName: "\(key).\(name)").resolve(ConfigNode(.object(merged), at: entry.location))
+            endpoint.endpointName = name
+            // A key the section got wrong is warned about once, not per endpoint.
+            for warning in endpoint.warnings where !warnings.contains(where: { Self.location(of: $0) == Self.location(of: warning) }) {
+                warnings.append(warning)
+            }
+            endpoint.warnings = []
+            endpoints.append(endpoint)
+        }
+        // The section's own keys; the rest of these settings is the first endpoint's, for messages.
+        var settings = endpoints[0]
+        settings.endpointName = ""
+        settings.rules = try rules(section["events"], endpointNames: named.keys, warnings: &warnings)
+        settings.drainTimeoutMs = try duration(section, .drainTimeout) ?? Setting.drainTimeout.integerDefault
+        settings.deliveryNice = try integer(section, .deliveryNice) ?? Setting.deliveryNice.integerDefault
+        settings.spool = try spool(section["spool"])
+        for i in endpoints.indices {
+            // Each endpoint's own part of the spool: a directory of its own, under the same limits.
+            endpoints[i].spool = settings.spool.map { part in
+                var part = part
+                part.directory += (part.directory.hasSuffix("/") ? "" : "/") + endpoints[i].endpointName
+                return part
+            }
+            endpoints[i].drainTimeoutMs = settings.drainTimeoutMs
+            endpoints[i].deliveryNice = settings.deliveryNice
+        }
+        settings.endpoints = endpoints
+        settings.warnings = warnings
+        return settings
+    }
+
+    /// "FILE:LINE:COL" of a warning (its text up to the key).
+    private static func location(of warning: String) -> Substring {
+        warning.split(separator: " ", maxSplits: 1).first ?? ""
+    }
+
+    private static func isNameByte(_ c: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "_"), UInt8(ascii: "-"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// `backup_url`: the same endpoint elsewhere, used while `url` is down.
+    /// An https:// one uses the `tls` block (with its own host as the name
+    /// checked); a plain-HTTP primary has none, so one must be written.
+    private func backup(_ object: ConfigObject, into settings: inout WebhookSettings) throws(ConfigError) {
+        guard let node = object[Setting.backupURL.key] else { return }
+        let key = "\(prefix).\(Setting.backupURL.key)"
+        let text = try string(node, key: Setting.backupURL.key)
+        let backup: EndpointURL
+        switch EndpointURL.parse(text) {
+        case .success(let parsed): backup = parsed
+        case .failure(let problem):
+            throw ConfigError("\(problem.message) (got \(Quoting.quoted(EndpointURL.redactingUserInfo(text))))", at: node.location, key: key)
+        }
+        if backup.description == settings.url.description {
+            throw ConfigError("backup_url is the url itself: a backup is another place to send to", at: node.location, key: key)
+        }
+        if backup.isTLS && !settings.url.isTLS && object["tls"] == nil && object["ssl"] == nil {
+            throw ConfigError("backup_url is https:// but the url is http:// and there is no tls { } block for it: add one (cacertfile, or verify_peer = false)",
+                              at: node.location, key: key)
+        }
+        settings.backupURL = backup
+        settings.backupTLS = try tls(object, url: backup, checkingEnable: false)
     }
 
     /// The Standard Webhooks headers are the library's while it sends
@@ -167,7 +282,9 @@ public struct SettingsResolver {
         }
     }
 
-    private func tls(_ object: ConfigObject, url: EndpointURL) throws(ConfigError) -> TLSSettings? {
+    /// The `tls` block as it applies to `url`; nil when `url` is plain HTTP.
+    /// `enable` must agree with the scheme of the url or the backup_url.
+    private func tls(_ object: ConfigObject, url: EndpointURL, checkingEnable: Bool = true) throws(ConfigError) -> TLSSettings? {
         if object["tls"] != nil && object["ssl"] != nil {
             throw ConfigError("both 'tls' and 'ssl' are set; they are the same block, keep one", at: object["ssl"]!.location, key: "\(prefix).ssl")
         }
@@ -181,10 +298,14 @@ public struct SettingsResolver {
         }
         let section = "\(blockName)."
         let enable = try flag(block, .tlsEnable, in: blockName)
-        if enable == true && !url.isTLS {
+        let backupIsTLS = object[Setting.backupURL.key].flatMap { node -> Bool? in
+            guard case .scalar(let text, _) = node.value else { return nil }
+            return text.lowercased().hasPrefix("https://")
+        } ?? false
+        if checkingEnable && enable == true && !url.isTLS && !backupIsTLS {
             throw ConfigError("TLS is enabled but the url is http://; use an https:// url", at: block["enable"]!.location, key: "\(prefix).\(section)enable")
         }
-        if enable == false && url.isTLS {
+        if checkingEnable && enable == false && url.isTLS {
             throw ConfigError("TLS is disabled but the url is https://", at: block["enable"]!.location, key: "\(prefix).\(section)enable")
         }
         guard url.isTLS else { return nil }
@@ -216,7 +337,8 @@ public struct SettingsResolver {
         legacy ? "\(prefix).rule" : "\(prefix).events[\(index)]"
     }
 
-    private func rules(_ node: ConfigNode?, warnings: inout [String]) throws(ConfigError) -> RuleTable {
+    /// `endpointNames`: the `endpoints { }` block's names, in order (nil: the single-URL config).
+    private func rules(_ node: ConfigNode?, endpointNames: [String]?, warnings: inout [String]) throws(ConfigError) -> RuleTable {
         guard let node else { return RuleTable() }
         let key = "\(prefix).events"
         guard case .array(let elements) = node.value else {
@@ -247,9 +369,33 @@ public struct SettingsResolver {
                     warnings.append("\(topicNode.location): \(elementKey).topic: \(name) has no topic; the filter is ignored")
                 }
             }
-            table.add(Rule(kind: kind, topic: filter))
+            let every: EndpointMask = endpointNames.map { $0.count == 64 ? ~0 : (1 << UInt64($0.count)) - 1 } ?? 1
+            let endpoints = try ruleEndpoints(rule["endpoints"], names: endpointNames, key: "\(elementKey).endpoints") ?? every
+            table.add(Rule(kind: kind, topic: filter, endpoints: endpoints))
         }
         return table
+    }
+
+    /// A rule's `endpoints = ["local", "cloud"]` as bits; nil when it names none (all).
+    private func ruleEndpoints(_ node: ConfigNode?, names: [String]?, key: String) throws(ConfigError) -> EndpointMask? {
+        guard let node else { return nil }
+        guard let names else {
+            throw ConfigError("this rule names endpoints, but the section has no endpoints { } block (its one endpoint is url)", at: node.location, key: key)
+        }
+        let elements: [ConfigNode]
+        if case .array(let array) = node.value { elements = array } else { elements = [node] }
+        guard !elements.isEmpty else {
+            throw ConfigError("names no endpoint: leave endpoints out to send to every endpoint", at: node.location, key: key)
+        }
+        var mask: EndpointMask = 0
+        for element in elements {
+            let name = try string(element, key: String(key.dropFirst(prefix.utf8.count + 1)))
+            guard let index = names.firstIndex(of: name) else {
+                throw ConfigError("unknown endpoint \(Quoting.quoted(name)); the endpoints are \(names.joined(separator: ", "))", at: element.location, key: key)
+            }
+            mask |= 1 << UInt64(index)
+        }
+        return mask
     }
 
     private func retry(_ node: ConfigNode?) throws(ConfigError) -> RetryPolicy {

@@ -6,6 +6,11 @@ extension Setting {
         "`false`: the broker starts without the webhook, whatever the rest says; the rest is still checked, its problems as warnings") { $0.enabled ? "true" : "false (every event is filtered)" }
     public static let url: Setting = Setting("url", .text, type: "`http://` or `https://` URL", range: "port 1-65535, no `user:password@`",
         default: "(required)", "where events are POSTed; the path and query are sent percent-encoded") { "\($0.url)" }
+    public static let backupURL: Setting = Setting("backup_url", .text, type: "`http://` or `https://` URL", range: "not the url itself", default: "none",
+        "failover: where events go while `url` is down (its circuit breaker opened); back to `url` once a probe there is answered. An https:// one uses the `tls` block") { $0.backupURL.map { "\($0)" } ?? "none" }
+    public static let endpoints: Setting = Setting("endpoints", .text, type: "`endpoints { <name> { url = ..., ... } }`",
+        range: "1-64 names of letters, digits, `_`, `-`; not with `url`", default: "none (the one `url`)",
+        "several endpoints, each with any key above and below but `enable`, `events`, `spool`, `delivery_nice`, `drain_timeout` (the section's); a key it does not set is the section's (a block it sets replaces the section's whole). A rule's `endpoints = [names]` picks some; a rule that names none goes to all") { $0.endpoints.isEmpty ? "none (one endpoint: url)" : $0.endpoints.map { $0.endpointName }.joined(separator: ", ") }
     public static let headers: Setting = Setting("headers", .text, type: "`headers.<name> = value`",
         range: "a token name; no control characters in the value", default: "`content-type = application/json`",
         "extra request headers. Refused: `content-length`, `transfer-encoding`, `connection`; `webhook-id` while `event_ids` or `signing` is on, `webhook-timestamp` and `webhook-signature` while `signing` is on. A `host` replaces the URL's") { $0.headers.map { "\($0.name): \($0.isSecret ? "******** (secret)" : $0.value)" }.joined(separator: ", ") }
@@ -14,7 +19,7 @@ extension Setting {
     public static let poolSize: Setting = Setting("pool_size", .integer(1...1024, default: 32), "persistent connections") { "\($0.poolSize)" }
     public static let cancelTimeout: Setting = Setting("cancel_timeout", .duration(1...3_600_000, default: 5000),
         "one attempt's limit (connect, send, answer)") { Units.durationText($0.cancelTimeoutMs) }
-    public static let events: Setting = Setting("events", .text, type: "array of `{ event, topic }`", range: "the 12 event names",
+    public static let events: Setting = Setting("events", .text, type: "array of `{ event, topic, endpoints }`", range: "the 12 event names; endpoint names",
         default: "none", "the rules: an event goes out when a rule names its type and, for topic events, its topic matches the filter (`+`, `#`, shared subscriptions)") { "\($0.rules.rules.count) rule\($0.rules.rules.count == 1 ? "" : "s") (below)" }
 
     public static let retryMaxAttempts: Setting = Setting("retry.max_attempts", .integer(0...1_000_000, default: 0), default: "0 (no limit)",
@@ -94,7 +99,7 @@ extension Setting {
 
     /// In the reference's order.
     public static let all: [Setting] = [
-        enable, url, headers, bodyEncoding, poolSize, cancelTimeout, events,
+        enable, url, backupURL, endpoints, headers, bodyEncoding, poolSize, cancelTimeout, events,
         retryMaxAttempts, retryMaxElapsed, retryInitialBackoff, retryMaxBackoff, retryMaxRetryAfter,
         queueMaxEvents, queueMaxBytes, queueOverflow, ordering, pipeline, compression, drainTimeout, maxResponseBody, deliveryNice, eventIDs,
         signingSecret, batchMaxEvents, batchMaxBytes, batchMaxDelay, circuitBreakerFailures, rateLimitEvents, rateLimitBytes,

@@ -7,7 +7,7 @@
 /// --strict` turns them into a failure.
 enum UnknownKeys {
     /// The keys of one rule in `events = [ ... ]`.
-    static let ruleKeys = ["event", "topic"]
+    static let ruleKeys = ["event", "topic", "endpoints"]
 
     /// The names directly under `webhook`: keys and blocks, aliases included.
     static let topLevel: [String] = {

@@ -3,7 +3,15 @@
 public struct WebhookSettings: Sendable {
     /// `enable = false` turns the feature off: init succeeds, every emit is filtered.
     public var enabled: Bool = Setting.enable.flagDefault
+    /// The endpoint's name: the key of its `endpoints { }` entry, or
+    /// `default` for the single-URL config (NanoMQ's).
+    public var endpointName = WebhookSettings.defaultEndpointName
     public var url: EndpointURL
+    /// Used while `url` is down (the circuit breaker opened); nil: none.
+    public var backupURL: EndpointURL?
+    /// The `tls` block as it applies to `backupURL` (its host is the name
+    /// checked unless `server_name` is set); nil for a plain-HTTP backup.
+    public var backupTLS: TLSSettings?
     /// Sent with every request, in config order. Names as configured.
     public var headers: [HTTPHeader] = []
     public var encoding: PayloadEncoding = PayloadEncoding(rawValue: Setting.bodyEncoding.choiceDefault)!
@@ -46,10 +54,28 @@ public struct WebhookSettings: Sendable {
     public var spool: SpoolSettings?
     /// Things worth a log line that do not stop init (unknown keys and the like).
     public var warnings: [String] = []
+    /// `endpoints { name { url ... } }`: each endpoint's settings (the
+    /// section's keys with the endpoint's own over them), in config order;
+    /// rules name them by bit (`Rule.endpoints`). Empty for the single-URL
+    /// config, whose one endpoint is these settings themselves.
+    public var endpoints: [WebhookSettings] = []
 
     public init(url: EndpointURL) {
         self.url = url
     }
+
+    /// The name of the single-URL config's one endpoint.
+    public static let defaultEndpointName = "default"
+    /// Bits of `EndpointMask`.
+    public static let maxEndpoints = 64
+
+    /// What the engine delivers to: `endpoints`, or these settings alone.
+    public var deliveryEndpoints: [WebhookSettings] {
+        endpoints.isEmpty ? [self] : endpoints
+    }
+
+    /// Whether this is a config with an `endpoints { }` block.
+    public var hasNamedEndpoints: Bool { !endpoints.isEmpty }
 }
 
 /// `signing { secret = "whsec_..." }` or `secret = ["whsec_new", "whsec_old"]`

@@ -86,6 +86,12 @@ struct CircuitBreaker: Equatable {
         return state != .closed
     }
 
+    /// Closed, counting from nothing (a failover to another URL); `opened` stays.
+    mutating func reset() {
+        state = .closed
+        failuresInARow = 0
+    }
+
     private mutating func open(_ nowNs: UInt64) {
         state = .open
         markNs = nowNs + intervalNs

@@ -1,14 +1,24 @@
 import Synchronization
 import WebhookCore
 
-/// The endpoint's `CircuitBreaker`, shared by its connections: each asks it
-/// before an attempt and reports the attempt's end. A connection told to
+/// The endpoint's `CircuitBreaker` and, with `backup_url`, its `Failover`,
+/// shared by its connections: each asks it before an attempt (may it go,
+/// and to which URL) and reports the attempt's end. A connection told to
 /// wait arms its timer slot for the probe time and is listed, so that when
-/// the circuit closes every waiting connection goes at once rather than at
-/// its own next check.
+/// the circuit closes (or fails over) every waiting connection goes at
+/// once rather than at its own next check.
+///
+/// With a backup, the breaker opening on the primary switches to the
+/// backup instead, and the breaker counts afresh there (both down: it
+/// opens on the backup, while the primary is still probed).
 final class CircuitGate: @unchecked Sendable {
     private let lock = Lock()
     private var breaker: CircuitBreaker
+    private var failover: Failover
+    private var hasBackup: Bool
+    /// `failover.target == .backup`, readable without the lock: every
+    /// attempt asks where to go.
+    private let onBackup = Atomic<Bool>(false)
     /// How long a probe may go without an outcome before another is sent.
     private var probeLostAfterNs: UInt64
     /// The timer slots of the connections waiting for the circuit.
@@ -22,10 +32,14 @@ final class CircuitGate: @unchecked Sendable {
     private let timers: TimerThread
     private let log: Log
     private var url: String
+    private var backupURL: String
 
     init(_ settings: WebhookSettings, timers: TimerThread, log: Log) {
         breaker = CircuitBreaker(threshold: settings.circuitBreakerFailures, initialIntervalMs: settings.retry.initialBackoffMs,
                                  maxIntervalMs: settings.retry.maxBackoffMs)
+        failover = Failover(initialIntervalMs: settings.retry.initialBackoffMs, maxIntervalMs: settings.retry.maxBackoffMs)
+        hasBackup = settings.backupURL != nil
+        backupURL = settings.backupURL.map { "\($0)" } ?? ""
         probeLostAfterNs = Self.probeLostAfter(settings)
         self.timers = timers
         self.log = log
@@ -50,36 +64,82 @@ final class CircuitGate: @unchecked Sendable {
         }
     }
 
-    func attemptFailed() {
+    /// Where an attempt starting now goes: the primary unless failed over
+    /// (one relaxed load then), and on the backup the primary when its probe is due.
+    func target() -> Failover.Target {
+        guard onBackup.load(ordering: .relaxed) else { return .primary }
         let now = Clock.monotonicNanoseconds()
-        let (opened, url, threshold) = lock.withLock { () -> (Bool, String, Int) in
+        return lock.withLock { failover.targetForAttempt(nowNs: now, probeLostAfterNs: probeLostAfterNs) }
+    }
+
+    /// An attempt to `target` failed.
+    func attemptFailed(target: Failover.Target) {
+        let now = Clock.monotonicNanoseconds()
+        let (opened, switched, woken, threshold) = lock.withLock { () -> (Bool, Bool, [Int], Int) in
+            guard target == failover.target else {
+                // A probe of the primary while on the backup (or an attempt begun before a switch): not the breaker's.
+                if target == .primary { failover.primaryFailed(nowNs: now) }
+                return (false, false, [], 0)
+            }
             clean.store(false, ordering: .relaxed)
             let opened = breaker.attemptFailed(nowNs: now)
+            var woken: [Int] = []
+            let switched = opened && hasBackup && target == .primary
+            if switched {
+                failover.primaryWentDown(nowNs: now)
+                onBackup.store(true, ordering: .relaxed)
+                breaker.reset()
+                woken = waiting
+                waiting.removeAll()
+            }
             tripped.store(breaker.state != .closed, ordering: .relaxed)
-            return (opened, self.url, breaker.threshold)
+            return (opened, switched, woken, breaker.threshold)
         }
-        if opened {
-            log.log(.warning, "\(url): circuit open after \(threshold) failed attempts in a row: one probe request at a time until one is answered")
+        if switched {
+            log.log(.warning, "\(url): down after \(threshold) failed attempts in a row: failing over to \(backupURL); the primary is probed until it answers")
+            for slot in woken { timers.fireNow(slot) }
+        } else if opened {
+            log.log(.warning, "\(target == .backup ? backupURL : url): circuit open after \(threshold) failed attempts in a row: one probe request at a time until one is answered")
         }
     }
 
-    func attemptAnswered() {
+    /// `target` answered (a 2xx, or a 4xx it meant).
+    func attemptAnswered(target: Failover.Target) {
+        if target == .primary, onBackup.load(ordering: .relaxed) { return primaryAnswered() }
         if clean.load(ordering: .relaxed) { return }
-        let (closed, url, woken) = lock.withLock { () -> (Bool, String, [Int]) in
+        let (closed, woken) = lock.withLock { () -> (Bool, [Int]) in
+            // An answer from the backup after the switch back says nothing of the primary.
+            guard target == failover.target else { return (false, []) }
             clean.store(true, ordering: .relaxed)
             let closed = breaker.attemptAnswered()
             tripped.store(false, ordering: .relaxed)
             defer { waiting.removeAll() }
-            return (closed, self.url, waiting)
+            return (closed, waiting)
         }
         guard closed else { return }
-        log.log(.info, "\(url): circuit closed: the probe was answered; \(woken.count) waiting connection(s) go on")
+        log.log(.info, "\(target == .backup ? backupURL : url): circuit closed: the probe was answered; \(woken.count) waiting connection(s) go on")
         for slot in woken { timers.fireNow(slot) }
     }
 
-    /// The state now and the times it opened (the metrics).
-    func snapshot() -> (state: CircuitBreaker.State, opened: UInt64) {
-        lock.withLock { (breaker.state, breaker.opened) }
+    /// The primary answered while on the backup: everything goes back to it.
+    private func primaryAnswered() {
+        let (switched, woken) = lock.withLock { () -> (Bool, [Int]) in
+            guard failover.primaryAnswered() else { return (false, []) }
+            onBackup.store(false, ordering: .relaxed)
+            breaker.reset()
+            clean.store(true, ordering: .relaxed)
+            tripped.store(false, ordering: .relaxed)
+            defer { waiting.removeAll() }
+            return (true, waiting)
+        }
+        guard switched else { return }
+        log.log(.info, "\(url): answered again: back from \(backupURL) to it")
+        for slot in woken { timers.fireNow(slot) }
+    }
+
+    /// The state now, the times it opened, and the failover's (the metrics).
+    func snapshot() -> (state: CircuitBreaker.State, opened: UInt64, onBackup: Bool, failovers: UInt64) {
+        lock.withLock { (breaker.state, breaker.opened, failover.target == .backup, failover.switches) }
     }
 
     /// A reload's threshold and intervals, from now on (an open circuit
@@ -91,6 +151,14 @@ final class CircuitGate: @unchecked Sendable {
             breaker.maxIntervalNs = UInt64(max(1, settings.retry.maxBackoffMs)) * 1_000_000
             probeLostAfterNs = Self.probeLostAfter(settings)
             url = "\(settings.url)"
+            failover.initialIntervalNs = breaker.initialIntervalNs
+            failover.maxIntervalNs = breaker.maxIntervalNs
+            hasBackup = settings.backupURL != nil
+            backupURL = settings.backupURL.map { "\($0)" } ?? ""
+            if !hasBackup {
+                failover.backupRemoved()
+                onBackup.store(false, ordering: .relaxed)
+            }
         }
     }
 

@@ -34,6 +34,9 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     /// The config this connection delivers with (`dialer` is its
     /// endpoint's); moved to the context's current one between events.
     private var setup: DeliverySetup
+    /// Which of the setup's URLs `dialer` reaches (`backup_url` after a
+    /// failover); moved at the start of an attempt, never during one.
+    private var target = Failover.Target.primary
     /// Connect and the exchange only. Set once, right after init (its
     /// callback needs the connection); freed with the connection.
     private var aio: NngAio!
@@ -322,10 +325,30 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     }
 
     /// nil when an attempt for `current` may go now: the circuit is closed
-    /// (or this is its probe) and `rate_limit` has room (which counts it).
+    /// (or this is its probe) and `rate_limit` has room (which counts it);
+    /// the connection then dials the URL the failover says.
     private func attemptWait() -> UInt64? {
-        context.circuit.check(slot: timerSlot)
-            ?? context.rateGate.acquire(events: current.count, bytes: requests.reduce(0) { $0 + $1.body.count })
+        if let waitNs = context.circuit.check(slot: timerSlot)
+            ?? context.rateGate.acquire(events: current.count, bytes: requests.reduce(0) { $0 + $1.body.count }) {
+            return waitNs
+        }
+        let next = context.circuit.target()
+        if next != target { retarget(next) }
+        return nil
+    }
+
+    /// Failed over, or back: the next attempt dials the other URL (the
+    /// open connection goes, and the dialer with it).
+    private func retarget(_ next: Failover.Target) {
+        do {
+            let fresh = try setup.endpoint(for: next).makeDialer()
+            closeConnection()
+            context.graveyard.retire(dialer)
+            dialer = fresh
+            target = next
+        } catch {
+            context.log.limited(.error, key: "dialer", "\(setup.url(for: next)): \(error)")
+        }
     }
 
     /// A request's body as it goes on the wire: gzip with `compression =
@@ -354,7 +377,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     // MARK: Actions: what the machine decides, nng does
 
     private func perform(_ action: DeliveryStateMachine.Action) {
-        let url = setup.settings.url
+        let url = setup.url(for: target)
         switch action {
         case .connect:
             connect()
@@ -391,12 +414,12 @@ final class Connection: QueueWaiter, @unchecked Sendable {
     /// endpoint's health and its circuit hear of it.
     private func attemptFailed(_ reason: @autoclosure () -> String) {
         context.monitor.attemptFailed(reason: reason())
-        context.circuit.attemptFailed()
+        context.circuit.attemptFailed(target: target)
     }
 
     private func attemptAnswered() {
         context.monitor.attemptAnswered(waiting: context.queue.snapshot().waiting)
-        context.circuit.attemptAnswered()
+        context.circuit.attemptAnswered(target: target)
     }
 
     private func connect() {
@@ -417,7 +440,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         let timestamp = Int(Clock.wallMilliseconds() / 1000)
         requestBytes.removeAll(keepingCapacity: true)
         for request in requests {
-            setup.writer.append(body: request.body, id: request.id, timestamp: timestamp, signer: signer, gzipped: request.gzipped,
+            setup.writer(for: target).append(body: request.body, id: request.id, timestamp: timestamp, signer: signer, gzipped: request.gzipped,
                                 to: &requestBytes)
         }
         writeRest()
@@ -582,7 +605,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         for (n, (event, status)) in rejected.enumerated() {
             if status == 410 { context.monitor.gone() }
             context.log.limited(.warning, key: "rejected-\(status)",
-                                "\(setup.settings.url): HTTP \(status) for \(event.event.kind.configName); not retried, event failed")
+                                "\(setup.url(for: target)): HTTP \(status) for \(event.event.kind.configName); not retried, event failed")
             let last = again.isEmpty && delivered.isEmpty && n == rejected.count - 1
             settle([event], .failed, status: status, attempts: attempts, takeNext: last,
                    why: DeadLetterReason(reason: "HTTP \(status)", status: status, attempts: attempts))
@@ -682,7 +705,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
         var signer: Signer?
         do throws(EngineError) {
             if let signing = next.settings.signing { signer = try Signer(keys: signing.keys) }
-            let fresh = try next.endpoint.makeDialer()
+            let fresh = try next.endpoint(for: target).makeDialer()
             closeConnection()
             context.graveyard.retire(dialer)
             dialer = fresh
@@ -698,7 +721,7 @@ final class Connection: QueueWaiter, @unchecked Sendable {
 
     private func replaceDialer() {
         do {
-            let fresh = try setup.endpoint.makeDialer()
+            let fresh = try setup.endpoint(for: target).makeDialer()
             context.graveyard.retire(dialer)
             dialer = fresh
         } catch {

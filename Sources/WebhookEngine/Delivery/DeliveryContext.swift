@@ -68,7 +68,7 @@ final class DeliveryContext: @unchecked Sendable {
 
     /// Every setup's endpoint, at shutdown (their dialers are freed first).
     var endpoints: [Endpoint] {
-        setupLock.withLock { setups.map { $0.endpoint } }
+        setupLock.withLock { setups.flatMap { $0.allEndpoints } }
     }
 
     /// An event's id: `<engine tag>-<lane>-<sequence>`, the same on every

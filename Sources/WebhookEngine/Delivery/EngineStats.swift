@@ -73,7 +73,7 @@ public struct EngineStats: Equatable, Sendable {
     public var waiting: UInt64 { queued + inFlight + spooled }
 
     /// Adds another set of counters (a lane's into the engine's); the
-    /// latency percentiles are not summed.
+    /// latency percentiles and histogram are not summed.
     mutating func add(_ other: EngineStats) {
         matched += other.matched
         queued += other.queued
@@ -89,10 +89,30 @@ public struct EngineStats: Equatable, Sendable {
         spooled += other.spooled
         spoolReplayed += other.spoolReplayed
         droppedSpool += other.droppedSpool
+        spoolWritten += other.spoolWritten
+        spoolRows += other.spoolRows
+        spoolBytes += other.spoolBytes
+        deadLetters += other.deadLetters
+        deadLettersDropped += other.deadLettersDropped
         matchedByKind.add(other.matchedByKind)
         deliveredByKind.add(other.deliveredByKind)
         failedByKind.add(other.failedByKind)
         lastDeliveredAtNs = max(lastDeliveredAtNs, other.lastDeliveredAtNs)
+    }
+
+    /// Adds an endpoint's counters into the engine's (the C ABI's stats):
+    /// what `add` sums, the latency histogram and the oldest waiting
+    /// event; the percentiles are the slowest endpoint's.
+    mutating func addEndpoint(_ other: EngineStats) {
+        add(other)
+        latency.add(other.latency)
+        // The slowest endpoint's percentiles: the broker's one number says how late delivery runs.
+        latencyP50Us = max(latencyP50Us, other.latencyP50Us)
+        latencyP99Us = max(latencyP99Us, other.latencyP99Us)
+        if other.oldestQueuedAtNs != 0 { oldestQueuedAtNs = oldestQueuedAtNs == 0 ? other.oldestQueuedAtNs : min(oldestQueuedAtNs, other.oldestQueuedAtNs) }
+        if other.spoolOldestTimestampMs != 0 {
+            spoolOldestTimestampMs = spoolOldestTimestampMs == 0 ? other.spoolOldestTimestampMs : min(spoolOldestTimestampMs, other.spoolOldestTimestampMs)
+        }
     }
 
     /// The accounting identity every test checks. (`spoolReplayed`: events

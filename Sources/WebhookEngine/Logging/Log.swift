@@ -45,6 +45,17 @@ public final class Log: @unchecked Sendable {
         self.intervalNs = UInt64(seconds * 1e9)
     }
 
+    private init(sink: LogSink, intervalNs: UInt64) {
+        self.sink = sink
+        self.intervalNs = intervalNs
+    }
+
+    /// A logger to the same place whose repeats are counted apart: each
+    /// endpoint's, so one endpoint's failures never hide another's.
+    func separatelyLimited() -> Log {
+        Log(sink: sink, intervalNs: intervalNs)
+    }
+
     /// Always printed (init, shutdown, config warnings).
     public func log(_ level: LogLevel, _ message: String) {
         sink.write(level, message)

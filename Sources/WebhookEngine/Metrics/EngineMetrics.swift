@@ -1,7 +1,11 @@
+import WebhookCore
+
 /// Everything the metrics text shows, taken at one moment: the counters,
 /// and what they alone cannot say (the endpoint's health, how old the
 /// oldest waiting event is).
 public struct EngineMetrics: Sendable {
+    /// The endpoint's name (a label when there are several).
+    public var endpoint = WebhookSettings.defaultEndpointName
     public var stats = EngineStats()
     var endpointState = EndpointHealth.State.up
     /// Times the endpoint went down since start.
@@ -11,6 +15,10 @@ public struct EngineMetrics: Sendable {
     var circuitState = CircuitBreaker.State.closed
     /// Times the circuit opened.
     var circuitOpened: UInt64 = 0
+    /// Sending to `backup_url` now (failed over).
+    var onBackup = false
+    /// Times it failed over to `backup_url` or back.
+    var failovers: UInt64 = 0
     /// Since the last 2xx; nil: none yet.
     var sinceLastDeliveredNs: UInt64?
     /// How long the oldest event in memory has waited; nil: none waits.

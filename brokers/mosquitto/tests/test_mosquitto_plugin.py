@@ -299,6 +299,28 @@ def test_the_counters_are_published_under_sys_every_sys_interval(tmp_path, recei
         "the library's one line when the endpoint goes down reaches Mosquitto's log"
 
 
+def test_two_endpoints_one_down_each_state_under_sys_and_the_other_delivers(tmp_path, receiver):
+    dead_port = free_port()  # nothing listens: every connect is refused
+    conf = ('webhook {\n  endpoints {\n    live { url = "http://127.0.0.1:%d/hook" }\n'
+            '    dead { url = "http://127.0.0.1:%d/hook", retry { initial_backoff = 20ms, max_backoff = 50ms } }\n  }\n'
+            '  events = [ { event = on_message_publish, topic = "two/#" } ]\n}\n' % (receiver.port, dead_port))
+    broker = Broker(tmp_path, conf, plugin_options="plugin_opt_sys_interval 1")
+    try:
+        for i in range(20):
+            broker.pub("-i", "p", "-t", "two/x", "-m", "m%d" % i)
+        assert wait_until(lambda: len(receiver.requests()) == 20, timeout=30)
+        count = SYS_TOPICS + 2  # and endpoint/<name>/state for each
+        assert wait_until(lambda: sys_topics(broker, count).get("$SYS/broker/webhook/endpoint/dead/state") == "down", timeout=30)
+        topics = sys_topics(broker, count)
+        assert topics["$SYS/broker/webhook/endpoint/live/state"] == "up"
+        assert topics["$SYS/broker/webhook/endpoint/state"] == "down", "the worst endpoint's"
+        # Counted per endpoint and added up: 20 matched by each.
+        assert topics["$SYS/broker/webhook/matched"] == "40" and topics["$SYS/broker/webhook/delivered"] == "20"
+    finally:
+        broker.stop()
+    assert re.search(r"delivering 1 rule\(s\) to live: http://127\.0\.0\.1:\d+/hook .*; dead: ", broker.log()), broker.log()
+
+
 def test_sys_topics_can_be_turned_off_and_a_bad_interval_is_refused(tmp_path, receiver):
     broker = Broker(tmp_path, webhook_conf(receiver, '    { event = on_message_publish }'), plugin_options="plugin_opt_sys_interval 0")
     try:
