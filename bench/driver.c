@@ -5,6 +5,7 @@
  *     driver emit-filtered  N                      B1: cost of an event no rule wants
  *     driver emit-matched   URL N THREADS [CONFIG] B2: cost of a matched publish (64 B payload); B14: with a spool
  *     driver throughput     URL N POOL [CONFIG]    B3/B4: first emit to last 2xx (CONFIG: e.g. a batch block)
+ *     driver fanout         URL DEAD N POOL        B17: the same to endpoint live, alone (DEAD "-") or beside a dead one
  *     driver latency        URL RATE SECONDS       B5: paced emits, emit-to-2xx percentiles
  *     driver memory         URL N MAX_EVENTS       B6: endpoint down, RSS growth, drops
  *     driver outage         URL RATE SECONDS UP_AT "UP_COMMAND"   B7: endpoint comes back
@@ -223,16 +224,12 @@ emit_matched(const char *url, long n, int threads, const char *extra)
     return queued == n ? 0 : 1;
 }
 
-/* B3/B4: N events about 200 bytes of body each, first emit to last 2xx.
- * EXTRA is more config (B3 batched: "batch { max_events = 100 }"). */
+/* Emits N events about 200 bytes of body each (waiting while the queue is
+ * full), waits until each is delivered or failed, prints the JSON line
+ * (first emit to last 2xx) and finishes the instance. */
 static int
-throughput(const char *url, long n, int pool, const char *extra)
+deliver_all(swiftwebhook *wh, long n, int pool)
 {
-    char body[1024];
-    snprintf(body, sizeof body, "url = \"%s\"\npool_size = %d\ndrain_timeout = 120s\n"
-             "queue { max_events = 10000000, max_bytes = 8GB }\nevents = [ { event = on_message_publish } ]\n%s",
-             url, pool, extra);
-    swiftwebhook *wh = start(body);
     uint64_t t0 = now_ns();
     for (long i = 0; i < n; i++) {
         swiftwebhook_event ev = publish_event((unsigned) i);
@@ -257,6 +254,36 @@ throughput(const char *url, long n, int pool, const char *extra)
     printf("}\n");
     webhook_fini(wh);
     return s.failed == 0 ? 0 : 1;
+}
+
+/* B3/B4: N events to URL. EXTRA is more config (B3 batched: "batch { max_events = 100 }"). */
+static int
+throughput(const char *url, long n, int pool, const char *extra)
+{
+    char body[1024];
+    snprintf(body, sizeof body, "url = \"%s\"\npool_size = %d\ndrain_timeout = 120s\n"
+             "queue { max_events = 10000000, max_bytes = 8GB }\nevents = [ { event = on_message_publish } ]\n%s",
+             url, pool, extra);
+    return deliver_all(start(body), n, pool);
+}
+
+/* B17 (issue 23): THROUGHPUT to an endpoint named live, alone (DEAD "-")
+ * or beside an endpoint named dead at DEAD, a black hole (connections
+ * pending, never answered): how much a dead endpoint costs a live one.
+ * Both configs have the same endpoints { } shape; the dead endpoint
+ * delivers nothing, so every delivered event is live's. */
+static int
+fanout(const char *url, const char *dead, long n, int pool)
+{
+    char body[2048], dead_block[512] = "";
+    if (strcmp(dead, "-") != 0) {
+        snprintf(dead_block, sizeof dead_block, "    dead { url = \"%s\", pool_size = 4, ordering = none, cancel_timeout = 600s, "
+                 "queue { max_events = 1000 } }\n", dead);
+    }
+    snprintf(body, sizeof body, "drain_timeout = 1s\nevents = [ { event = on_message_publish } ]\nendpoints {\n"
+             "    live { url = \"%s\", pool_size = %d, queue { max_events = 10000000, max_bytes = 8GB } }\n%s}\n",
+             url, pool, dead_block);
+    return deliver_all(start(body), n, pool);
 }
 
 /* Paces a load in 1 ms slots: each call sleeps until the next slot and
@@ -576,6 +603,8 @@ main(int argc, char **argv)
         return emit_matched(argv[2], atol(argv[3]), atoi(argv[4]), argc >= 6 ? argv[5] : "");
     } else if (argc >= 5 && strcmp(argv[1], "throughput") == 0) {
         return throughput(argv[2], atol(argv[3]), atoi(argv[4]), argc >= 6 ? argv[5] : "");
+    } else if (argc >= 6 && strcmp(argv[1], "fanout") == 0) {
+        return fanout(argv[2], argv[3], atol(argv[4]), atoi(argv[5]));
     } else if (argc >= 5 && strcmp(argv[1], "latency") == 0) {
         return latency(argv[2], atol(argv[3]), atof(argv[4]));
     } else if (argc >= 5 && strcmp(argv[1], "memory") == 0) {

@@ -161,7 +161,10 @@ typedef struct swiftwebhook_event {
  * Counters since webhook_init(), read without stopping delivery. At any
  * quiet moment: matched + spool_replayed == delivered + failed +
  * dropped_queue_full + dropped_shutdown + dropped_spool + queued + in_flight +
- * spooled. (Without a spool the spool fields stay 0.)
+ * spooled. (Without a spool the spool fields stay 0.) With several endpoints
+ * (endpoints { } in the config) the counters are the endpoints' added up:
+ * an event sent to two endpoints is matched, and delivered, twice; the
+ * latency percentiles are the slowest endpoint's. Per endpoint: the metrics.
  */
 typedef struct swiftwebhook_stats {
     size_t size;                 /* sizeof(swiftwebhook_stats), set by the caller */
@@ -282,8 +285,9 @@ int webhook_reload(swiftwebhook *wh, const char *path, char *errbuf, size_t errl
  * format (text/plain; version=0.0.4), for a broker's metrics endpoint:
  * every counter and gauge of swiftwebhook_stats, matched / delivered /
  * failed per event type, the emit-to-2xx latency histogram, the endpoint's
- * state and the age of its last 2xx, the oldest waiting event's age. Every
- * name starts with "swiftwebhook_"; docs/operating.md lists them.
+ * state and the age of its last 2xx, the oldest waiting event's age; with
+ * several endpoints one sample of each per endpoint, labelled endpoint="name".
+ * Every name starts with "swiftwebhook_"; docs/operating.md lists them.
  *   buf, len: where the text goes, NUL-terminated. buf may be NULL when len
  *             is 0 (to ask for the size).
  *   needed:   NULL, or receives the bytes the text needs, NUL included.

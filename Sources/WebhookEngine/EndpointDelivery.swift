@@ -26,10 +26,10 @@ final class EndpointDelivery: @unchecked Sendable {
             spool = try Spool(settings: spoolSettings, overflow: settings.queue.overflow, queue: queue, signal: signal, log: log)
         }
         let setup = try DeliverySetup(settings: settings, generation: 1)
-        for tls in [settings.tls, settings.backupTLS] {
+        for (url, tls) in [(settings.url, settings.tls), (settings.backupURL ?? settings.url, settings.backupTLS)] {
             guard let tls, tls.verifyPeer, EndpointURL.isAddress(tls.serverName), cnng_tls_ip_names_active() == 0 else { continue }
             // Without the check of iPAddress names (tls_ip_names.c), mbedtls 2.28 compares the address with DNS names only.
-            log.log(.warning, "tls: \(tls.serverName) is an IP address, and this libnng cannot check a certificate's IP addresses "
+            log.log(.warning, "tls: \(url) names an IP address, and this libnng cannot check a certificate's IP addresses "
                 + "(it is the host's, or not nng 1.5's mbedtls engine): every handshake will fail. Set tls.server_name to a DNS name "
                 + "the certificate holds, or verify_peer = false")
         }
