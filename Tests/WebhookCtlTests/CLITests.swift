@@ -213,6 +213,53 @@ import WebhookCore
         #expect(lenient == 0)
     }
 
+    /// Several endpoints: `check` shows the section's keys, then each
+    /// endpoint's (its own over the section's) and the rules that reach it;
+    /// `dead` reads one endpoint's part of the spool, named with --endpoint.
+    @Test func checkShowsEachEndpointAndDeadReadsOnesPartOfTheSpool() throws {
+        let refusing = try HookServer(), taking = try HookServer()
+        try refusing.setBehaviour(default: ["status": 422])
+        let dir = NSTemporaryDirectory() + "dead-endpoints-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = try config("""
+            webhook {
+              pool_size = 3
+              endpoints {
+                local { url = "\(taking.url)/hook" }
+                cloud { url = "\(refusing.url)/hook", pool_size = 1, backup_url = "\(taking.url)/backup" }
+              }
+              spool { dir = "\(dir)" }
+              events = [ { event = on_message_publish, topic = "plant/#", endpoints = [local, cloud] },
+                         { event = on_client_connected, endpoints = cloud } ]
+            }
+            """)
+        let (status, output) = try run("check", path)
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("endpoints: local, cloud\n"))
+        #expect(output.contains("endpoint local: reached by rule 1\n  its part of the spool: \(dir)/local\n  url: \(taking.url)/hook\n"), "\(output)")
+        #expect(output.contains("endpoint cloud: reached by rules 1, 2\n"), "\(output)")
+        #expect(output.contains("  pool_size: 3\n") && output.contains("  pool_size: 1\n") && output.contains("  backup_url: \(taking.url)/backup\n"))
+        #expect(output.contains("1. on_message_publish topic plant/# -> local, cloud\n") && output.contains("2. on_client_connected -> cloud\n"))
+
+        let engine = try Engine(settings: try ConfigLoader().settings(path: path), log: Log(sink: LogSink { _, _ in }))
+        var event = Event(kind: .messagePublish)
+        event.set(.clientID, "dev-1")
+        event.set(.topic, "plant/a")
+        event.set(.payload, "refused by cloud")
+        #expect(engine.submit(event) == .queued)
+        let deadline = Date().addingTimeInterval(10)
+        while engine.stats().deadLetters < 1 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        engine.shutdown()
+        #expect(engine.metrics().map(\.stats.deadLetters) == [0, 1] && engine.metrics()[0].stats.delivered == 1)
+
+        let (unnamed, why) = try run("dead", "list", "--config", path)
+        #expect(unnamed == 64 && why.contains("name one with --endpoint (local, cloud)"), "\(why)")
+        let (listed, list) = try run("dead", "list", "--config", path, "--endpoint", "cloud")
+        #expect(listed == 0 && list.contains("1 dead letter(s) in \(dir)/cloud/swiftwebhook-spool.db") && list.contains("HTTP 422"), "\(list)")
+        let (none, empty) = try run("dead", "list", "--config", path, "--endpoint", "local")
+        #expect(none == 0 && !empty.contains("HTTP 422"), "\(empty)")
+    }
+
     /// `webhookctl dead` beside a running engine that holds the spool: it
     /// lists, exports, marks and purges without waiting for the engine, and
     /// the engine sends what was marked at its reload.

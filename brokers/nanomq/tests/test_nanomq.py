@@ -665,6 +665,29 @@ def test_patch_refuses_a_tree_it_does_not_know_and_leaves_it_untouched(tmp_path)
 
 # MARK: start-up failures never stop the broker
 
+def test_two_endpoints_each_get_what_their_rules_send(tmp_path, brokers, receiver):
+    """NanoMQ takes a webhook section with endpoints { } and no url of its own; the library routes."""
+    cloud = Receiver()
+    try:
+        conf = ('webhook {\n  endpoints {\n    local { url = "http://127.0.0.1:%d/hook" }\n'
+                '    cloud { url = "http://127.0.0.1:%d/hook", batch { max_events = 10 } }\n  }\n'
+                '  events = [ { event = "on_message_publish", topic = "plant/#", endpoints = ["local", "cloud"] },\n'
+                '             { event = "on_message_publish", topic = "debug/#", endpoints = local } ]\n}\n'
+                % (receiver.port, cloud.port))
+        broker = start(brokers, PATCHED, tmp_path, conf)
+        for i in range(5):
+            broker.pub("-t", "plant/%d" % i, "-m", "p%d" % i, "-q", "1")
+        broker.pub("-t", "debug/x", "-m", "local only", "-q", "1")
+        assert wait_until(lambda: len(receiver.bodies()) == 6, timeout=30), receiver.bodies()
+        batches = lambda: [e for body in cloud.bodies() for e in body]
+        assert wait_until(lambda: len(batches()) == 5, timeout=30)
+        assert sorted(e["payload"] for e in batches()) == ["p0", "p1", "p2", "p3", "p4"]
+        assert sorted(b["payload"] for b in receiver.bodies()) == ["local only", "p0", "p1", "p2", "p3", "p4"]
+        assert broker.stop()[0] == 0
+    finally:
+        cloud.stop()
+
+
 def test_library_named_by_an_absolute_path(tmp_path, brokers, receiver):
     broker = start(brokers, PATCHED, tmp_path, webhook(receiver, ["on_message_publish"]),
                    env={"LD_LIBRARY_PATH": "", "SWIFTWEBHOOK_LIBRARY": LIBRARY})
