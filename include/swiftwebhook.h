@@ -49,11 +49,15 @@ extern "C" {
  * 1.3.0 added webhook_get_metrics() and webhook_reload() (under the symbol
  * version SWIFTWEBHOOK_1.3, so a binary that calls them refuses to load
  * against an older library) and SWIFTWEBHOOK_ETOOSMALL.
+ *
+ * 1.4.0 added the endpoints' state at the end of swiftwebhook_stats (several
+ * endpoints, circuit breakers, failover to a backup_url), versioned by its
+ * size field like 1.2.0's counters. No function was added or changed.
  */
 #define SWIFTWEBHOOK_VERSION_MAJOR 1
-#define SWIFTWEBHOOK_VERSION_MINOR 3
+#define SWIFTWEBHOOK_VERSION_MINOR 4
 #define SWIFTWEBHOOK_VERSION_PATCH 0
-#define SWIFTWEBHOOK_VERSION "1.3.0"
+#define SWIFTWEBHOOK_VERSION "1.4.0"
 
 /*
  * ABI version: bumped only on an incompatible change. Compare it with
@@ -189,6 +193,14 @@ typedef struct swiftwebhook_stats {
                                     these survive kill -9) */
     uint64_t spool_rows;         /* events in the spool's database now */
     uint64_t spool_bytes;        /* the spool database's size now */
+    /* Since 1.4.0: the endpoints (one with a single url; endpoints { } names several). */
+    uint64_t endpoints;          /* endpoints configured */
+    uint64_t endpoints_down;     /* of them down (failed attempts in a row) or disabled
+                                    (they answered 410 Gone) now */
+    uint64_t circuits_open;      /* of them with the circuit breaker open or half open now */
+    uint64_t circuit_opened;     /* times a circuit breaker opened since init */
+    uint64_t on_backup;          /* of them sending to their backup_url now */
+    uint64_t failovers;          /* switches to a backup_url, or back, since init */
 } swiftwebhook_stats;
 
 /* Log levels for webhook_set_log(). */

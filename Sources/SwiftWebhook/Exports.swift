@@ -166,6 +166,12 @@ public func swiftwebhook_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutabl
     filled.spool_written = stats.spoolWritten
     filled.spool_rows = stats.spoolRows
     filled.spool_bytes = stats.spoolBytes
+    filled.endpoints = stats.endpoints
+    filled.endpoints_down = stats.endpointsDown
+    filled.circuits_open = stats.circuitsOpen
+    filled.circuit_opened = stats.circuitOpened
+    filled.on_backup = stats.onBackup
+    filled.failovers = stats.failovers
     // Write no further than the caller's struct reaches; keep its size field.
     let count = min(callerSize, MemoryLayout<swiftwebhook_stats>.size) - firstField
     withUnsafeBytes(of: &filled) { source in

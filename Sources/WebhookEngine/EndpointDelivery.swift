@@ -78,6 +78,14 @@ final class EndpointDelivery: @unchecked Sendable {
     func stats() -> EngineStats {
         var stats = queue.snapshot()
         spool?.addStats(to: &stats)
+        let health = context.monitor.snapshot().state
+        let circuit = context.circuit.snapshot()
+        stats.endpoints = 1
+        stats.endpointsDown = health == .down || health == .disabled ? 1 : 0
+        stats.circuitsOpen = circuit.state == .closed ? 0 : 1
+        stats.circuitOpened = circuit.opened
+        stats.onBackup = circuit.onBackup ? 1 : 0
+        stats.failovers = circuit.failovers
         return stats
     }
 

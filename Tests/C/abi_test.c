@@ -270,6 +270,20 @@ test_filters_and_drops(void)
     CHECK_EQ_INT(webhook_get_stats(wh, &old), SWIFTWEBHOOK_OK);
     CHECK_EQ_INT(old.matched, 20);
     CHECK(old.latency_p50_us == 0xABABABABABABABABULL && old.latency_p99_us == 0xABABABABABABABABULL);
+    /* A 1.3 caller's struct ends before 1.4.0's endpoint fields. */
+    memset(&old, 0xAB, sizeof old);
+    old.size = offsetof(swiftwebhook_stats, endpoints);
+    CHECK_EQ_INT(webhook_get_stats(wh, &old), SWIFTWEBHOOK_OK);
+    CHECK_EQ_INT(old.spool_bytes, 0);
+    CHECK(old.endpoints == 0xABABABABABABABABULL && old.failovers == 0xABABABABABABABABULL);
+    /* The one endpoint is dead: it goes down, and its circuit opens (no backup_url: no failover). */
+    CHECK_EQ_INT(s.endpoints, 1);
+    for (int i = 0; i < 1000 && !(s.endpoints_down == 1 && s.circuits_open == 1); i++) {
+        sleep_ms(10);
+        s = stats_of(wh);
+    }
+    CHECK(s.endpoints_down == 1 && s.circuits_open == 1 && s.circuit_opened >= 1);
+    CHECK_EQ_INT(s.on_backup + s.failovers, 0);
 
     webhook_fini(wh);
 }

@@ -88,8 +88,8 @@ import TestKit
         let overlapping = afterTheFirstWave.filter { $0.active > 1 }.count
         if failures > 0 {
             #expect(overlapping == 0, "probes one at a time: \(afterTheFirstWave.map(\.active))")
-            #expect(opened >= 1)
-            #expect(engine.metrics()[0].circuitState == .closed)
+            #expect(opened >= 1 && engine.stats().circuitOpened == opened)
+            #expect(engine.metrics()[0].circuitState == .closed && engine.stats().circuitsOpen == 0)
         } else {
             #expect(overlapping > 0, "without a breaker the eight retry at once: \(afterTheFirstWave.map(\.active))")
             #expect(opened == 0)

@@ -21,6 +21,7 @@ import TestKit
         #expect(try server.connectionStats().requests == 1, "nothing is sent after the 410")
         let metrics = engine.metrics()[0]
         #expect(metrics.endpointState == .disabled && metrics.disables == 1)
+        #expect(engine.stats().endpointsDown == 1 && engine.stats().endpoints == 1)
         let text = PrometheusText.render([metrics], version: "test")
         #expect(text.contains("swiftwebhook_endpoint_state{state=\"disabled\"} 1\n"))
         #expect(text.contains("swiftwebhook_endpoint_disabled_total 1\n"))

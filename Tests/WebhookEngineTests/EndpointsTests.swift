@@ -45,7 +45,7 @@ import TestKit
         #expect(metrics[0].stats.delivered == 6 && metrics[1].stats.delivered == 7)
         #expect(metrics[0].stats.matched == 6 && metrics[1].stats.matched == 7)
         let stats = engine.stats()
-        #expect(stats.isBalanced && stats.matched == 13 && stats.delivered == 13, "\(stats)")
+        #expect(stats.isBalanced && stats.matched == 13 && stats.delivered == 13 && stats.endpoints == 2, "\(stats)")
         let text = PrometheusText.render(metrics, version: "test")
         #expect(text.contains("swiftwebhook_delivered_events_total{endpoint=\"a\",event=\"on_message_publish\"} 5\n"))
         #expect(text.contains("swiftwebhook_delivered_events_total{endpoint=\"b\",event=\"on_message_publish\"} 7\n"))
@@ -59,6 +59,38 @@ import TestKit
         #expect(toB.allSatisfy { $0.path == "/b" && $0.header("x-only-b") == "1" && $0.header("x-tenant") == nil && $0.header("webhook-signature") != nil })
         let bEvents = toB.flatMap { (try? JSONSerialization.jsonObject(with: $0.body) as? [[String: Any]]) ?? [] }
         #expect(Set(bEvents.compactMap { $0["payload"] as? String }) == Set((0..<5).map { "plant-\($0)" } + ["b-0", "b-1"]))
+    }
+
+    /// A reload changes what a reload may change of each endpoint (here a
+    /// URL and the rules); another set of endpoints takes a restart, and
+    /// the running config stays.
+    @Test func aReloadChangesEachEndpointAndRefusesAnotherSetOfThem() throws {
+        let a = try HookServer(), b = try HookServer(), c = try HookServer()
+        func config(_ second: String, _ rules: String, names: (String, String) = ("one", "two")) throws -> WebhookSettings {
+            try Self.settings("""
+                webhook {
+                  endpoints { \(names.0) { url = "\(a.url)/hook" }, \(names.1) { url = "\(second)/hook" } }
+                  events = [ \(rules) ]
+                }
+                """)
+        }
+        let engine = try Engine(settings: try config(b.url, "{ event = on_message_publish }"), log: LogCapture().log)
+        #expect(engine.submit(publish("x", "before")) == .queued)
+        #expect(eventually { engine.stats().delivered == 2 })
+        let changes = try engine.reload(try config(c.url, "{ event = on_message_publish, endpoints = [two] }"))
+        #expect(changes == "rules; two: url", "\(changes)")
+        #expect(engine.submit(publish("x", "after")) == .queued)
+        #expect(eventually { engine.stats().delivered == 3 })
+        #expect(try c.requests().compactMap { $0.json?["payload"] as? String } == ["after"])
+        #expect(try a.requests().count == 1 && b.requests().count == 1)
+        do {
+            _ = try engine.reload(try config(c.url, "{ event = on_message_publish }", names: ("one", "three")))
+            Issue.record("renaming an endpoint was taken by a reload")
+        } catch {
+            #expect("\(error)".contains("endpoints (one, two -> one, three) take a restart"), "\(error)")
+        }
+        engine.shutdown()
+        #expect(engine.stats().isBalanced)
     }
 
     /// One endpoint black-holes its connections (accepted, never answered,
@@ -123,6 +155,8 @@ import TestKit
         #expect(eventually { engine.stats().delivered == UInt64(10 * clients.count) }, "\(engine.stats())")
         var metrics = engine.metrics()[0]
         #expect(metrics.onBackup && metrics.failovers == 1)
+        let during = engine.stats()
+        #expect(during.onBackup == 1 && during.failovers == 1 && during.circuitOpened == 1 && during.circuitsOpen == 0, "\(during)")
         #expect(try backup.requests().count >= 40, "the backup took the events while the url was down")
 
         // The url answers again: events keep coming until a probe finds it.
@@ -139,6 +173,7 @@ import TestKit
         #expect(metrics.failovers == 2 && !metrics.onBackup)
         let stats = engine.stats()
         #expect(stats.isBalanced && stats.failed == 0 && stats.delivered == UInt64(sent * clients.count), "\(stats)")
+        #expect(stats.onBackup == 0 && stats.failovers == 2, "the C stats say it too: \(stats)")
         let lastFive = try primary.requests().filter { $0.status == 200 }.suffix(5 * clients.count)
         #expect(lastFive.count == 5 * clients.count, "after the switch back, the url has them")
 

@@ -64,6 +64,16 @@ public struct EngineStats: Equatable, Sendable {
     /// or `spool.dead_letter_max_age` (or when they could not be written).
     public var deadLetters: UInt64 = 0
     public var deadLettersDropped: UInt64 = 0
+    /// The endpoints (an endpoint's own stats say 1), and how many of them
+    /// are down or disabled, have their circuit open (or half open), or
+    /// send to their `backup_url` now; times a circuit opened, and times
+    /// delivery failed over or back.
+    public var endpoints: UInt64 = 0
+    public var endpointsDown: UInt64 = 0
+    public var circuitsOpen: UInt64 = 0
+    public var circuitOpened: UInt64 = 0
+    public var onBackup: UInt64 = 0
+    public var failovers: UInt64 = 0
 
     public init() {}
 
@@ -94,6 +104,12 @@ public struct EngineStats: Equatable, Sendable {
         spoolBytes += other.spoolBytes
         deadLetters += other.deadLetters
         deadLettersDropped += other.deadLettersDropped
+        endpoints += other.endpoints
+        endpointsDown += other.endpointsDown
+        circuitsOpen += other.circuitsOpen
+        circuitOpened += other.circuitOpened
+        onBackup += other.onBackup
+        failovers += other.failovers
         matchedByKind.add(other.matchedByKind)
         deliveredByKind.add(other.deliveredByKind)
         failedByKind.add(other.failedByKind)
