@@ -114,14 +114,16 @@ import TestKit
         let events = 2000
         for i in 0..<events { _ = engine.submit(publish("c\(i % 16)", "\(i)")) }
         #expect(eventually(within: 60) { engine.metrics()[1].stats.delivered == UInt64(events) }, "\(engine.metrics()[1].stats)")
+        // What the hole holds: up to 4 in flight (one per connection) and 50 queued; the rest
+        // dropped at its own bound and counted as its own.
         let stuck = engine.metrics()[0].stats
-        #expect(stuck.delivered == 0 && stuck.inFlight == 4 && stuck.queued == 50, "\(stuck)")
-        #expect(stuck.droppedQueueFull == UInt64(events - 54), "its own bound, counted as its own")
+        #expect(stuck.delivered == 0 && stuck.inFlight <= 4 && stuck.queued <= 50 && stuck.inFlight + stuck.queued >= 50, "\(stuck)")
+        #expect(stuck.droppedQueueFull + stuck.queued + stuck.inFlight == UInt64(events), "\(stuck)")
         let done = DispatchSemaphore(value: 0)
         Thread { engine.shutdown(); done.signal() }.start()
         #expect(done.wait(timeout: .now() + 30) == .success, "shutdown hung on the black hole")
         let stats = engine.stats()
-        #expect(stats.isBalanced && stats.delivered == UInt64(events) && stats.droppedShutdown == 54, "\(stats)")
+        #expect(stats.isBalanced && stats.delivered == UInt64(events) && stats.droppedShutdown == stuck.queued + stuck.inFlight, "\(stats)")
         withExtendedLifetime(hole) {}
     }
 
