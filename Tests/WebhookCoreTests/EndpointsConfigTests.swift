@@ -68,6 +68,13 @@ import Testing
         #expect(s.rules.rules[0].endpoints == 1)
     }
 
+    @Test func aDisabledSectionWithEndpointsIsStillCheckedAsWarnings() throws {
+        let s = try ConfigLoader(environment: Environment([:])).settings(text: """
+            webhook { enable = false, endpoints { a { url = "http://h/" } }, events = [ { event = on_message_publish, endpoints = [b] } ] }
+            """)
+        #expect(!s.enabled && s.warnings.contains { $0.contains("unknown endpoint \"b\"") && $0.contains("not an error while enable = false") }, "\(s.warnings)")
+    }
+
     @Test func anHTTPSBackupOfAnHTTPURLUsesTheTLSBlock() throws {
         let s = try ConfigLoader(environment: Environment([:])).settings(text: """
             webhook { url = "http://h/", backup_url = "https://g/", tls { verify_peer = false, enable = true } }

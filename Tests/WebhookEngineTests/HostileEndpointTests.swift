@@ -86,17 +86,6 @@ import TestKit
         try check(endpoint, "ordering = none\npipeline = 4", outcome: Self.pipelinedCases[endpoint.name]!)
     }
 
-    /// Every answer again from one endpoint of two (issue 23 item 7), first
-    /// as the config's first endpoint and then as its second: its outcome
-    /// holds, and the healthy endpoint beside it gets every event at once.
-    @Test(.serialized, arguments: cases, [0, 1])
-    func hostileEndpointBesideAHealthyOne(_ endpoint: Case, position: Int) throws {
-        let healthy = try HookServer()
-        try check(endpoint, beside: (healthy.url + "/hook", position))
-        let received = try healthy.requests().compactMap { $0.json?["payload"] as? String }
-        #expect(received == ["0", "1", "2"], "\(endpoint.name): the healthy endpoint got \(received)")
-    }
-
     static let pipelinedCases: [String: Outcome] = [
         "no Content-Length, then close": .retriedThenDelivered, "HTTP/1.0": .retriedThenDelivered,
         "chunked": .delivered, "100 Continue, then 200": .delivered, "Retry-After: 3600": .retriedThenDelivered,
@@ -167,7 +156,8 @@ import TestKit
         case .failedAtOnce:
             #expect(stats.failed == events && stats.retried == 0, "\(endpoint.name): \(stats)")
         }
-        #expect(peak - before < 64 << 10, "\(endpoint.name): RSS grew \(peak - before) KiB")
+        // Measured alone (the table beside a healthy endpoint runs beside this suite).
+        if beside == nil { #expect(peak - before < 64 << 10, "\(endpoint.name): RSS grew \(peak - before) KiB") }
     }
 
     // MARK: Answers nng's own HTTP client mishandles
@@ -244,5 +234,20 @@ import TestKit
             let stats = engine.stats()
             #expect(stats.isBalanced && stats.delivered == 0 && stats.dropped + stats.failed == 2)
         }
+    }
+}
+
+/// The hostile table again from one endpoint of two (issue 23 item 7),
+/// first as the config's first endpoint and then as its second: its
+/// outcome holds, and the healthy endpoint beside it gets every event at
+/// once. A suite of its own, so it runs beside `HostileEndpointTests`
+/// (each case mostly waits on its timers); memory is measured there.
+@Suite(.serialized) struct HostileEndpointBesideTests {
+    @Test(.serialized, arguments: HostileEndpointTests.cases, [0, 1])
+    func hostileEndpointBesideAHealthyOne(_ endpoint: HostileEndpointTests.Case, position: Int) throws {
+        let healthy = try HookServer()
+        try HostileEndpointTests().check(endpoint, beside: (healthy.url + "/hook", position))
+        let received = try healthy.requests().compactMap { $0.json?["payload"] as? String }
+        #expect(received == ["0", "1", "2"], "\(endpoint.name): the healthy endpoint got \(received)")
     }
 }

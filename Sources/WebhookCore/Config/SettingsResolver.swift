@@ -221,12 +221,12 @@ public struct SettingsResolver {
     /// rest of the section says, and so does the library. The rest is still
     /// checked, as if enabled, and what would be an error is a warning, so
     /// `webhookctl check` shows it before the section is switched on.
-    /// (A section without a url is only switched off: nothing to check.)
+    /// (A section without a url or endpoints is only switched off: nothing to check.)
     private func disabled(_ object: ConfigObject, warnings: [String]) -> WebhookSettings {
         var settings = WebhookSettings(url: EndpointURL(scheme: "http", host: "127.0.0.1", port: 80, target: "/"))
         settings.enabled = false
         settings.warnings = warnings
-        guard let enableNode = object["enable"], object["url"] != nil else { return settings }
+        guard let enableNode = object["enable"], object["url"] != nil || object[Setting.endpoints.key] != nil else { return settings }
         var switchedOn = object
         switchedOn.assign("enable", ConfigNode(.scalar("true", quoted: false), at: enableNode.location))
         do {
