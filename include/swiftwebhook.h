@@ -52,7 +52,8 @@ extern "C" {
  *
  * 1.4.0 added the endpoints' state at the end of swiftwebhook_stats (several
  * endpoints, circuit breakers, failover to a backup_url), versioned by its
- * size field like 1.2.0's counters. No function was added or changed.
+ * size field like 1.2.0's counters, and webhook_get_endpoint_stats() (under
+ * SWIFTWEBHOOK_1.4).
  */
 #define SWIFTWEBHOOK_VERSION_MAJOR 1
 #define SWIFTWEBHOOK_VERSION_MINOR 4
@@ -168,7 +169,8 @@ typedef struct swiftwebhook_event {
  * spooled. (Without a spool the spool fields stay 0.) With several endpoints
  * (endpoints { } in the config) the counters are the endpoints' added up:
  * an event sent to two endpoints is matched, and delivered, twice; the
- * latency percentiles are the slowest endpoint's. Per endpoint: the metrics.
+ * latency percentiles are the slowest endpoint's. Per endpoint:
+ * webhook_get_endpoint_stats(), and the metrics.
  */
 typedef struct swiftwebhook_stats {
     size_t size;                 /* sizeof(swiftwebhook_stats), set by the caller */
@@ -271,6 +273,19 @@ void webhook_fini(swiftwebhook *wh);
  * Returns SWIFTWEBHOOK_OK, SWIFTWEBHOOK_EINVAL or SWIFTWEBHOOK_ESHUTDOWN.
  */
 int webhook_get_stats(swiftwebhook *wh, swiftwebhook_stats *out);
+
+/*
+ * Since 1.4.0. One endpoint's counters, as webhook_get_stats() fills them
+ * for the whole instance: the endpoints in config order, index 0 to
+ * stats.endpoints - 1 (a single url is one endpoint, named "default").
+ * Its endpoint fields describe it alone (endpoints = 1).
+ *   name, namelen: NULL and 0, or where the endpoint's name goes,
+ *                  NUL-terminated and cut to fit.
+ * Returns SWIFTWEBHOOK_OK, SWIFTWEBHOOK_EINVAL (NULL handle or out, a bad
+ * size, an index past the last, a handle with `enable = false`) or
+ * SWIFTWEBHOOK_ESHUTDOWN.
+ */
+int webhook_get_endpoint_stats(swiftwebhook *wh, size_t index, swiftwebhook_stats *out, char *name, size_t namelen);
 
 /*
  * Since 1.3.0. Reads the config again and puts it in force without a

@@ -19,7 +19,8 @@
  * swiftwebhook_load() resolves every function, checks that the library's
  * ABI version is the one this header was written for, and on failure
  * says which file, symbol or version was wrong. Functions added after 1.0
- * (get_metrics and reload, 1.3.0) are NULL when the library is older.
+ * (get_metrics and reload, 1.3.0; get_endpoint_stats, 1.4.0) are NULL when
+ * the library is older.
  */
 #ifndef SWIFTWEBHOOK_LOADER_H
 #define SWIFTWEBHOOK_LOADER_H
@@ -51,6 +52,8 @@ typedef struct swiftwebhook_api {
      * resolved or the load fails). */
     int (*get_metrics)(swiftwebhook *, char *, size_t, size_t *);
     int (*reload)(swiftwebhook *, const char *, char *, size_t);
+    /* Since 1.4.0; NULL when the library is older. */
+    int (*get_endpoint_stats)(swiftwebhook *, size_t, swiftwebhook_stats *, char *, size_t);
 } swiftwebhook_api;
 
 /* Copies a symbol's address into a function pointer without the
@@ -129,6 +132,11 @@ swiftwebhook_load(swiftwebhook_api *api, const char *path, char *err, size_t err
     }
     if (swiftwebhook_resolve_(api->library, "webhook_reload", &api->reload, sizeof(api->reload), NULL, 0) != 0) {
         api->reload = NULL;
+    }
+    /* Optional: a 1.3 library has no webhook_get_endpoint_stats. */
+    if (swiftwebhook_resolve_(api->library, "webhook_get_endpoint_stats", &api->get_endpoint_stats, sizeof(api->get_endpoint_stats),
+                              NULL, 0) != 0) {
+        api->get_endpoint_stats = NULL;
     }
     return 0;
 }

@@ -134,17 +134,49 @@ public func swiftwebhook_wants(_ handle: OpaquePointer?, _ type: Int32) -> Int32
 
 @_cdecl("webhook_get_stats")
 public func swiftwebhook_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<swiftwebhook_stats>?) -> Int32 {
-    guard let handle, let out else { return SWIFTWEBHOOK_EINVAL.rawValue }
-    let callerSize = UnsafeRawPointer(out).load(as: Int.self)
-    let firstField = Int(swh_stats_first_field)  // where `matched` starts, after `size` (abi_facts.c)
-    guard callerSize > firstField, callerSize <= 65536 else { return SWIFTWEBHOOK_EINVAL.rawValue }
-    let id = handleID(handle)
+    guard let handle, let out, fitsStats(out) else { return SWIFTWEBHOOK_EINVAL.rawValue }
     var stats = EngineStats()
-    let result = withInstance(id) { instance in
+    let result = withInstance(handleID(handle)) { instance in
         stats = instance.engine?.stats() ?? EngineStats()
         return SWIFTWEBHOOK_OK.rawValue
     }
     guard result == SWIFTWEBHOOK_OK.rawValue else { return result }
+    copyStats(stats, to: out)
+    return SWIFTWEBHOOK_OK.rawValue
+}
+
+@_cdecl("webhook_get_endpoint_stats")
+public func swiftwebhook_get_endpoint_stats(_ handle: OpaquePointer?, _ index: Int, _ out: UnsafeMutablePointer<swiftwebhook_stats>?,
+                                            _ name: UnsafeMutablePointer<CChar>?, _ namelen: Int) -> Int32 {
+    guard let handle, let out, fitsStats(out), name != nil || namelen == 0 else { return SWIFTWEBHOOK_EINVAL.rawValue }
+    var found: (name: String, stats: EngineStats)?
+    let result = withInstance(handleID(handle)) { instance in
+        found = instance.engine?.stats(endpoint: index)
+        return found == nil ? SWIFTWEBHOOK_EINVAL.rawValue : SWIFTWEBHOOK_OK.rawValue
+    }
+    guard result == SWIFTWEBHOOK_OK.rawValue, let found else { return result }
+    copyStats(found.stats, to: out)
+    // `namelen` is the caller's size_t, any value: read unsigned; the name is cut to fit, NUL-terminated.
+    let room = UInt(bitPattern: namelen)
+    if let name, room > 0 {
+        let bytes = Array(found.name.utf8.prefix(Int(min(room - 1, 1024))))
+        for (i, byte) in bytes.enumerated() { name[i] = CChar(bitPattern: byte) }
+        name[bytes.count] = 0
+    }
+    return SWIFTWEBHOOK_OK.rawValue
+}
+
+/// Whether the caller's `size` is one the library fills: past `size` itself, and sane.
+private func fitsStats(_ out: UnsafeMutablePointer<swiftwebhook_stats>) -> Bool {
+    let callerSize = UnsafeRawPointer(out).load(as: Int.self)
+    return callerSize > Int(swh_stats_first_field) && callerSize <= 65536
+}
+
+/// Copies the counters into the caller's struct, no further than its
+/// `size` reaches (an older caller's is smaller), keeping its size field.
+private func copyStats(_ stats: EngineStats, to out: UnsafeMutablePointer<swiftwebhook_stats>) {
+    let callerSize = UnsafeRawPointer(out).load(as: Int.self)
+    let firstField = Int(swh_stats_first_field)  // where `matched` starts, after `size` (abi_facts.c)
     var filled = swiftwebhook_stats()
     filled.size = MemoryLayout<swiftwebhook_stats>.size
     filled.matched = stats.matched
@@ -172,12 +204,10 @@ public func swiftwebhook_get_stats(_ handle: OpaquePointer?, _ out: UnsafeMutabl
     filled.circuit_opened = stats.circuitOpened
     filled.on_backup = stats.onBackup
     filled.failovers = stats.failovers
-    // Write no further than the caller's struct reaches; keep its size field.
     let count = min(callerSize, MemoryLayout<swiftwebhook_stats>.size) - firstField
     withUnsafeBytes(of: &filled) { source in
         UnsafeMutableRawPointer(out).advanced(by: firstField).copyMemory(from: source.baseAddress!.advanced(by: firstField), byteCount: count)
     }
-    return SWIFTWEBHOOK_OK.rawValue
 }
 
 @_cdecl("webhook_reload")

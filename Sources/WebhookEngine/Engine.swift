@@ -138,6 +138,15 @@ public final class Engine: @unchecked Sendable {
         return total
     }
 
+    /// One endpoint's name and counters (config order); nil past the last.
+    public func stats(endpoint index: Int) -> (name: String, stats: EngineStats)? {
+        guard deliveries.indices.contains(index) else { return nil }
+        let delivery = deliveries[index]
+        var stats = EngineStats()
+        stats.addEndpoint(delivery.stats())
+        return (delivery.name, stats)
+    }
+
     /// Each endpoint's counters, health and waiting ages, in config order
     /// (`PrometheusText` renders them).
     public func metrics() -> [EngineMetrics] {

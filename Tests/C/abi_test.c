@@ -406,6 +406,63 @@ test_guard_page(void)
     munmap(pages, (size_t) page * 2);
 }
 
+/* 1.4.0: two endpoints, the test server and a dead port; each one's counters by index. */
+static void
+test_endpoint_stats(void)
+{
+    char config[1024], why[512];
+    snprintf(config, sizeof config,
+             "webhook {\n endpoints {\n  live { url = \"http://127.0.0.1:%d/hook\" }\n"
+             "  dead { url = \"http://127.0.0.1:1/\", retry { initial_backoff = 20ms, max_backoff = 20ms } }\n }\n"
+             " drain_timeout = 100ms\n events = [ { event = on_message_publish } ] }",
+             hook_port());
+    swiftwebhook *wh = NULL;
+    CHECK_EQ_INT(webhook_init_text(&wh, config, NULL, why, sizeof why), SWIFTWEBHOOK_OK);
+    swiftwebhook_event ev = event_of(SWIFTWEBHOOK_MESSAGE_PUBLISH);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(webhook_emit(wh, &ev), SWIFTWEBHOOK_OK);
+    }
+    swiftwebhook_stats live, dead, all;
+    memset(&live, 0, sizeof live);
+    live.size = sizeof live;
+    dead = all = live;
+    char name[8];
+    for (int i = 0; i < 1000; i++) {
+        CHECK_EQ_INT(webhook_get_endpoint_stats(wh, 1, &dead, NULL, 0), SWIFTWEBHOOK_OK);
+        CHECK_EQ_INT(webhook_get_endpoint_stats(wh, 0, &live, name, sizeof name), SWIFTWEBHOOK_OK);
+        if (live.delivered == 3 && dead.endpoints_down == 1) {
+            break;
+        }
+        sleep_ms(10);
+    }
+    CHECK(strcmp(name, "live") == 0);
+    CHECK_EQ_INT(live.matched, 3);
+    CHECK_EQ_INT(live.delivered, 3);
+    CHECK_EQ_INT(live.endpoints, 1);
+    CHECK_EQ_INT(live.endpoints_down, 0);
+    CHECK_EQ_INT(dead.matched, 3);
+    CHECK_EQ_INT(dead.delivered, 0);
+    CHECK_EQ_INT(dead.endpoints_down, 1);
+    CHECK_EQ_INT(webhook_get_stats(wh, &all), SWIFTWEBHOOK_OK);
+    CHECK_EQ_INT(all.matched, 6); /* one event to two endpoints counts twice */
+    CHECK_EQ_INT(all.endpoints, 2);
+    /* The name cut to fit, always terminated; any index and size a caller can pass. */
+    char small[3] = {'x', 'x', 'x'};
+    CHECK_EQ_INT(webhook_get_endpoint_stats(wh, 1, &dead, small, sizeof small), SWIFTWEBHOOK_OK);
+    CHECK(strcmp(small, "de") == 0);
+    CHECK_EQ_INT(webhook_get_endpoint_stats(wh, 1, &dead, small, 1), SWIFTWEBHOOK_OK);
+    CHECK(small[0] == '\0');
+    CHECK_EQ_INT(webhook_get_endpoint_stats(wh, 2, &dead, NULL, 0), SWIFTWEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_get_endpoint_stats(wh, (size_t) -1, &dead, NULL, 0), SWIFTWEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_get_endpoint_stats(wh, 0, NULL, NULL, 0), SWIFTWEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_get_endpoint_stats(wh, 0, &dead, NULL, 8), SWIFTWEBHOOK_EINVAL);
+    CHECK_EQ_INT(webhook_get_endpoint_stats(NULL, 0, &dead, NULL, 0), SWIFTWEBHOOK_EINVAL);
+    swiftwebhook_stats bad = live;
+    bad.size = 0;
+    CHECK_EQ_INT(webhook_get_endpoint_stats(wh, 0, &bad, NULL, 0), SWIFTWEBHOOK_EINVAL);
+    webhook_fini(wh);
+}
+
 int
 main(void)
 {
@@ -414,6 +471,7 @@ main(void)
     test_every_event_type();
     test_invalid_input();
     test_filters_and_drops();
+    test_endpoint_stats();
     test_log_callback();
     test_handles_and_fini();
     test_handle_limit();

@@ -11,16 +11,17 @@ check() { if eval "$2"; then passed=$((passed + 1)); else failed=$((failed + 1))
 
 exports=$(nm -D --defined-only "$lib" | awk '$3 != "" {print $3}' | sed 's/@.*//' | sort -u)
 echo "exported: $(echo $exports)"
-check "only webhook_* (and nano_plugin_init) are exported" '! echo "$exports" | grep -v -e "^webhook_" -e "^nano_plugin_init$" -e "^SWIFTWEBHOOK_1$" -e "^SWIFTWEBHOOK_1\.3$" | grep -q .'
+check "only webhook_* (and nano_plugin_init) are exported" '! echo "$exports" | grep -v -e "^webhook_" -e "^nano_plugin_init$" -e "^SWIFTWEBHOOK_1$" -e "^SWIFTWEBHOOK_1\.3$" -e "^SWIFTWEBHOOK_1\.4$" | grep -q .'
 check "nano_plugin_init is exported (NanoMQ's plugin loader gets a clear refusal)" 'echo "$exports" | grep -qx nano_plugin_init'
 check "no nng_*, sqlite3_* or mbedtls_* symbol is imported or exported (bound at run time)" '! nm -D "$lib" | grep -Eq " (nng|sqlite3|mbedtls|psa)_"'
-for f in webhook_init webhook_init_text webhook_emit webhook_wants webhook_fini webhook_get_stats webhook_get_metrics webhook_reload webhook_set_log webhook_strerror webhook_version webhook_abi_version; do
+for f in webhook_init webhook_init_text webhook_emit webhook_wants webhook_fini webhook_get_stats webhook_get_metrics webhook_reload webhook_get_endpoint_stats webhook_set_log webhook_strerror webhook_version webhook_abi_version; do
     check "$f is exported" 'echo "$exports" | grep -qx "$f"'
 done
 versioned=$(nm -D --defined-only "$lib" | awk '$3 ~ /^webhook_/ {print $3}')
 check "the 1.0 functions are under SWIFTWEBHOOK_1" 'echo "$versioned" | grep -qx "webhook_emit@@SWIFTWEBHOOK_1"'
 check "webhook_get_metrics is under SWIFTWEBHOOK_1.3 (1.3.0's node)" 'echo "$versioned" | grep -qx "webhook_get_metrics@@SWIFTWEBHOOK_1.3"'
 check "webhook_reload is under SWIFTWEBHOOK_1.3" 'echo "$versioned" | grep -qx "webhook_reload@@SWIFTWEBHOOK_1.3"'
+check "webhook_get_endpoint_stats is under SWIFTWEBHOOK_1.4 (1.4.0's node)" 'echo "$versioned" | grep -qx "webhook_get_endpoint_stats@@SWIFTWEBHOOK_1.4"'
 check "no Swift symbol in the dynamic table" '! nm -D "$lib" | grep -q -e "\$s" -e "\$e"'
 
 needed=$(readelf -d "$lib" | awk '/NEEDED/ {gsub(/[\[\]]/, "", $5); print $5}')

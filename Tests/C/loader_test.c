@@ -78,8 +78,16 @@ main(int argc, char **argv)
     other.topic = "b/c";
     CHECK_EQ_INT(api.emit(wh, &other), SWIFTWEBHOOK_FILTERED);
 
-    /* 1.3.0's optional functions are resolved from a 1.3 library. */
-    CHECK(api.get_metrics != NULL && api.reload != NULL);
+    /* 1.3.0's and 1.4.0's optional functions are resolved from a 1.4 library. */
+    CHECK(api.get_metrics != NULL && api.reload != NULL && api.get_endpoint_stats != NULL);
+    if (api.get_endpoint_stats != NULL) {
+        swiftwebhook_stats one;
+        memset(&one, 0, sizeof one);
+        one.size = sizeof one;
+        char name[16];
+        CHECK_EQ_INT(api.get_endpoint_stats(wh, 0, &one, name, sizeof name), SWIFTWEBHOOK_OK);
+        CHECK(strcmp(name, "default") == 0 && one.endpoints == 1);
+    }
     if (api.get_metrics != NULL) {
         size_t needed = 0;
         CHECK_EQ_INT(api.get_metrics(wh, NULL, 0, &needed), SWIFTWEBHOOK_ETOOSMALL);
