@@ -110,11 +110,8 @@ final class CircuitGate: @unchecked Sendable {
         let (closed, woken) = lock.withLock { () -> (Bool, [Int]) in
             // An answer from the backup after the switch back says nothing of the primary.
             guard target == failover.target else { return (false, []) }
-            clean.store(true, ordering: .relaxed)
             let closed = breaker.attemptAnswered()
-            tripped.store(false, ordering: .relaxed)
-            defer { waiting.removeAll() }
-            return (closed, waiting)
+            return (closed, releaseWaitingLocked())
         }
         guard closed else { return }
         log.log(.info, "\(target == .backup ? backupURL : url): circuit closed: the probe was answered; \(woken.count) waiting connection(s) go on")
@@ -127,14 +124,21 @@ final class CircuitGate: @unchecked Sendable {
             guard failover.primaryAnswered() else { return (false, []) }
             onBackup.store(false, ordering: .relaxed)
             breaker.reset()
-            clean.store(true, ordering: .relaxed)
-            tripped.store(false, ordering: .relaxed)
-            defer { waiting.removeAll() }
-            return (true, waiting)
+            return (true, releaseWaitingLocked())
         }
         guard switched else { return }
         log.log(.info, "\(url): answered again: back from \(backupURL) to it")
         for slot in woken { timers.fireNow(slot) }
+    }
+
+    /// Under `lock`, after an answer closed the circuit (or brought the
+    /// primary back): the fast paths see all well again, and the waiting
+    /// connections are handed back to be woken once the lock is released.
+    private func releaseWaitingLocked() -> [Int] {
+        clean.store(true, ordering: .relaxed)
+        tripped.store(false, ordering: .relaxed)
+        defer { waiting.removeAll() }
+        return waiting
     }
 
     /// The state now, the times it opened, and the failover's (the metrics).
